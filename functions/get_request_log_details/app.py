@@ -1,0 +1,23 @@
+"""GET /api/account/request-logs/{id}/details — full prompt and completion of one request."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from request_logs.api.models import LogContentResponse
+from request_logs.api.resolver import caller_account, create_resolver
+from request_logs.domain.timeutil import now_ms
+from request_logs.logic.read_logs import get_request_log_content
+
+logger = Logger()
+app = create_resolver()
+
+
+@app.get("/api/account/request-logs/<id>/details")
+def get_details(id: str) -> LogContentResponse:  # noqa: A002 - the spec's path parameter
+    return get_request_log_content(caller_account(app), id, now_ms=now_ms())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

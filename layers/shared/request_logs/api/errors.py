@@ -1,0 +1,112 @@
+"""Every error becomes HTTP here, in the one JSON shape of ARCHITECTURE §3:
+
+``{"error": {"type": ..., "code": ..., "message": ..., "param": ...}}`` (``param`` when one parameter is
+at fault). Validation failures are 400 (never Powertools' default 422) and name the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+logger = Logger()
+
+
+class ApiError(Exception):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidParameter(ApiError):
+    code = "invalid_parameter"
+
+
+class AuthenticationError(ApiError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(ApiError):
+    status = 404
+    type = "not_found_error"
+    code = "request_log_not_found"
+
+
+class ContentExpired(ApiError):
+    status = 410
+    type = "content_expired"
+    code = "content_expired"
+
+
+def error_body(
+    error_type: str, code: str, message: str, param: str | None = None
+) -> dict[str, dict[str, str]]:
+    error = {"type": error_type, "code": code, "message": message}
+    if param is not None:
+        error["param"] = param
+    return {"error": error}
+
+
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers,
+    )
+
+
+def _describe_validation_error(error: dict[str, Any]) -> tuple[str | None, str]:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "header", "body")]
+    param = location[0] if location else None
+    detail = str(error.get("msg", "invalid value"))
+    if error.get("type") == "missing":
+        return param, f"Missing required parameter '{param}'."
+    return param, f"Invalid value for '{param}': {detail}."
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error_body(error.type, error.code, error.message, error.param))
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response:
+        errors = error.errors()
+        param, message = _describe_validation_error(errors[0]) if errors else (None, "Invalid request.")
+        return error_response(400, error_body("invalid_request_error", "invalid_parameter", message, param))
+
+    @app.not_found
+    def _route_not_found(_: NotFoundError) -> Response:
+        return error_response(
+            404,
+            error_body(
+                "not_found_error",
+                "route_not_found",
+                "No such route. See the API reference for the paths and methods this API serves.",
+            ),
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(
+            500, error_body("api_error", "internal_error", "The service failed to answer. Retry later.")
+        )

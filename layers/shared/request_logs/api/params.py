@@ -1,0 +1,52 @@
+"""Query parameters shared by the list-shaped endpoints, declared once for validation and OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from request_logs.api.errors import InvalidParameter
+from request_logs.domain.timeutil import END_OF_TIME_MS, InvalidInstant, parse_instant
+from request_logs.store.keys import API_KEY_ID_PATTERN
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip the first N results.")]
+Status = Annotated[Literal["success", "error"] | None, Query(description="Filter by status.")]
+Model = Annotated[str | None, Query(min_length=1, max_length=256, description="Filter by model id.")]
+Provider = Annotated[str | None, Query(min_length=1, max_length=256, description="Filter by provider.")]
+StartDate = Annotated[
+    str | None,
+    Query(max_length=64, description="ISO 8601 date or date-time; a bare date is midnight UTC."),
+]
+EndDate = Annotated[
+    str | None,
+    Query(max_length=64, description="ISO 8601 date or date-time; a bare date includes that whole day."),
+]
+MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
+MaxLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Maximum latency in ms.")]
+ApiKeyId = Annotated[str | None, Query(pattern=API_KEY_ID_PATTERN, description="Filter by API key id.")]
+
+
+def date_range(start_date: str | None, end_date: str | None) -> tuple[int, int]:
+    """``[start, end)`` in epoch ms; unbounded sides are left to retention. 400 naming the bad parameter."""
+    start_ms = _instant("start_date", start_date, exclusive_end=False) if start_date is not None else 0
+    end_ms = _instant("end_date", end_date, exclusive_end=True) if end_date is not None else END_OF_TIME_MS
+    if end_date is not None and start_date is not None and start_ms >= end_ms:
+        raise InvalidParameter("start_date must be before end_date.", param="start_date")
+    return start_ms, end_ms
+
+
+def latency_range(min_latency: int | None, max_latency: int | None) -> None:
+    if min_latency is not None and max_latency is not None and min_latency > max_latency:
+        raise InvalidParameter("min_latency must not exceed max_latency.", param="min_latency")
+
+
+def _instant(param: str, value: str, *, exclusive_end: bool) -> int:
+    try:
+        return parse_instant(value, exclusive_end=exclusive_end)
+    except InvalidInstant as exc:
+        raise InvalidParameter(
+            f"Invalid value for '{param}': expected ISO 8601 such as 2025-01-10 or 2025-01-10T12:00:00Z ({exc}).",
+            param=param,
+        ) from exc

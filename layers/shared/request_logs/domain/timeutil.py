@@ -1,0 +1,99 @@
+"""The one place for instants: parsing ISO 8601 parameters, formatting, epoch milliseconds, retention.
+
+Contract (ARCHITECTURE §3): a date without time means midnight UTC; an ``end_date`` given as a bare date
+includes that whole day; a time without offset is UTC; everything returned is UTC with ``Z``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
+
+LOG_RETENTION = timedelta(days=90)
+CONTENT_RETENTION = timedelta(days=30)
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Years before 2000 or after 9998 are accepted by datetime but are never a useful log range and would
+# overflow the fixed-width sort keys; they are rejected like any other malformed date.
+_MIN_YEAR, _MAX_YEAR = 2000, 9998
+# Exclusive upper bound used when a range has no end (sort keys are 13-digit epoch milliseconds).
+END_OF_TIME_MS = 9_999_999_999_999
+
+
+class InvalidInstant(ValueError):
+    """A date parameter that is not an ISO 8601 date or date-time."""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds, in integer arithmetic (float timestamps round some instants the wrong way)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _ONE_MS
+
+
+def from_ms(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+
+
+def format_ms(epoch_ms: int) -> str:
+    """UTC with ``Z``; milliseconds only when the instant has them (``2025-01-10T12:00:00Z``)."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    base = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{millis:03d}Z" if millis else f"{base}Z"
+
+
+def parse_instant(value: str, *, exclusive_end: bool = False) -> int:
+    """Epoch milliseconds of an ISO 8601 date or date-time.
+
+    With ``exclusive_end`` the result is the exclusive end of a range that *includes* the value: a bare
+    date resolves to the next midnight (``end_date=2025-01-10`` covers the whole 10th) and a date-time to
+    one millisecond after it.
+    """
+    text = value.strip()
+    if _BARE_DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidInstant(str(exc)) from exc
+        _check_year(day.year)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return to_ms(midnight + timedelta(days=1) if exclusive_end else midnight)
+    if "T" not in text.upper():
+        raise InvalidInstant("expected an ISO 8601 date (2025-01-10) or date-time (2025-01-10T12:00:00Z)")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInstant(str(exc)) from exc
+    _check_year(moment.year)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_ms(moment) + (1 if exclusive_end else 0)
+
+
+def _check_year(year: int) -> None:
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise InvalidInstant(f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR}")
+
+
+def log_expiry_s(created_ms: int) -> int:
+    """TTL attribute (epoch seconds) of a log item."""
+    return (created_ms + int(LOG_RETENTION.total_seconds() * 1000)) // 1000
+
+
+def content_expiry_s(created_ms: int) -> int:
+    """TTL attribute (epoch seconds) of a content item and its S3 bodies."""
+    return (created_ms + int(CONTENT_RETENTION.total_seconds() * 1000)) // 1000
+
+
+def oldest_retained_log_ms(current_ms: int) -> int:
+    """Logs created before this instant are past retention, even if DynamoDB has not deleted them yet."""
+    return current_ms - int(LOG_RETENTION.total_seconds() * 1000)

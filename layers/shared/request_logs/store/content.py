@@ -1,0 +1,93 @@
+"""Request and response bodies: gzip-compressed JSON in the content table, spilled to S3 when too big.
+
+A DynamoDB item is capped at 400 KB; bodies are kept inline while the item stays under
+``INLINE_BUDGET_BYTES`` and the larger ones go to S3 (same 30-day retention through the bucket's
+lifecycle rule). Nothing is ever truncated.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+from request_logs.config import get_settings
+from request_logs.domain.timeutil import content_expiry_s
+from request_logs.store import keys
+from request_logs.store.dynamo import dynamodb, from_attributes, s3, to_attributes
+from request_logs.store.items import StoredContent
+
+# Leaves room under DynamoDB's 400 KB item limit for keys and attribute names.
+INLINE_BUDGET_BYTES = 350_000
+
+
+def compress_body(body: Any) -> bytes:
+    return gzip.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), mtime=0)
+
+
+def decompress_body(blob: bytes) -> Any:
+    return json.loads(gzip.decompress(blob))
+
+
+def put_content(
+    account_id: str, log_id: str, created_ms: int, request: dict[str, Any], response: dict[str, Any] | None
+) -> StoredContent:
+    """Store both bodies (idempotent: the same message always writes the same item and objects)."""
+    bodies = {"request": compress_body(request)}
+    if response is not None:
+        bodies["response"] = compress_body(response)
+    inline: dict[str, bytes] = {}
+    spilled: dict[str, str] = {}
+    used = 0
+    for part, blob in sorted(bodies.items(), key=lambda pair: len(pair[1])):
+        if used + len(blob) <= INLINE_BUDGET_BYTES:
+            inline[part] = blob
+            used += len(blob)
+            continue
+        object_key = keys.content_object_key(account_id, log_id, part)
+        s3().put_object(
+            Bucket=get_settings().content_bucket,
+            Key=object_key,
+            Body=blob,
+            ContentType="application/json",
+            ContentEncoding="gzip",
+        )
+        spilled[part] = object_key
+    content = StoredContent(
+        account_id=account_id,
+        log_id=log_id,
+        expires_at=content_expiry_s(created_ms),
+        request_gz=inline.get("request"),
+        response_gz=inline.get("response"),
+        request_s3_key=spilled.get("request"),
+        response_s3_key=spilled.get("response"),
+        has_response=response is not None,
+    )
+    dynamodb().put_item(TableName=get_settings().content_table, Item=to_attributes(content.to_item()))
+    return content
+
+
+def get_content(account_id: str, log_id: str, now_ms: int) -> StoredContent | None:
+    """The content, or None when it is gone or past its retention (DynamoDB deletes lazily)."""
+    response = dynamodb().get_item(
+        TableName=get_settings().content_table, Key={"pk": {"S": keys.content_pk(account_id, log_id)}}
+    )
+    raw = response.get("Item")
+    if raw is None:
+        return None
+    content = StoredContent.from_item(from_attributes(raw))
+    if content.expires_at * 1000 <= now_ms:
+        return None
+    return content
+
+
+def load_body(content: StoredContent, part: str) -> Any:
+    """The decoded request or response body, from the item or from S3."""
+    inline: bytes | None = getattr(content, f"{part}_gz")
+    if inline is not None:
+        return decompress_body(inline)
+    object_key: str | None = getattr(content, f"{part}_s3_key")
+    if object_key is None:
+        return None
+    obj = s3().get_object(Bucket=get_settings().content_bucket, Key=object_key)
+    return decompress_body(obj["Body"].read())

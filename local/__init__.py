@@ -1,0 +1,1 @@
+"""Docker-free local runtime: template loader, moto provisioning, gateway, pollers, invoke, demo data."""
