@@ -85,7 +85,8 @@ def provision(template: Template | None = None, session: boto3.Session | None = 
     for logical, resource in queues.items():
         props = template.resolve(resource.get("Properties", {}), stack.arns)
         attributes = {
-            name: str(props[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+            name: str(props[name])
+            for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
             if name in props
         }
         if "RedrivePolicy" in props:

@@ -35,7 +35,7 @@ def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, An
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -92,7 +92,7 @@ class Template:
         """Resolve Ref / GetAtt / Sub against physical names (and ARNs once resources exist)."""
         arns = arns or {}
         if isinstance(value, dict) and len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "Ref":
                 if inner in self.physical_names:
                     return self.physical_names[inner]
@@ -215,6 +215,9 @@ class Template:
         return str(self.resolve(self.api()["StageName"]))
 
 
+_NAMED_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Serverless::Function")
+
+
 @lru_cache(maxsize=1)
 def _cached_document() -> str:
     return json.dumps(load_template_document())
@@ -224,7 +227,8 @@ def load_template(stack_name: str = "request-logs-local") -> Template:
     """A fresh Template (its own physical-name map) over the parsed ``template.yaml``."""
     template = Template(json.loads(_cached_document()))
     for logical, resource in template.resources.items():
-        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket",
-                                "AWS::Serverless::Function"):
-            template.physical_names[logical] = f"{stack_name}-{logical}".lower() if resource["Type"] == "AWS::S3::Bucket" else f"{stack_name}-{logical}"
+        if resource["Type"] in _NAMED_TYPES:
+            name = f"{stack_name}-{logical}"
+            # S3 bucket names must be lower case.
+            template.physical_names[logical] = name.lower() if resource["Type"] == "AWS::S3::Bucket" else name
     return template

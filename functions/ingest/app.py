@@ -17,11 +17,16 @@ def record_handler(record: SQSRecord) -> str:
         outcome, log = ingest(record.body)
     except ValidationError as exc:
         # The reason without the input: bodies hold customer prompts and must not reach the logs.
-        reasons = [f"{'.'.join(map(str, e['loc'])) or '<message>'}: {e['msg']}" for e in exc.errors(include_input=False)]
+        reasons = [
+            f"{'.'.join(map(str, e['loc'])) or '<message>'}: {e['msg']}" for e in exc.errors(include_input=False)
+        ]
         logger.error(
             "malformed ingest message",
-            extra={"message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count,
-                   "reasons": reasons[:20]},
+            extra={
+                "message_id": record.message_id,
+                "receive_count": record.attributes.approximate_receive_count,
+                "reasons": reasons[:20],
+            },
         )
         raise
     logger.debug("ingested", extra={"log_id": log.id, "outcome": outcome.value})

@@ -55,9 +55,7 @@ class ContentExpired(ApiError):
     code = "content_expired"
 
 
-def error_body(
-    error_type: str, code: str, message: str, param: str | None = None
-) -> dict[str, dict[str, str]]:
+def error_body(error_type: str, code: str, message: str, param: str | None = None) -> dict[str, dict[str, str]]:
     error = {"type": error_type, "code": code, "message": message}
     if param is not None:
         error["param"] = param

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from request_logs.api.errors import ContentExpired, NotFound
-from request_logs.api.models import ContentMetadata, LogContentResponse, LogDetail, LogListResponse, LogSummary, Pagination
+from request_logs.api.models import (
+    ContentMetadata,
+    LogContentResponse,
+    LogDetail,
+    LogListResponse,
+    LogSummary,
+    Pagination,
+)
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.timeutil import format_ms
 from request_logs.store import content as content_store

@@ -136,9 +136,14 @@ def list_keys(account_id: str) -> list[StoredApiKey]:
 def revoke_key(account_id: str, api_key_id: str) -> StoredApiKey | None:
     """Mark both items of the key revoked; None if the account has no such key."""
     table = get_settings().api_keys_table
-    listed = dynamodb().get_item(
-        TableName=table, Key={"pk": {"S": keys.account_pk(account_id)}, "sk": {"S": keys.account_key_sk(api_key_id)}}
-    ).get("Item")
+    listed = (
+        dynamodb()
+        .get_item(
+            TableName=table,
+            Key={"pk": {"S": keys.account_pk(account_id)}, "sk": {"S": keys.account_key_sk(api_key_id)}},
+        )
+        .get("Item")
+    )
     if not listed:
         return None
     key = _key_from(from_attributes(listed))

@@ -7,22 +7,18 @@ one, and the cold-start benchmark sees the import cost alone.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
+from typing import Any
 
 
 @lru_cache(maxsize=1)
-def dynamodb() -> DynamoDBClient:
+def dynamodb() -> Any:
     import boto3
 
     return boto3.client("dynamodb")
 
 
 @lru_cache(maxsize=1)
-def s3() -> S3Client:
+def s3() -> Any:
     import boto3
 
     return boto3.client("s3")

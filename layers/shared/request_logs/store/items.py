@@ -83,8 +83,17 @@ class StoredLog:
     def from_item(cls, item: dict[str, Any]) -> StoredLog:
         fields = cls.__dataclass_fields__
         values = {name: value for name, value in item.items() if name in fields}
-        for name in ("status_code", "created_ms", "completed_ms", "latency_ms", "input_tokens", "output_tokens",
-                     "expires_at", "ttft_ms", "gateway_type"):
+        for name in (
+            "status_code",
+            "created_ms",
+            "completed_ms",
+            "latency_ms",
+            "input_tokens",
+            "output_tokens",
+            "expires_at",
+            "ttft_ms",
+            "gateway_type",
+        ):
             if values.get(name) is not None:
                 values[name] = int(values[name])
         return cls(**values)

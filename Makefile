@@ -1,0 +1,66 @@
+# Request Logs API — the two commands are `make run` and `make test`; each builds its own virtualenv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck template-check unit integration e2e bench invoke admin build deploy clean
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.140,<2"
+	touch $@
+
+## run: the whole system on loopback (moto server, demo data through ingest, API on 127.0.0.1:$${PORT:-3000})
+run: $(VENV)/.installed
+	$(PY) -m local.run
+
+## test: lint, type-check, template checks, then every test
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed template-check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/shared/request_logs local bench admin
+
+template-check: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+
+unit integration e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/$@ $(PYTEST_ARGS)
+
+## bench: benchmarks → bench/results.json and docs/benchmarks.md
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
+
+## invoke: Docker-free `sam local invoke`, e.g. make invoke FN=ListRequestLogsFunction EVENT=events/api/list_ok.json
+invoke: $(VENV)/.installed
+	$(PY) -m local.invoke $(FN) --event $(EVENT)
+
+## admin: accounts and keys, e.g. make admin ARGS="create-account --name Acme"
+admin: $(VENV)/.installed
+	$(PY) -m admin $(ARGS)
+
+build: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam build
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

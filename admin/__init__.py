@@ -1,0 +1,1 @@
+"""Admin CLI: accounts and API keys, against the local stack or a deployed one."""

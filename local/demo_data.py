@@ -1,0 +1,188 @@
+"""Realistic gateway messages (the ingest contract) for demo data, tests and benchmarks.
+
+Deterministic for a seed: several models and providers, errors of several kinds, streaming and not,
+a diurnal traffic pattern, some costs sent by the gateway and some models absent from the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+# (model, provider, weight, median latency ms)
+MODELS: list[tuple[str, str, float, int]] = [
+    ("openai/gpt-4o", "openai", 0.28, 1300),
+    ("openai/gpt-4o-mini", "openai", 0.20, 650),
+    ("anthropic/claude-sonnet-4", "anthropic", 0.16, 1800),
+    ("anthropic/claude-3-5-haiku", "anthropic", 0.06, 700),
+    ("google/gemini-2.0-flash", "google", 0.10, 500),
+    ("groq/llama-3.3-70b-versatile", "groq", 0.12, 350),
+    ("mistral/mistral-large-latest", "mistral", 0.05, 1200),
+    ("deepseek/deepseek-r1", "deepseek", 0.03, 4200),  # not in the pricing catalog: stored unpriced
+]
+
+# (type, code, status code, message, weight)
+ERRORS: list[tuple[str, str, int, str, float]] = [
+    ("rate_limit_error", "rate_limit_exceeded", 429, "Rate limit exceeded. Please retry after 60 seconds.", 0.40),
+    (
+        "invalid_request_error",
+        "context_length_exceeded",
+        400,
+        "This model's maximum context length is 128000 tokens.",
+        0.20,
+    ),
+    ("api_error", "upstream_error", 502, "The upstream provider returned an invalid response.", 0.15),
+    ("api_error", "provider_unavailable", 503, "The provider is temporarily unavailable.", 0.10),
+    ("timeout_error", "upstream_timeout", 504, "The provider did not answer within 60 seconds.", 0.10),
+    ("authentication_error", "provider_auth_failed", 401, "The provider rejected the gateway's credentials.", 0.05),
+]
+
+PROMPTS = [
+    "What is the capital of France?",
+    "Summarise the following support ticket in two sentences.",
+    "Translate 'good morning' into Japanese.",
+    "Write a SQL query that lists the ten most recent orders.",
+    "Explain the difference between a process and a thread.",
+    "Draft a polite reply declining the meeting invitation.",
+    "Classify the sentiment of this review: 'Arrived late but works great.'",
+    "Generate three names for a coffee shop by the sea.",
+]
+USER_AGENTS = [
+    "Python/3.11 openai/1.0.0",
+    "node/20.11 openai/4.28.0",
+    "curl/8.5.0",
+    "Go-http-client/2.0",
+    "Python/3.12 anthropic/0.39.0",
+]
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    api_key_id: str
+    prefix: str
+
+
+def _weighted(rng: random.Random, items: list[Any], weights: list[float]) -> Any:
+    return rng.choices(items, weights=weights, k=1)[0]
+
+
+def _iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _created_times(rng: random.Random, count: int, start_ms: int, end_ms: int) -> list[int]:
+    """Times with a daily rhythm (busier in the afternoon UTC), sorted ascending."""
+    times: list[int] = []
+    while len(times) < count:
+        candidate = rng.randrange(start_ms, end_ms)
+        hour = (candidate // 3_600_000) % 24
+        if rng.random() < 0.35 + 0.65 * (0.5 + 0.5 * math.sin((hour - 9) / 24 * 2 * math.pi)):
+            times.append(candidate)
+    return sorted(times)
+
+
+def generate_messages(
+    account_id: str,
+    keys: list[DemoKey],
+    count: int,
+    start_ms: int,
+    end_ms: int,
+    *,
+    seed: int = 7,
+    error_rate: float = 0.04,
+    gateway_cost_rate: float = 0.25,
+) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    messages = []
+    for position, created_ms in enumerate(_created_times(rng, count, start_ms, end_ms)):
+        model, provider, _, median = _weighted(rng, MODELS, [m[2] for m in MODELS])
+        key = keys[0] if rng.random() < 0.7 or len(keys) == 1 else rng.choice(keys[1:])
+        is_error = rng.random() < error_rate
+        streaming = rng.random() < 0.6
+        prompt = rng.choice(PROMPTS)
+        input_tokens = max(5, int(rng.lognormvariate(math.log(350), 0.9)))
+        if is_error:
+            error_type, code, status_code, text, _ = _weighted(rng, ERRORS, [e[4] for e in ERRORS])
+            latency = max(20, int(rng.lognormvariate(math.log(180), 0.8)))
+            if error_type == "timeout_error":
+                latency = 60_000 + rng.randrange(0, 500)
+            output_tokens = 0
+            error: dict[str, Any] | None = {"type": error_type, "code": code, "message": text}
+            response: dict[str, Any] | None = {"error": error}
+        else:
+            status_code = 200
+            output_tokens = max(1, int(rng.lognormvariate(math.log(180), 1.0)))
+            latency = max(40, int(rng.lognormvariate(math.log(median), 0.55) + output_tokens * 0.8))
+            error = None
+            response = {
+                "id": f"chatcmpl-{seed}x{position}",
+                "object": "chat.completion",
+                "model": model.split("/", 1)[1],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": f"(answer to: {prompt})"},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": input_tokens,
+                    "completion_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                },
+            }
+        ttft = int(latency * rng.uniform(0.08, 0.35)) if streaming and not is_error else None
+        message: dict[str, Any] = {
+            "request_id": f"req_{seed}_{account_id[-6:]}_{position:07d}",
+            "account_id": account_id,
+            "api_key_id": key.api_key_id,
+            "api_key_prefix": key.prefix,
+            "model": model,
+            "provider": provider,
+            "endpoint": "/v1/chat/completions",
+            "method": "POST",
+            "status": "error" if is_error else "success",
+            "status_code": status_code,
+            "error": error,
+            "created_at": _iso(created_ms),
+            "completed_at": _iso(created_ms + latency),
+            "time_to_first_token_ms": ttft,
+            "latency_ms": latency,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "streaming": streaming,
+            "user_agent": rng.choice(USER_AGENTS),
+            "ip_address": f"203.0.113.{rng.randrange(1, 255)}",
+            "resolution": {
+                "gateway_type": rng.choice([1, 2, 2, 3]),
+                "gateway_id": f"gw_{rng.randrange(1, 4):03d}",
+                "connection_id": f"conn_{rng.randrange(16**6):06x}",
+            },
+            "request": {
+                "model": model,
+                "messages": [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    {"role": "user", "content": prompt},
+                ],
+                "temperature": round(rng.choice([0, 0.2, 0.7, 1.0]), 1),
+                "max_tokens": rng.choice([100, 256, 1024]),
+                "stream": streaming,
+            },
+            "response": response,
+        }
+        if not is_error and rng.random() < gateway_cost_rate and provider != "deepseek":
+            # The gateway sometimes bills itself (negotiated prices), with the prices it used.
+            price_in = Decimal(rng.choice(["2.00", "0.50", "1.00"]))
+            price_out = Decimal(rng.choice(["8.00", "1.50", "3.00"]))
+            message["cost"] = {
+                "input": str(input_tokens * price_in / 1_000_000),
+                "output": str(output_tokens * price_out / 1_000_000),
+                "input_per_million": str(price_in),
+                "output_per_million": str(price_out),
+            }
+        messages.append(message)
+    return messages

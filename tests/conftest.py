@@ -1,0 +1,162 @@
+"""Shared fixtures: moto in process with every resource provisioned from template.yaml, a pinned
+clock, the template's functions loaded as Lambda would, and callers that build real events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from moto import mock_aws
+
+from local.demo_data import DemoKey, generate_messages
+from local.events import rest_proxy_event, sqs_event, sqs_record
+from local.functions import FunctionRegistry
+from local.provision import Stack, provision
+from local.routing import match_route
+from request_logs.config import get_settings
+from request_logs.domain.timeutil import to_ms
+from request_logs.store.dynamo import reset_clients
+
+# Every test that depends on "now" runs at this instant (retention, TTL and the default ranges).
+NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+NOW_MS = to_ms(NOW)
+DAY_MS = 86_400_000
+
+ACCOUNT_A = "acct_alpha"
+ACCOUNT_B = "acct_beta"
+KEYS_A = [DemoKey("key_alpha1", "sk-AAAA..."), DemoKey("key_alpha2", "sk-BBBB...")]
+KEYS_B = [DemoKey("key_beta1", "sk-CCCC...")]
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, never a real endpoint or profile."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_DEV", "false")
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        provisioned = provision()
+        for name, value in provisioned.function_environment().items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        reset_clients()
+        yield provisioned
+        reset_clients()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def functions(stack: Stack) -> FunctionRegistry:
+    return FunctionRegistry(stack.template)
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class ApiCaller:
+    """Calls an endpoint's handler with the REST proxy event API Gateway would build for it."""
+
+    def __init__(self, functions: FunctionRegistry, stack: Stack) -> None:
+        self.functions = functions
+        self.routes = stack.template.routes()
+        self.stage = stack.template.stage_name()
+
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | list[tuple[str, str]] | None = None,
+        *,
+        account: str = ACCOUNT_A,
+        api_key_id: str = "key_alpha1",
+    ) -> ApiResponse:
+        matched = match_route(self.routes, "GET", path)
+        assert matched is not None, f"no route for {path}"
+        route, path_params = matched
+        pairs = list(params.items()) if isinstance(params, dict) else list(params or [])
+        event = rest_proxy_event(
+            method="GET",
+            resource=route.path,
+            path=path,
+            stage=self.stage,
+            query=[(name, str(value)) for name, value in pairs],
+            headers=[("Accept", "application/json")],
+            path_parameters=path_params or None,
+            authorizer={
+                "principalId": account,
+                "account_id": account,
+                "api_key_id": api_key_id,
+                "api_key_prefix": "sk-test...",
+                "integrationLatency": 0,
+            },
+        )
+        result = self.functions.invoke(route.function, event)
+        headers = {**(result.get("headers") or {})}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = values[-1]
+        return ApiResponse(result["statusCode"], json.loads(result["body"]), headers)
+
+
+@pytest.fixture
+def api(functions: FunctionRegistry, stack: Stack) -> ApiCaller:
+    return ApiCaller(functions, stack)
+
+
+class Ingestor:
+    """Feeds gateway messages to IngestFunction as SQS batches (10 per batch, as the template says)."""
+
+    def __init__(self, functions: FunctionRegistry, stack: Stack) -> None:
+        self.functions = functions
+        self.queue_arn = stack.arns["IngestQueue.Arn"]
+        ((function, properties),) = stack.template.event_sources("SQS")
+        self.function = function
+        self.batch_size = int(properties.get("BatchSize", 10))
+
+    def bodies(self, bodies: list[str]) -> list[str]:
+        """Ingest raw bodies; returns the bodies reported as batch item failures."""
+        failed: list[str] = []
+        for start in range(0, len(bodies), self.batch_size):
+            batch = bodies[start : start + self.batch_size]
+            records = [
+                sqs_record(body, queue_arn=self.queue_arn, message_id=f"m{start + i}") for i, body in enumerate(batch)
+            ]
+            result = self.functions.invoke(self.function, sqs_event(records))
+            by_id = {record["messageId"]: record["body"] for record in records}
+            failed.extend(by_id[item["itemIdentifier"]] for item in result["batchItemFailures"])
+        return failed
+
+    def messages(self, messages: list[dict[str, Any]]) -> list[str]:
+        return self.bodies([json.dumps(message) for message in messages])
+
+
+@pytest.fixture
+def ingest(functions: FunctionRegistry, stack: Stack) -> Ingestor:
+    return Ingestor(functions, stack)
+
+
+def sample_messages(
+    account: str = ACCOUNT_A, count: int = 300, days: int = 40, seed: int = 11, **kwargs: Any
+) -> list[dict[str, Any]]:
+    keys = KEYS_A if account == ACCOUNT_A else KEYS_B
+    return generate_messages(account, keys, count, NOW_MS - days * DAY_MS, NOW_MS, seed=seed, **kwargs)
