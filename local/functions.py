@@ -69,8 +69,18 @@ def load_module(spec: FunctionSpec) -> ModuleType:
     return module
 
 
+# One lock per loaded handler module, process-wide like the modules themselves.
+_ENVIRONMENT_LOCKS: dict[str, threading.Lock] = {}
+
+
 class FunctionRegistry:
-    """Lazily imported handlers of every function in the template; thread-safe to invoke."""
+    """Lazily imported handlers of every function in the template; thread-safe to invoke.
+
+    Each function has one warm execution environment (its module, loaded once per process), and Lambda
+    never runs two invocations in one environment at once: handler modules keep per-invocation state in
+    globals (the Powertools resolver's current event, the batch processor's records), so concurrent
+    invocations of one function take turns.
+    """
 
     def __init__(self, template: Template, environment: dict[str, str] | None = None) -> None:
         self.specs = template.functions()
@@ -85,9 +95,12 @@ class FunctionRegistry:
                 spec = self.specs[logical_id]
                 module = load_module(spec)
                 self._handlers[logical_id] = getattr(module, spec.handler.rpartition(".")[2])
+                _ENVIRONMENT_LOCKS.setdefault(logical_id, threading.Lock())
             return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         spec = self.specs[logical_id]
-        context = LambdaContext(function_name=logical_id, timeout_seconds=spec.timeout)
-        return self.handler(logical_id)(event, context)
+        handler = self.handler(logical_id)
+        with _ENVIRONMENT_LOCKS[logical_id]:
+            context = LambdaContext(function_name=logical_id, timeout_seconds=spec.timeout)
+            return handler(event, context)

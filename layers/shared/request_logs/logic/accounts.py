@@ -34,16 +34,25 @@ def create_account(name: str, account_id: str | None = None, usage_identifier: s
 
 
 def create_api_key(
-    account_id: str, *, name: str | None = None, usage_identifier: str | None = None, api_key: str | None = None
+    account_id: str,
+    *,
+    name: str | None = None,
+    usage_identifier: str | None = None,
+    api_key: str | None = None,
+    api_key_id: str | None = None,
 ) -> NewApiKey:
-    """A new key for an existing account. ``api_key`` lets fixtures pin a known key; never in production."""
+    """A new key for an existing account. ``api_key`` lets fixtures pin a known key; never in production.
+
+    ``api_key_id`` lets a caller name things after the key before it exists (the admin CLI names the
+    API Gateway key linked to it; event fixtures pin a known id); by default one is generated.
+    """
     account = key_store.get_account(account_id)
     if account is None:
         raise UnknownAccount(account_id)
     plaintext = api_key or generate_api_key()
     record = StoredApiKey(
         key_hash=hash_api_key(plaintext),
-        api_key_id=generate_id("key"),
+        api_key_id=api_key_id or generate_id("key"),
         account_id=account_id,
         prefix=display_prefix(plaintext),
         status="active",

@@ -36,7 +36,7 @@ def make_log_id(account_id: str, request_id: str, created_ms: int) -> str:
 
 def parse_log_id(log_id: str) -> LogKey | None:
     """The key parts of a well-formed id, or None (a malformed id is just an unknown one)."""
-    match = _LOG_ID.match(log_id)
+    match = _LOG_ID.fullmatch(log_id)  # not match: "$" would also accept a trailing newline
     if match is None:
         return None
     return LogKey(log_id, int(match["created"], 16), int(match["digest"], 16) % LOG_SHARDS)

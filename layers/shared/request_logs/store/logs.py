@@ -16,7 +16,7 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.filters import IndexPlan, LogQuery, plan_index
-from request_logs.domain.timeutil import oldest_retained_log_ms
+from request_logs.domain.timeutil import END_OF_TIME_MS, oldest_retained_log_ms
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb, from_attributes, to_attributes
 from request_logs.store.items import StoredLog
@@ -89,6 +89,9 @@ class _QueryShape:
     filter_expression: str | None
     names: dict[str, str]
     values: dict[str, Any]
+    # True when the filter expression drops items inside the key range (residual equality or latency
+    # filters), so ``Limit``, which counts items read, says little about how many items come back.
+    filters_in_range: bool = False
 
     def params(self, shard: int) -> dict[str, Any]:
         partition = (
@@ -116,7 +119,9 @@ class _QueryShape:
 
 def _shape(query: LogQuery, now_ms: int) -> _QueryShape | None:
     start_ms = max(query.start_ms, oldest_retained_log_ms(now_ms))
-    if start_ms >= query.end_ms:
+    # Sort keys hold 13-digit epoch ms: a later bound (a date past 2286) would sort before today's keys.
+    end_ms = min(query.end_ms, END_OF_TIME_MS)
+    if start_ms >= end_ms:
         return None
     plan = plan_index(query)
     clauses = ["#exp > :now"]
@@ -134,8 +139,9 @@ def _shape(query: LogQuery, now_ms: int) -> _QueryShape | None:
         names["#lat"] = "latency_ms"
         values[":maxlat"] = {"N": str(query.max_latency)}
         clauses.append("#lat <= :maxlat")
-    sk_low, sk_high = keys.sk_range(start_ms, query.end_ms)
-    return _QueryShape(plan, query.account_id, sk_low, sk_high, " AND ".join(clauses), names, values)
+    sk_low, sk_high = keys.sk_range(start_ms, end_ms)
+    filters_in_range = len(clauses) > 1  # beyond the TTL guard, which keeps everything in a retained range
+    return _QueryShape(plan, query.account_id, sk_low, sk_high, " AND ".join(clauses), names, values, filters_in_range)
 
 
 @lru_cache(maxsize=1)
@@ -169,18 +175,40 @@ def count_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> 
     return total
 
 
-def _shard_stream(shape: _QueryShape, shard: int, first_chunk: int, reads: ReadStats) -> Iterator[dict[str, Any]]:
-    """Items of one shard, newest first, fetched in growing chunks only as the merge consumes them."""
+@dataclass
+class _MergeProgress:
+    """How many merged items the page still needs: no shard can have to supply more than that."""
+
+    wanted: int
+    taken: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.wanted - self.taken
+
+
+def _shard_stream(
+    shape: _QueryShape, shard: int, first_chunk: int, reads: ReadStats, progress: _MergeProgress
+) -> Iterator[dict[str, Any]]:
+    """Items of one shard, newest first, fetched in growing chunks only as the merge consumes them.
+
+    Without a filter in the range, a refill asks for at most what the page still needs: the merge cannot
+    take more than that from any one shard, so an unlucky shard does not read a doubled chunk it will
+    mostly not use. With one, ``Limit`` counts items read rather than returned: chunks keep doubling so
+    a sparse match costs a few calls, not one call per item.
+    """
     params = {**shape.params(shard), "ScanIndexForward": False}
     chunk = first_chunk
+    request = first_chunk
     while True:
-        response = dynamodb().query(**params, Limit=min(chunk, _DYNAMODB_MAX_LIMIT))
+        response = dynamodb().query(**params, Limit=min(request, _DYNAMODB_MAX_LIMIT))
         reads.add(response)
         yield from response.get("Items", [])
         if "LastEvaluatedKey" not in response:
             return
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         chunk *= 2
+        request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining))
 
 
 def newest_logs(query: LogQuery, offset: int, limit: int, now_ms: int, reads: ReadStats) -> list[StoredLog]:
@@ -194,14 +222,17 @@ def newest_logs(query: LogQuery, offset: int, limit: int, now_ms: int, reads: Re
         return []
     wanted = offset + limit
     first_chunk = math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
-    streams = [_shard_stream(shape, shard, first_chunk, reads) for shard in range(keys.LOG_SHARDS)]
+    progress = _MergeProgress(wanted)
+    streams = [_shard_stream(shape, shard, first_chunk, reads, progress) for shard in range(keys.LOG_SHARDS)]
     merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=True)
     page: list[StoredLog] = []
-    for position, raw in enumerate(merged):
-        if position >= wanted:
-            break
-        if position >= offset:
+    for raw in merged:
+        progress.taken += 1
+        if progress.taken > offset:
             page.append(StoredLog.from_item(from_attributes(raw)))
+        # Stop on the last wanted item: asking the merge for one more would refill a shard for nothing.
+        if progress.taken >= wanted:
+            break
     return page
 
 

@@ -1,0 +1,270 @@
+"""``python -m admin``: create accounts, and create, list and revoke their API keys.
+
+Two targets, and never a real AWS table by accident:
+
+- the local stack (the default): needs ``AWS_ENDPOINT_URL`` (the moto server of ``make run``); the keys
+  table is ``$API_KEYS_TABLE``, or the name ``local.provision`` gives the template's table;
+- a deployed stack: ``--stack NAME`` reads the stack's ``ApiKeysTableName`` and ``UsagePlanId``
+  outputs. There a new key also gets an API Gateway API key linked to the usage plan: the authorizer
+  returns its value as ``usageIdentifierKey``, which is how the per-key throttles of the plan apply.
+  Revoking a key disables that API Gateway key too, so revocation takes effect at once rather than
+  when the authorizer's cached policy expires.
+
+Keys are stored only as hashes: ``create-key`` prints the plaintext once, and nothing prints it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from request_logs.config import get_settings
+from request_logs.domain.api_keys import generate_id
+from request_logs.domain.timeutil import format_ms
+from request_logs.logic import accounts
+from request_logs.store import api_keys as key_store
+from request_logs.store.api_keys import StoredApiKey
+from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
+
+ONCE_WARNING = "Store this key now: it is shown only this once. Only its hash is kept, so it cannot be recovered."
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed as one line, exit status 1."""
+
+
+@dataclass(frozen=True)
+class Target:
+    keys_table: str
+    usage_plan_id: str | None  # deployed stacks only: new keys are linked to it
+
+
+def _matching(pattern: str, what: str) -> Callable[[str], str]:
+    """An argparse type that accepts only ids the rest of the system accepts (ingest validates them too)."""
+
+    def check(value: str) -> str:
+        if not re.match(pattern, value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not a valid {what} (expected {pattern})")
+        return value
+
+    return check
+
+
+def _stack_outputs(stack_name: str) -> dict[str, str]:
+    try:
+        (stack,) = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        raise CliError(f"cannot read stack {stack_name!r}: {exc.response['Error']['Message']}") from exc
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def resolve_target(stack_name: str | None) -> Target:
+    if stack_name is not None:
+        outputs = _stack_outputs(stack_name)
+        missing = sorted({"ApiKeysTableName", "UsagePlanId"} - outputs.keys())
+        if missing:
+            raise CliError(f"stack {stack_name!r} has no output {', '.join(missing)}: is it this project's stack?")
+        return Target(outputs["ApiKeysTableName"], outputs["UsagePlanId"])
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        raise CliError(
+            "no target: set AWS_ENDPOINT_URL to the local stack's endpoint (make run), "
+            "or pass --stack NAME for a deployed stack"
+        )
+    table = os.environ.get("API_KEYS_TABLE")
+    if not table:
+        from local.provision import Stack
+        from local.template import load_template
+
+        table = Stack(load_template()).function_environment()["API_KEYS_TABLE"]
+    return Target(table, None)
+
+
+def _use_keys_table(table: str) -> None:
+    """Point the shared package at the keys table, the only one key administration touches."""
+    os.environ["API_KEYS_TABLE"] = table
+    # Settings insists on LOGS_TABLE, which the admin never reads.
+    os.environ.setdefault("LOGS_TABLE", "")
+    get_settings.cache_clear()
+
+
+# ------------------------------------------------------------------ API Gateway keys (deployed stacks)
+def _create_gateway_key(usage_plan_id: str, account_id: str, api_key_id: str) -> tuple[str, str]:
+    """An enabled API Gateway key named after our key id, linked to the usage plan: (id, value)."""
+    apigateway = boto3.client("apigateway")
+    created = apigateway.create_api_key(
+        name=api_key_id,
+        description=f"Usage identifier of Request Logs API key {api_key_id} of {account_id}",
+        enabled=True,
+    )
+    try:
+        apigateway.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=created["id"], keyType="API_KEY")
+    except ClientError:
+        apigateway.delete_api_key(apiKey=created["id"])
+        raise
+    return created["id"], created["value"]
+
+
+def _disable_gateway_key(api_key_id: str) -> bool:
+    """Disable the API Gateway key named after ours; False when there is none."""
+    apigateway = boto3.client("apigateway")
+    found = [
+        item
+        for page in apigateway.get_paginator("get_api_keys").paginate(nameQuery=api_key_id)
+        for item in page["items"]
+        if item["name"] == api_key_id
+    ]
+    for item in found:
+        apigateway.update_api_key(
+            apiKey=item["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+        )
+    return bool(found)
+
+
+# ------------------------------------------------------------------ commands
+def _key_view(key: StoredApiKey) -> dict[str, Any]:
+    """What may be shown about a stored key: never its hash, never its usage identifier."""
+    return {
+        "api_key_id": key.api_key_id,
+        "account_id": key.account_id,
+        "prefix": key.prefix,
+        "status": key.status,
+        "created_at": format_ms(key.created_ms),
+        "name": key.name,
+    }
+
+
+def create_account(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    try:
+        account = accounts.create_account(args.name, args.account_id)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise CliError(f"account {args.account_id} already exists") from exc
+        raise
+    return {"account_id": account.account_id, "name": account.name, "created_at": format_ms(account.created_ms)}
+
+
+def create_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    if key_store.get_account(args.account_id) is None:
+        raise CliError(f"no account {args.account_id}")
+    api_key_id = generate_id("key")
+    gateway_key_id, usage_identifier = (
+        _create_gateway_key(target.usage_plan_id, args.account_id, api_key_id)
+        if target.usage_plan_id is not None
+        else (None, None)
+    )
+    try:
+        created = accounts.create_api_key(
+            args.account_id, name=args.name, usage_identifier=usage_identifier, api_key_id=api_key_id
+        )
+    except Exception:
+        # Leave no API Gateway key behind that no stored key refers to.
+        if gateway_key_id is not None:
+            boto3.client("apigateway").delete_api_key(apiKey=gateway_key_id)
+        raise
+    return {"api_key": created.api_key, **_key_view(created.record), "usage_plan_linked": gateway_key_id is not None}
+
+
+def list_keys(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    if key_store.get_account(args.account_id) is None:
+        raise CliError(f"no account {args.account_id}")
+    return {"account_id": args.account_id, "keys": [_key_view(key) for key in accounts.list_api_keys(args.account_id)]}
+
+
+def revoke_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    revoked = accounts.revoke_api_key(args.account_id, args.key_id)
+    if revoked is None:
+        raise CliError(f"account {args.account_id} has no key {args.key_id}")
+    gateway_key_disabled = target.usage_plan_id is not None and _disable_gateway_key(revoked.api_key_id)
+    return {**_key_view(revoked), "gateway_key_disabled": gateway_key_disabled}
+
+
+# ------------------------------------------------------------------ output
+def _print_human(command: str, result: dict[str, Any]) -> None:
+    if command == "create-account":
+        print(f"Created account {result['account_id']} ({result['name']}) at {result['created_at']}.")
+    elif command == "create-key":
+        print(f"Created API key {result['api_key_id']} for account {result['account_id']}:\n")
+        print(f"    {result['api_key']}\n")
+        if result["usage_plan_linked"]:
+            print("Linked to the stack's usage plan through a new API Gateway key.")
+    elif command == "list-keys":
+        keys = result["keys"]
+        if not keys:
+            print(f"Account {result['account_id']} has no API keys.")
+            return
+        rows = [("KEY ID", "PREFIX", "STATUS", "CREATED", "NAME")] + [
+            (key["api_key_id"], key["prefix"], key["status"], key["created_at"], key["name"] or "") for key in keys
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    elif command == "revoke-key":
+        print(f"Revoked {result['api_key_id']} ({result['prefix']}) of account {result['account_id']}.")
+        if result["gateway_key_disabled"]:
+            print("Its API Gateway key is disabled too.")
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {
+    "create-account": create_account,
+    "create-key": create_key,
+    "list-keys": list_keys,
+    "revoke-key": revoke_key,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Target and output options sit on every subcommand, so they can follow it like its own options.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack (default: the local stack)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    account_id = _matching(ACCOUNT_ID_PATTERN, "account id")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m admin",
+        description="Accounts and API keys of the Request Logs API. Local stack: set AWS_ENDPOINT_URL; "
+        "deployed stack: --stack NAME.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = commands.add_parser("create-account", parents=[common], help="create an account")
+    command.add_argument("--name", required=True)
+    command.add_argument("--account-id", type=account_id, help="default: a generated acct_... id")
+    command = commands.add_parser("create-key", parents=[common], help="create an API key (shown once)")
+    command.add_argument("--account-id", required=True, type=account_id, help="the account that owns the key")
+    command.add_argument("--name", help="a label for the key")
+    command = commands.add_parser("list-keys", parents=[common], help="list an account's keys (never the keys)")
+    command.add_argument("--account-id", required=True, type=account_id)
+    command = commands.add_parser("revoke-key", parents=[common], help="revoke an API key")
+    command.add_argument("--account-id", required=True, type=account_id)
+    command.add_argument("--key-id", required=True, type=_matching(API_KEY_ID_PATTERN, "key id"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        target = resolve_target(args.stack)
+        _use_keys_table(target.keys_table)
+        result = COMMANDS[args.command](args, target)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        error = exc.response["Error"]
+        print(f"error: {exc.operation_name} failed: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _print_human(args.command, result)
+    if args.command == "create-key":
+        print(ONCE_WARNING, file=sys.stderr)
+    return 0

@@ -1,0 +1,169 @@
+"""Rollups: hour and day buckets × (all, model, provider, api key). Pure: folding logs into deltas,
+merging deltas, and the additive totals a stats response is built from.
+
+A rollup item for ``dimension == "all"`` also carries small per-model and per-provider counter maps, so
+``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and model.
+The maps are bounded (``MAX_EMBEDDED_GROUPS``); past the bound the item says so and readers use the
+per-dimension items instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from request_logs.domain.sketches import Sketch
+from request_logs.store.items import StoredLog
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+GRANULARITIES: dict[str, int] = {"hour": HOUR_MS, "day": DAY_MS}
+ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key")
+EMBEDDED_GROUPS = ("model", "provider")
+MAX_EMBEDDED_GROUPS = 256
+
+
+def bucket_start(epoch_ms: int, granularity: str) -> int:
+    size = GRANULARITIES[granularity]
+    return epoch_ms - epoch_ms % size
+
+
+@dataclass(frozen=True, order=True)
+class RollupKey:
+    account_id: str
+    granularity: str
+    bucket_ms: int
+    dimension: str
+    value: str  # "" for the "all" dimension
+
+
+def dimension_value(log: StoredLog, dimension: str) -> str:
+    if dimension == "all":
+        return ""
+    if dimension == "api_key":
+        return log.api_key_id
+    return str(getattr(log, dimension))
+
+
+def rollup_keys_for(log: StoredLog) -> list[RollupKey]:
+    """Every rollup item one log contributes to (2 granularities × 4 dimensions)."""
+    return [
+        RollupKey(
+            log.account_id,
+            granularity,
+            bucket_start(log.created_ms, granularity),
+            dimension,
+            dimension_value(log, dimension),
+        )
+        for granularity in GRANULARITIES
+        for dimension in ROLLUP_DIMENSIONS
+    ]
+
+
+@dataclass
+class Counters:
+    """Additive counters of a set of logs (no sketches): what by_model/by_provider entries need."""
+
+    requests: int = 0
+    successful: int = 0
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+    latency_sum: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def add_log(self, log: StoredLog) -> None:
+        self.requests += 1
+        if log.status == "success":
+            self.successful += 1
+        else:
+            self.failed += 1
+        self.input_tokens += log.input_tokens
+        self.output_tokens += log.output_tokens
+        cost = log.cost_total
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost += cost
+        self.latency_sum += log.latency_ms
+
+    def merge(self, other: Counters) -> None:
+        self.requests += other.requests
+        self.successful += other.successful
+        self.failed += other.failed
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost += other.cost
+        self.unpriced += other.unpriced
+        self.latency_sum += other.latency_sum
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "successful": self.successful,
+            "failed": self.failed,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+            "unpriced": self.unpriced,
+            "latency_sum": self.latency_sum,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Counters:
+        return cls(
+            requests=int(raw.get("requests", 0)),
+            successful=int(raw.get("successful", 0)),
+            failed=int(raw.get("failed", 0)),
+            input_tokens=int(raw.get("input_tokens", 0)),
+            output_tokens=int(raw.get("output_tokens", 0)),
+            cost=Decimal(raw.get("cost", 0)),
+            unpriced=int(raw.get("unpriced", 0)),
+            latency_sum=int(raw.get("latency_sum", 0)),
+        )
+
+
+@dataclass
+class Rollup:
+    """Counters, percentile sketches and (for "all") embedded per-model/provider counters."""
+
+    counters: Counters = field(default_factory=Counters)
+    latency: Sketch = field(default_factory=Sketch)
+    ttft: Sketch = field(default_factory=Sketch)
+    groups: dict[str, dict[str, Counters]] = field(default_factory=dict)
+    groups_overflow: bool = False
+
+    def add_log(self, log: StoredLog, *, embed_groups: bool) -> None:
+        self.counters.add_log(log)
+        self.latency.add(log.latency_ms)
+        if log.ttft_ms is not None:
+            self.ttft.add(log.ttft_ms)
+        if embed_groups:
+            for group in EMBEDDED_GROUPS:
+                single = Counters()
+                single.add_log(log)
+                self._merge_group(group, str(getattr(log, group)), single)
+
+    def merge(self, other: Rollup) -> None:
+        self.counters.merge(other.counters)
+        self.latency.merge(other.latency)
+        self.ttft.merge(other.ttft)
+        self.groups_overflow = self.groups_overflow or other.groups_overflow
+        for group, entries in other.groups.items():
+            for value, counters in entries.items():
+                self._merge_group(group, value, counters)
+
+    def _merge_group(self, group: str, value: str, counters: Counters) -> None:
+        entries = self.groups.setdefault(group, {})
+        if value not in entries:
+            if len(entries) >= MAX_EMBEDDED_GROUPS:
+                self.groups_overflow = True
+                return
+            entries[value] = Counters()
+        entries[value].merge(counters)

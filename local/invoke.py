@@ -1,0 +1,166 @@
+"""Docker-free ``sam local invoke``: run one function of ``template.yaml`` on one event file.
+
+    python -m local.invoke ListRequestLogsFunction --event events/api/list_ok.json
+
+Like ``sam local invoke`` it prints the handler's return value as JSON on stdout (the function's own
+log lines go to stderr) and, if the handler raises, prints Lambda's error object instead and exits 1.
+
+Without ``AWS_ENDPOINT_URL`` everything happens in this process: moto, every table, queue and bucket
+provisioned from the template, the event fixtures seeded (``local.event_fixtures``: the accounts, keys
+and logs the files in ``events/`` refer to), and the clock pinned at the instant the fixtures are
+written for, so that retention does not expire them as the calendar moves on. With ``AWS_ENDPOINT_URL``
+(a running ``make run``, say) the function runs against that endpoint's tables as they are: nothing is
+seeded and the clock is the real one unless ``--at`` pins it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import time_machine
+
+from local.event_fixtures import EVENTS_NOW, seed_event_fixtures
+from local.functions import FunctionRegistry
+from local.provision import Stack, provision
+from local.template import REGION, Template, load_template
+from request_logs.config import get_settings
+from request_logs.domain.timeutil import InvalidInstant, format_ms, from_ms, parse_instant, to_ms
+from request_logs.store.dynamo import reset_clients
+
+EPILOG = f"""\
+time: the clock is pinned at --at; without AWS_ENDPOINT_URL it is pinned by default at
+{format_ms(to_ms(EVENTS_NOW))}, just after the fixture logs in events/ were created. Retention (logs 90 days,
+content 30 days) is relative to now, and at that instant every event means what its file name says
+(details_expired.json names a log whose content is past 30 days).
+
+examples:
+  python -m local.invoke ListRequestLogsFunction --event events/api/list_ok.json
+  python -m local.invoke AuthorizerFunction --event events/authorizer/revoked.json
+  python -m local.invoke IngestFunction --event events/sqs/ingest_malformed.json
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 python -m local.invoke ListRequestLogsFunction --event ...
+"""
+
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    payload: Any
+    raised: bool
+
+
+def _instant(value: str) -> datetime:
+    try:
+        return from_ms(parse_instant(value))
+    except InvalidInstant as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r} ({exc})") from exc
+
+
+def _parser(function_ids: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.invoke",
+        description="Run one function of template.yaml on one event file, without Docker (like sam local invoke).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("function", metavar="FUNCTION", choices=function_ids, help="logical id in template.yaml")
+    parser.add_argument("--event", "-e", required=True, type=Path, help="event JSON file, e.g. one of events/")
+    parser.add_argument("--at", type=_instant, help="pin the clock at this ISO 8601 instant")
+    parser.add_argument("--no-seed", action="store_true", help="in process: start from empty tables")
+    return parser
+
+
+def _read_event(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    try:
+        event = json.loads(path.read_text())
+    except OSError as exc:
+        parser.error(f"cannot read {path}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        parser.error(f"{path} is not JSON: {exc}")
+    if not isinstance(event, dict):
+        parser.error(f"{path} must hold a JSON object, as every Lambda event is")
+    return event
+
+
+def _use_environment(environment: dict[str, str]) -> None:
+    """Set the functions' environment; settings and clients are cached per process, so forget them."""
+    os.environ.update(environment)
+    get_settings.cache_clear()
+    reset_clients()
+
+
+def _in_process(template: Template, *, seed: bool) -> FunctionRegistry:
+    """A provisioned stack in moto (the caller holds the mock open); seeded unless asked not to."""
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    stack = provision(template)
+    _use_environment(stack.function_environment())
+    registry = FunctionRegistry(template)
+    if seed:
+        seed_event_fixtures(registry)
+    return registry
+
+
+def _against_endpoint(template: Template) -> FunctionRegistry:
+    """The tables named as ``local.provision`` names them, behind AWS_ENDPOINT_URL."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    # A loopback moto server accepts any credentials; boto3 refuses to sign without some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    _use_environment(Stack(template).function_environment())
+    return FunctionRegistry(template)
+
+
+def _invoke(registry: FunctionRegistry, function: str, event: dict[str, Any]) -> Outcome:
+    try:
+        return Outcome(registry.invoke(function, event), raised=False)
+    except Exception as exc:  # reported to the caller the way Lambda reports it
+        # Lambda's stack trace starts in the function's code: leave out this runtime's own frames.
+        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename).parent != _HERE]
+        return Outcome(
+            {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": traceback.format_list(frames),
+            },
+            raised=True,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    template = load_template()
+    parser = _parser(sorted(template.functions()))
+    args = parser.parse_args(argv)
+    event = _read_event(parser, args.event)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    pinned_at: datetime | None = args.at or (None if endpoint else EVENTS_NOW)
+
+    with contextlib.ExitStack() as scope:
+        # Handlers log to stdout at import (Powertools binds sys.stdout then): keep stdout for the result.
+        scope.enter_context(contextlib.redirect_stdout(sys.stderr))
+        if pinned_at is not None:
+            scope.enter_context(time_machine.travel(pinned_at, tick=False))
+        if endpoint:
+            registry = _against_endpoint(template)
+        else:
+            from moto import mock_aws  # only this mode needs moto, and it is slow to import
+
+            scope.enter_context(mock_aws())
+            registry = _in_process(template, seed=not args.no_seed)
+        outcome = _invoke(registry, args.function, event)
+
+    print(json.dumps(outcome.payload, indent=2, ensure_ascii=False))
+    return 1 if outcome.raised else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

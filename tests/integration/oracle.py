@@ -1,0 +1,200 @@
+"""Brute force: what the read endpoints must answer, computed in plain Python from the messages sent.
+
+Nothing here goes through the package's time parsing, pricing or query code: prices come straight from
+the catalog file, instants from ``datetime``, filters from list comprehensions. The one import is the
+log id, a documented contract (``log_<created ms hex><digest>``) with its own unit test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from request_logs.store.keys import make_log_id
+
+CATALOG_FILE = Path(__file__).parents[2] / "layers/shared/request_logs/domain/catalogs/2026-11-01.json"
+CATALOG: dict[str, dict[str, str]] = json.loads(CATALOG_FILE.read_text())["models"]
+
+DAY_MS = 86_400_000
+LOG_RETENTION_MS = 90 * DAY_MS
+CONTENT_RETENTION_MS = 30 * DAY_MS
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+SUMMARY_FIELDS = {
+    "id",
+    "request_id",
+    "model",
+    "provider",
+    "status",
+    "status_code",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost",
+    "created_at",
+    "api_key_id",
+    "api_key_prefix",
+}
+# The spec's single-log example, field for field.
+DETAIL_FIELDS = SUMMARY_FIELDS | {
+    "endpoint",
+    "method",
+    "time_to_first_token_ms",
+    "streaming",
+    "completed_at",
+    "user_agent",
+    "ip_address",
+    "resolution",
+}
+
+
+def ms_of(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def instant_ms(text: str) -> int:
+    """Epoch ms of an ISO instant as the gateway sent it or the API returned it (must carry an offset)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert moment.tzinfo is not None, text
+    return ms_of(moment)
+
+
+def iso(epoch_ms: int) -> str:
+    """The gateway's own spelling: UTC, milliseconds, ``Z``."""
+    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def created_ms(message: dict[str, Any]) -> int:
+    return instant_ms(message["created_at"])
+
+
+def log_id(message: dict[str, Any]) -> str:
+    return make_log_id(message["account_id"], message["request_id"], created_ms(message))
+
+
+def expected_cost(message: dict[str, Any]) -> Decimal | None:
+    """The gateway's own cost when it sent one, else tokens × catalog price ÷ 1e6, else unpriced."""
+    if message.get("cost") is not None:
+        return Decimal(message["cost"]["input"]) + Decimal(message["cost"]["output"])
+    prices = CATALOG.get(message["model"])
+    if prices is None:
+        return None
+    return (
+        message["input_tokens"] * Decimal(prices["input_per_million"])
+        + message["output_tokens"] * Decimal(prices["output_per_million"])
+    ) / Decimal(1_000_000)
+
+
+def summary(message: dict[str, Any]) -> dict[str, Any]:
+    """One list entry, normalised like ``normalise`` leaves a response entry."""
+    entry = {
+        "id": log_id(message),
+        "request_id": message["request_id"],
+        "model": message["model"],
+        "provider": message["provider"],
+        "status": message["status"],
+        "status_code": message["status_code"],
+        "latency_ms": message["latency_ms"],
+        "input_tokens": message["input_tokens"],
+        "output_tokens": message["output_tokens"],
+        "total_tokens": message["input_tokens"] + message["output_tokens"],
+        "cost": expected_cost(message),
+        "created_at": created_ms(message),
+        "api_key_id": message["api_key_id"],
+        "api_key_prefix": message["api_key_prefix"],
+    }
+    if message["status"] == "error":
+        entry["error"] = dict(message["error"])
+    return entry
+
+
+def detail(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **summary(message),
+        "endpoint": message["endpoint"],
+        "method": message["method"],
+        "time_to_first_token_ms": message.get("time_to_first_token_ms"),
+        "streaming": message["streaming"],
+        "completed_at": instant_ms(message["completed_at"]),
+        "user_agent": message.get("user_agent"),
+        "ip_address": message.get("ip_address"),
+        "resolution": message.get("resolution"),
+    }
+
+
+def _exact(value: Any) -> Decimal | None:
+    # The JSON number as written (json.loads made it a float; repr is the shortest round trip).
+    return None if value is None else Decimal(repr(value))
+
+
+def normalise(entry: dict[str, Any]) -> dict[str, Any]:
+    """A response entry with instants as epoch ms (checking they are UTC with ``Z``) and cost exact."""
+    result = dict(entry)
+    for name in ("created_at", "completed_at"):
+        if name in result:
+            assert result[name].endswith("Z"), result[name]
+            result[name] = instant_ms(result[name])
+    result["cost"] = _exact(result["cost"])
+    return result
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A list query in plain terms: ``start_ms <= created < end_ms`` plus equality and latency bounds."""
+
+    start_ms: int | None = None
+    end_ms: int | None = None  # exclusive
+    model: str | None = None
+    provider: str | None = None
+    status: str | None = None
+    api_key_id: str | None = None
+    min_latency: int | None = None
+    max_latency: int | None = None
+
+    def matches(self, message: dict[str, Any]) -> bool:
+        created = created_ms(message)
+        return (
+            (self.start_ms is None or created >= self.start_ms)
+            and (self.end_ms is None or created < self.end_ms)
+            and all(
+                getattr(self, name) is None or message[name] == getattr(self, name)
+                for name in ("model", "provider", "status", "api_key_id")
+            )
+            and (self.min_latency is None or message["latency_ms"] >= self.min_latency)
+            and (self.max_latency is None or message["latency_ms"] <= self.max_latency)
+        )
+
+
+def retained(message: dict[str, Any], now_ms: int) -> bool:
+    return created_ms(message) + LOG_RETENTION_MS > now_ms
+
+
+def newest_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API's order: sort key ``created_ms#id`` descending."""
+    return sorted(messages, key=lambda message: (created_ms(message), log_id(message)), reverse=True)
+
+
+def expected_logs(
+    messages: list[dict[str, Any]], account_id: str, now_ms: int, filters: Filters | None = None
+) -> list[dict[str, Any]]:
+    """Every log the account may see for the query, newest first, as messages."""
+    filters = filters or Filters()
+    return newest_first(
+        [m for m in messages if m["account_id"] == account_id and retained(m, now_ms) and filters.matches(m)]
+    )
+
+
+def variant(message: dict[str, Any], request_id: str, created: int, **changes: Any) -> dict[str, Any]:
+    """A copy of a generated message with another request id and creation instant (and other changes)."""
+    clone = copy.deepcopy(message)
+    clone.update(
+        request_id=request_id, created_at=iso(created), completed_at=iso(created + clone["latency_ms"]), **changes
+    )
+    return clone

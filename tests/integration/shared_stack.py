@@ -1,0 +1,53 @@
+"""A stack shared by every test of one module: provisioning and ingesting once keeps the suite fast.
+
+Same resources and callers as the function-scoped ``stack``/``api``/``ingest`` fixtures of conftest (moto
+in process, provisioned from template.yaml), but entered by a module-scoped fixture. Tests that use it
+must only read, or write data no other test of the module looks at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+import time_machine
+from moto import mock_aws
+
+from local.functions import FunctionRegistry
+from local.provision import Stack, provision
+from request_logs.config import get_settings
+from request_logs.store.dynamo import reset_clients
+from tests.conftest import NOW, ApiCaller, Ingestor
+
+
+@dataclass
+class SharedStack:
+    stack: Stack
+    api: ApiCaller
+    ingest: Ingestor
+
+
+@contextmanager
+def shared_stack() -> Iterator[SharedStack]:
+    """Fake credentials, moto, every resource of the template, and the clock pinned at NOW."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("POWERTOOLS_DEV", "false")
+        with mock_aws(), time_machine.travel(NOW, tick=False):
+            stack = provision()
+            for name, value in stack.function_environment().items():
+                patch.setenv(name, value)
+            get_settings.cache_clear()
+            reset_clients()
+            try:
+                functions = FunctionRegistry(stack.template)
+                yield SharedStack(stack, ApiCaller(functions, stack), Ingestor(functions, stack))
+            finally:
+                reset_clients()
+    get_settings.cache_clear()

@@ -1,0 +1,442 @@
+"""Every file in events/ is exercised: invoked through the function the template routes it to, on a
+stack seeded by local.event_fixtures, with the clock pinned where the fixtures are meaningful.
+
+A new file under events/ fails here until it has an entry in EXPECTATIONS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from local.event_fixtures import (
+    ACCOUNT,
+    EVENTS_DIR,
+    EVENTS_NOW,
+    OTHER_ACCOUNT,
+    REVOKED_KEY,
+    SEED_INGEST_EVENT,
+    VALID_KEY,
+    load_event,
+    seed_event_fixtures,
+    sqs_consumer,
+)
+from local.events import rest_proxy_event
+from local.functions import FunctionRegistry
+from local.provision import Stack
+from local.routing import match_route
+from local.template import ROOT
+from request_logs.domain.timeutil import CONTENT_RETENTION, LOG_RETENTION, parse_instant, to_ms
+from request_logs.store.dynamo import dynamodb
+from request_logs.store.keys import make_log_id
+
+EVENT_FILES = sorted(path.relative_to(EVENTS_DIR).as_posix() for path in EVENTS_DIR.glob("**/*.json"))
+
+
+def bodies(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(record["body"]) for record in event["Records"]]
+
+
+def log_id(message: dict[str, Any]) -> str:
+    return make_log_id(message["account_id"], message["request_id"], parse_instant(message["created_at"]))
+
+
+SEEDED = {message["request_id"]: message for message in bodies(load_event(SEED_INGEST_EVENT))}
+SEEDED_IDS = {log_id(message): message for message in SEEDED.values()}
+
+
+def seeded_of(account_id: str) -> list[dict[str, Any]]:
+    return [message for message in SEEDED.values() if message["account_id"] == account_id]
+
+
+# ------------------------------------------------------------------ the function a file goes to
+def function_for(stack: Stack, functions: FunctionRegistry, event: dict[str, Any]) -> str:
+    """What API Gateway or the event-source mapping would invoke with this event, per the template."""
+    if "Records" in event:
+        return sqs_consumer(functions)
+    if event.get("type") == "REQUEST":
+        return stack.template.authorizer().function
+    matched = match_route(stack.template.routes(), event["httpMethod"], event["path"])
+    assert matched is not None, f"no route serves {event['httpMethod']} {event['path']}"
+    route, params = matched
+    assert route.path == event["resource"] == event["requestContext"]["resourcePath"]
+    assert (event["pathParameters"] or {}) == params
+    return route.function
+
+
+# ------------------------------------------------------------------ how each file is judged
+@dataclass
+class Invocation:
+    event: dict[str, Any]
+    result: Any
+    error: Exception | None
+    functions: FunctionRegistry
+    stack: Stack
+
+    @property
+    def status(self) -> int:
+        status: int = self.result["statusCode"]
+        return status
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.result["body"])
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """Another event, through the function the template routes it to."""
+        return self.functions.invoke(function_for(self.stack, self.functions, event), event)
+
+    def get(self, path: str, authorizer: dict[str, Any]) -> Any:
+        """A GET of another path with the given authorizer context, through the function of its route."""
+        matched = match_route(self.stack.template.routes(), "GET", path)
+        assert matched is not None
+        route, params = matched
+        event = rest_proxy_event(
+            method="GET",
+            resource=route.path,
+            path=path,
+            stage=self.stack.template.stage_name(),
+            path_parameters=params,
+            authorizer=authorizer,
+        )
+        return self.functions.invoke(route.function, event)
+
+    def logs_in_table(self) -> set[str]:
+        items = dynamodb().scan(TableName=self.stack.name("RequestLogsTable"))["Items"]
+        return {item["id"]["S"] for item in items}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    check: Callable[[Invocation], None]
+    # SQS events are what seeding does: judge them on an empty stack, where their effect is visible.
+    seeded: bool = True
+
+
+EXPECTATIONS: dict[str, Expectation] = {}
+
+
+def expect(name: str, *, seeded: bool = True) -> Callable[[Callable[[Invocation], None]], Callable[[Invocation], None]]:
+    def register(check: Callable[[Invocation], None]) -> Callable[[Invocation], None]:
+        EXPECTATIONS[name] = Expectation(check, seeded)
+        return check
+
+    return register
+
+
+def assert_error(call: Invocation, status: int, error_type: str, param: str | None = None) -> dict[str, Any]:
+    """The one JSON error shape of ARCHITECTURE §3."""
+    assert call.status == status, call.result
+    assert call.result["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    error: dict[str, Any] = call.body["error"]
+    assert set(error) == ({"type", "code", "message", "param"} if param else {"type", "code", "message"})
+    assert error["type"] == error_type
+    assert error["code"]
+    assert error["message"].endswith(".")
+    if param:
+        assert error["param"] == param
+    return error
+
+
+def assert_unauthorized(call: Invocation) -> None:
+    # API Gateway turns exactly this message into its 401 gateway response.
+    assert call.error is not None, call.result
+    assert str(call.error) == "Unauthorized"
+    assert type(call.error).__name__ == "Unauthorized"
+
+
+@expect("api/list_ok.json")
+def _list_ok(call: Invocation) -> None:
+    assert call.status == 200
+    own = sorted(seeded_of(ACCOUNT.account_id), key=lambda message: message["created_at"], reverse=True)
+    assert [log["id"] for log in call.body["logs"]] == [log_id(message) for message in own]
+    assert call.body["pagination"] == {"total": len(own), "limit": 10, "offset": 0, "hasMore": False}
+    for log in call.body["logs"]:
+        message = SEEDED[log["request_id"]]
+        assert log["created_at"] == message["created_at"]
+        assert ("error" in log) == (message["status"] == "error")
+
+
+@expect("api/list_filtered.json")
+def _list_filtered(call: Invocation) -> None:
+    assert call.status == 200
+    errors = [message for message in seeded_of(ACCOUNT.account_id) if message["status"] == "error"]
+    assert len(errors) == 1
+    (log,) = call.body["logs"]
+    assert log["id"] == log_id(errors[0])
+    assert log["status"] == "error"
+    assert log["status_code"] == 429
+    assert log["error"] == errors[0]["error"]
+    assert call.body["pagination"]["total"] == 1
+
+
+@expect("api/list_bad_limit.json")
+def _list_bad_limit(call: Invocation) -> None:
+    assert_error(call, 400, "invalid_request_error", "limit")
+
+
+@expect("api/list_unknown_param.json")
+def _list_unknown_param(call: Invocation) -> None:
+    assert_error(call, 400, "invalid_request_error", "page")
+
+
+@expect("api/get_ok.json")
+def _get_ok(call: Invocation) -> None:
+    assert call.status == 200
+    log = call.body
+    message = SEEDED_IDS[call.event["pathParameters"]["id"]]
+    assert log["id"] == call.event["pathParameters"]["id"]
+    same = (
+        "request_id model provider endpoint method status status_code latency_ms time_to_first_token_ms "
+        "input_tokens output_tokens streaming created_at api_key_id api_key_prefix user_agent ip_address resolution"
+    )
+    assert {name: log[name] for name in same.split()} == {name: message[name] for name in same.split()}
+    assert log["completed_at"] == message["completed_at"]
+    assert log["total_tokens"] == message["input_tokens"] + message["output_tokens"]
+    assert log["cost"] > 0
+
+
+@expect("api/get_not_found.json")
+def _get_not_found(call: Invocation) -> None:
+    assert call.event["pathParameters"]["id"] not in SEEDED_IDS
+    assert_error(call, 404, "not_found_error", "id")
+
+
+@expect("api/get_other_account.json")
+def _get_other_account(call: Invocation) -> None:
+    error = assert_error(call, 404, "not_found_error", "id")
+    # The log exists: its own account reads it, and the 404 for others says nothing more than for no log.
+    owner = SEEDED_IDS[call.event["pathParameters"]["id"]]["account_id"]
+    assert owner == OTHER_ACCOUNT.account_id
+    as_owner = {**call.event["requestContext"]["authorizer"], "principalId": owner, "account_id": owner}
+    assert call.get(call.event["path"], as_owner)["statusCode"] == 200
+    assert error["message"] == f"No request log with id '{call.event['pathParameters']['id']}'."
+
+
+@expect("api/details_ok.json")
+def _details_ok(call: Invocation) -> None:
+    assert call.status == 200
+    message = SEEDED_IDS[call.event["pathParameters"]["id"]]
+    assert call.body["id"] == call.event["pathParameters"]["id"]
+    assert call.body["request"] == message["request"]
+    assert call.body["response"] == message["response"]
+    assert call.body["metadata"]["latency_ms"] == message["latency_ms"]
+    assert call.body["metadata"]["created_at"] == message["created_at"]
+
+
+@expect("api/details_not_found.json")
+def _details_not_found(call: Invocation) -> None:
+    assert call.event["pathParameters"]["id"] not in SEEDED_IDS
+    assert_error(call, 404, "not_found_error", "id")
+
+
+@expect("api/details_expired.json")
+def _details_expired(call: Invocation) -> None:
+    assert_error(call, 410, "content_expired", "id")
+    # Only the content is past retention: the log itself is still served.
+    log_path = call.event["path"].removesuffix("/details")
+    assert call.get(log_path, call.event["requestContext"]["authorizer"])["statusCode"] == 200
+
+
+@expect("authorizer/valid.json")
+def _authorizer_valid(call: Invocation) -> None:
+    assert call.error is None
+    policy = call.result
+    assert policy["principalId"] == ACCOUNT.account_id
+    assert policy["context"] == {
+        "account_id": ACCOUNT.account_id,
+        "api_key_id": VALID_KEY.api_key_id,
+        "api_key_prefix": VALID_KEY.api_key[:7] + "...",
+    }
+    assert policy["usageIdentifierKey"] == ACCOUNT.usage_identifier
+    (statement,) = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"].endswith(f"/{call.stack.template.stage_name()}/*/*")
+
+
+@expect("authorizer/missing.json")
+def _authorizer_missing(call: Invocation) -> None:
+    assert not any(name.lower() == "authorization" for name in call.event["headers"])
+    assert_unauthorized(call)
+
+
+@expect("authorizer/revoked.json")
+def _authorizer_revoked(call: Invocation) -> None:
+    assert call.event["headers"]["Authorization"] == f"Bearer {REVOKED_KEY.api_key}"
+    assert_unauthorized(call)
+
+
+@expect("authorizer/malformed.json")
+def _authorizer_malformed(call: Invocation) -> None:
+    assert_unauthorized(call)
+
+
+@expect("sqs/ingest_good.json", seeded=False)
+def _ingest_good(call: Invocation) -> None:
+    assert call.result == {"batchItemFailures": []}
+    assert call.logs_in_table() == {log_id(message) for message in bodies(call.event)}
+    assert any(message["status"] == "error" for message in bodies(call.event))
+
+
+@expect("sqs/ingest_duplicate.json", seeded=False)
+def _ingest_duplicate(call: Invocation) -> None:
+    messages = bodies(call.event)
+    assert len({message["request_id"] for message in messages}) < len(messages)
+    assert call.result == {"batchItemFailures": []}
+    written = call.logs_in_table()
+    assert written == {log_id(message) for message in messages}
+    # Redelivering the whole batch changes nothing either.
+    assert call.invoke(call.event) == {"batchItemFailures": []}
+    assert call.logs_in_table() == written
+
+
+@expect("sqs/ingest_malformed.json", seeded=False)
+def _ingest_malformed(call: Invocation) -> None:
+    good, bad = call.event["Records"]
+    assert call.result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert call.logs_in_table() == {log_id(json.loads(good["body"]))}
+
+
+@pytest.fixture
+def at_events_now() -> Iterator[None]:
+    with time_machine.travel(EVENTS_NOW, tick=False):
+        yield
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_event_file(name: str, stack: Stack, functions: FunctionRegistry, at_events_now: None) -> None:
+    if name not in EXPECTATIONS:
+        pytest.fail(f"events/{name} is not exercised: add its expectation to EXPECTATIONS in {__name__}")
+    expectation = EXPECTATIONS[name]
+    if expectation.seeded:
+        seed_event_fixtures(functions)
+    event = load_event(EVENTS_DIR / name)
+    result, error = None, None
+    try:
+        result = functions.invoke(function_for(stack, functions, event), event)
+    except Exception as exc:
+        error = exc
+    expectation.check(Invocation(event, result, error, functions, stack))
+
+
+def test_every_expectation_has_its_file() -> None:
+    assert sorted(EXPECTATIONS) == EVENT_FILES
+
+
+# ------------------------------------------------------------------ the files agree with each other
+def api_events() -> list[dict[str, Any]]:
+    return [load_event(EVENTS_DIR / name) for name in EVENT_FILES if name.startswith("api/")]
+
+
+def test_api_events_carry_the_context_the_authorizer_gives_the_valid_key() -> None:
+    for event in api_events():
+        assert event["requestContext"]["authorizer"] == {
+            "principalId": ACCOUNT.account_id,
+            "account_id": ACCOUNT.account_id,
+            "api_key_id": VALID_KEY.api_key_id,
+            "api_key_prefix": VALID_KEY.api_key[:7] + "...",
+            "integrationLatency": 0,
+        }
+        assert event["headers"]["Authorization"] == f"Bearer {VALID_KEY.api_key}"
+    valid = load_event(EVENTS_DIR / "authorizer" / "valid.json")
+    assert valid["headers"]["Authorization"] == f"Bearer {VALID_KEY.api_key}"
+
+
+def test_api_events_are_consistent_rest_proxy_events() -> None:
+    for event in api_events():
+        single = event["queryStringParameters"] or {}
+        multi = event["multiValueQueryStringParameters"] or {}
+        assert single == {name: values[-1] for name, values in multi.items()}
+        assert event["headers"] == {name: values[-1] for name, values in event["multiValueHeaders"].items()}
+        context = event["requestContext"]
+        assert context["path"] == f"/{context['stage']}{event['path']}"
+        assert context["httpMethod"] == event["httpMethod"]
+
+
+def test_sqs_records_are_what_lambda_delivers() -> None:
+    for name in EVENT_FILES:
+        if not name.startswith("sqs/"):
+            continue
+        records = load_event(EVENTS_DIR / name)["Records"]
+        assert len(records) <= 10  # the template's BatchSize
+        assert len({record["messageId"] for record in records}) == len(records)
+        for record in records:
+            assert record["eventSource"] == "aws:sqs"
+            assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+
+
+def test_fixture_dates_make_the_names_true_at_events_now() -> None:
+    """At EVENTS_NOW every seeded log is retained, and only the expired-content log is past 30 days."""
+    now_ms = to_ms(EVENTS_NOW)
+    expired = load_event(EVENTS_DIR / "api" / "details_expired.json")["pathParameters"]["id"]
+    for log, message in SEEDED_IDS.items():
+        age = timedelta(milliseconds=now_ms - parse_instant(message["created_at"]))
+        assert timedelta(0) < age < LOG_RETENTION
+        assert (age > CONTENT_RETENTION) == (log == expired), message["request_id"]
+
+
+# ------------------------------------------------------------------ the Docker-free `sam local invoke`
+def invoke_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "shared")])}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "local.invoke", *argv],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_invoke_cli_runs_an_api_event() -> None:
+    run = invoke_cli("ListRequestLogsFunction", "--event", "events/api/list_ok.json")
+    assert run.returncode == 0, run.stderr
+    response = json.loads(run.stdout)
+    assert response["statusCode"] == 200
+    assert len(json.loads(response["body"])["logs"]) == len(seeded_of(ACCOUNT.account_id))
+
+
+def test_invoke_cli_runs_an_sqs_event() -> None:
+    run = invoke_cli("IngestFunction", "-e", "events/sqs/ingest_malformed.json")
+    assert run.returncode == 0, run.stderr
+    bad = load_event(EVENTS_DIR / "sqs" / "ingest_malformed.json")["Records"][1]["messageId"]
+    assert json.loads(run.stdout) == {"batchItemFailures": [{"itemIdentifier": bad}]}
+    # The function's own log lines go to stderr, as sam local invoke shows them.
+    assert "malformed ingest message" in run.stderr
+
+
+def test_invoke_cli_reports_a_raising_handler_like_lambda() -> None:
+    run = invoke_cli("AuthorizerFunction", "--event", "events/authorizer/revoked.json")
+    assert run.returncode == 1
+    error = json.loads(run.stdout)
+    assert error["errorMessage"] == "Unauthorized"
+    assert error["errorType"] == "Unauthorized"
+    assert any("functions/authorizer/app.py" in frame for frame in error["stackTrace"])
+    assert not any("local/invoke.py" in frame for frame in error["stackTrace"])
+
+
+def test_invoke_cli_pins_the_clock_where_asked() -> None:
+    """Past the log's 90 days, the same event finds nothing: --at moves the whole world in time."""
+    run = invoke_cli("GetRequestLogFunction", "--event", "events/api/get_ok.json", "--at", "2027-03-01")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["statusCode"] == 404
+
+
+def test_invoke_cli_lists_the_template_functions_for_an_unknown_one() -> None:
+    run = invoke_cli("NoSuchFunction", "--event", "events/api/list_ok.json")
+    assert run.returncode == 2
+    assert "NoSuchFunction" in run.stderr
+    assert "ListRequestLogsFunction" in run.stderr
+    assert "IngestFunction" in run.stderr

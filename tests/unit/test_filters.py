@@ -1,0 +1,103 @@
+"""Which index answers a list query, and what is left to filter expressions."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from local.template import load_template_document
+from request_logs.domain.filters import FILTER_INDEXES, LogQuery, plan_index
+from request_logs.store.items import StoredLog
+
+
+def query(**filters: object) -> LogQuery:
+    return LogQuery(account_id="acct_alpha", start_ms=0, end_ms=10, **filters)  # type: ignore[arg-type]
+
+
+def test_no_equality_filter_reads_the_table() -> None:
+    plan = plan_index(query(min_latency=5, max_latency=9))
+    assert (plan.index, plan.key_attribute, plan.value, plan.residual_filters) == (None, "pk", None, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "index", "attribute"),
+    [
+        ("status", "error", "by_status", "status_pk"),
+        ("status", "success", "by_status", "status_pk"),
+        ("model", "openai/gpt-4o", "by_model", "model_pk"),
+        ("provider", "openai", "by_provider", "provider_pk"),
+        ("api_key_id", "key_alpha1", "by_api_key", "api_key_pk"),
+    ],
+)
+def test_a_single_filter_reads_its_own_index_with_nothing_left_to_filter(
+    name: str, value: str, index: str, attribute: str
+) -> None:
+    plan = plan_index(query(**{name: value}))
+    assert (plan.index, plan.key_attribute, plan.value, plan.residual_filters) == (index, attribute, value, {})
+
+
+@pytest.mark.parametrize(
+    ("filters", "chosen"),
+    [
+        ({"status": "error", "api_key_id": "key_a", "model": "m", "provider": "p"}, "status"),  # errors are rare
+        ({"status": "success", "provider": "p"}, "provider"),  # success is most traffic
+        ({"status": "success", "api_key_id": "key_a", "model": "m", "provider": "p"}, "api_key_id"),
+        ({"model": "m", "provider": "p"}, "model"),
+        ({"api_key_id": "key_a", "model": "m"}, "api_key_id"),
+        ({"status": "error", "provider": "p"}, "status"),
+    ],
+)
+def test_the_most_selective_filter_is_the_index_and_the_rest_are_residual(filters: dict[str, str], chosen: str) -> None:
+    plan = plan_index(query(**filters))
+    assert plan.index == FILTER_INDEXES[chosen][0]
+    assert plan.value == filters[chosen]
+    assert plan.residual_filters == {name: value for name, value in filters.items() if name != chosen}
+
+
+def test_every_combination_keeps_every_filter_exactly_once() -> None:
+    values = {"status": "error", "model": "m", "provider": "p", "api_key_id": "key_a"}
+    for size in range(1, 5):
+        for names in itertools.combinations(values, size):
+            filters = {name: values[name] for name in names}
+            plan = plan_index(query(**filters))
+            chosen = next(name for name, (index, _) in FILTER_INDEXES.items() if index == plan.index)
+            assert {chosen: plan.value, **plan.residual_filters} == filters
+
+
+def test_equality_filters_and_empty_range() -> None:
+    assert query(status="error", model=None).equality_filters() == {"status": "error"}
+    assert query().equality_filters() == {}
+    assert LogQuery("acct_a", 5, 5).is_empty_range
+    assert not LogQuery("acct_a", 5, 6).is_empty_range
+
+
+def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
+    resources = load_template_document()["Resources"]
+    tables = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    indexes = {index["IndexName"]: index for table in tables for index in table.get("GlobalSecondaryIndexes", [])}
+    item = StoredLog(
+        id="log_19a1f610de8577ab599d58ef533",
+        account_id="acct_a",
+        request_id="r",
+        api_key_id="key_a",
+        api_key_prefix="sk-a...",
+        model="m",
+        provider="p",
+        endpoint="/e",
+        method="POST",
+        status="error",
+        status_code=500,
+        created_ms=1,
+        completed_ms=2,
+        latency_ms=1,
+        input_tokens=1,
+        output_tokens=1,
+        streaming=False,
+        expires_at=9,
+    ).to_item()
+    for name, (index, attribute) in FILTER_INDEXES.items():
+        schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
+        assert schema == {"HASH": attribute, "RANGE": "sk"}, index
+        assert indexes[index]["Projection"]["ProjectionType"] == "ALL"  # the list reads whole items
+        assert item[attribute].startswith("acct_a#") and item[attribute].endswith(f"#{item[name]}")

@@ -1,0 +1,344 @@
+"""template.yaml as deployed: aws-sam-translator expands it into the CloudFormation that would really be
+created, and these tests read that output. cfn-lint checks resource schemas but not what SAM generates
+from event sources, authorizers and policies, nor whether the template agrees with the code."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from local.functions import load_module
+from local.template import LAYER_PATH, REGION, ROOT, TEMPLATE_PATH, load_template, load_template_document
+from request_logs.domain.filters import FILTER_INDEXES
+from request_logs.domain.timeutil import CONTENT_RETENTION, LOG_RETENTION, content_expiry_s, parse_instant
+from request_logs.logic.ingest import stored_log_from
+from request_logs.messages import RequestCompleted
+from request_logs.store.items import StoredContent
+
+SAMPLE_MESSAGE = {
+    "request_id": "req_template_check",
+    "account_id": "acct_template",
+    "api_key_id": "key_template",
+    "api_key_prefix": "sk-abc1...",
+    "model": "openai/gpt-4o",
+    "provider": "openai",
+    "endpoint": "/v1/chat/completions",
+    "method": "POST",
+    "status": "error",
+    "status_code": 429,
+    "error": {"type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Slow down."},
+    "created_at": "2026-11-19T09:15:00Z",
+    "completed_at": "2026-11-19T09:15:00.150Z",
+    "latency_ms": 150,
+    "input_tokens": 12,
+    "output_tokens": 0,
+    "streaming": False,
+    "request": {"model": "openai/gpt-4o", "messages": []},
+}
+
+# What each function may do, and to which resource (logical id, plus any ARN suffix). A new function
+# fails test_every_function_has_least_privilege until its permissions are declared here.
+PERMISSIONS: dict[str, dict[str, set[str]]] = {
+    "AuthorizerFunction": {"dynamodb:GetItem": {"ApiKeysTable"}},
+    # Listing reads through key conditions only: never a Scan, never a write.
+    "ListRequestLogsFunction": {"dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"}},
+    "GetRequestLogFunction": {"dynamodb:GetItem": {"RequestLogsTable"}},
+    "GetRequestLogDetailsFunction": {
+        "dynamodb:GetItem": {"RequestLogsTable", "RequestContentTable"},
+        "s3:GetObject": {"ContentBucket/content/*"},
+    },
+    "IngestFunction": {
+        "dynamodb:PutItem": {"RequestLogsTable", "RequestContentTable"},
+        "s3:PutObject": {"ContentBucket/content/*"},
+    },
+}
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# SAM attaches this to every SQS consumer (receive/delete on the event source); it is not ours to narrow.
+SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+
+# Spec "Rate Limits", per key, by route.
+SPEC_RATE_PER_MINUTE = {
+    "/api/account/request-logs": 60,
+    "/api/account/request-logs/{id}": 120,
+    "/api/account/request-logs/{id}/details": 120,
+}
+
+# Gateway responses every error path of API Gateway itself must customise to the one JSON error shape.
+GATEWAY_RESPONSES = {
+    "UNAUTHORIZED": ("401", "authentication_error"),
+    "ACCESS_DENIED": ("401", "authentication_error"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found_error"),
+    "THROTTLED": ("429", "rate_limit_error"),
+    "DEFAULT_4XX": (None, "invalid_request_error"),
+    "DEFAULT_5XX": (None, "api_error"),
+}
+# What API Gateway substitutes for the context variables of a gateway-response template. messageString
+# is documented as "the quoted value of $context.error.message": it must not be quoted again.
+RUNTIME_VALUES = {
+    "$context.error.message": "Missing Authentication Token",
+    "$context.error.messageString": json.dumps("Missing Authentication Token"),
+    "$context.error.validationErrorString": "Missing required request parameters: [Authorization]",
+}
+
+
+class _NoManagedPolicies:
+    """The translator asks IAM for managed policy ARNs only when a policy names one; ours never do."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return load_template_document()
+
+
+@pytest.fixture(scope="module")
+def resources(document: dict[str, Any]) -> dict[str, Any]:
+    """The CloudFormation resources SAM would deploy (code locations replaced by S3 URIs, as `sam package` does)."""
+    packaged = copy.deepcopy(document)
+    for resource in packaged["Resources"].values():
+        properties = resource.get("Properties", {})
+        for uri in ("CodeUri", "ContentUri"):
+            if uri in properties:
+                properties[uri] = f"s3://deployment-bucket/{properties[uri].strip('/')}.zip"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        translated = transform(packaged, {}, _NoManagedPolicies())
+    resources: dict[str, Any] = translated["Resources"]
+    return resources
+
+
+def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {name: resource for name, resource in resources.items() if resource["Type"] == resource_type}
+
+
+def rest_api_body(resources: dict[str, Any]) -> dict[str, Any]:
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    body: dict[str, Any] = api["Properties"]["Body"]
+    return body
+
+
+def functions(resources: dict[str, Any]) -> list[str]:
+    return sorted(of_type(resources, "AWS::Lambda::Function"))
+
+
+# ------------------------------------------------------------------ ingest event source
+def test_ingest_event_source_reports_partial_batch_failures(resources: dict[str, Any]) -> None:
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["FunctionName"] == {"Ref": "IngestFunction"}
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BatchSize"] == 10
+    assert properties["MaximumBatchingWindowInSeconds"] == 1
+
+
+def test_ingest_queue_redrives_to_its_dead_letter_queue(resources: dict[str, Any]) -> None:
+    queue = resources["IngestQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 1
+    # Lambda's guidance: a visibility timeout of at least six times the consumer's timeout, so a message
+    # is not handed out again while a slow batch holding it is still running.
+    assert queue["VisibilityTimeout"] >= 6 * resources["IngestFunction"]["Properties"]["Timeout"]
+
+
+# ------------------------------------------------------------------ REST API and authorizer
+def test_rest_api_takes_api_keys_from_the_authorizer(resources: dict[str, Any]) -> None:
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
+
+
+def test_request_authorizer_on_the_authorization_header(resources: dict[str, Any]) -> None:
+    definition = rest_api_body(resources)["securityDefinitions"]["BearerKeyAuthorizer"]
+    authorizer = definition["x-amazon-apigateway-authorizer"]
+    assert definition["x-amazon-apigateway-authtype"] == "custom"
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert authorizer["authorizerResultTtlInSeconds"] == load_template().authorizer().ttl_seconds == 300
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    permissions = of_type(resources, "AWS::Lambda::Permission").values()
+    assert any(
+        permission["Properties"]["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+        for permission in permissions
+    )
+
+
+def test_every_route_requires_the_authorizer_and_an_api_key(resources: dict[str, Any]) -> None:
+    paths = rest_api_body(resources)["paths"]
+    assert {(path, method.upper()) for path, methods in paths.items() for method in methods} == {
+        (route.path, route.method) for route in load_template().routes()
+    }
+    for methods in paths.values():
+        for operation in methods.values():
+            assert {"BearerKeyAuthorizer": []} in operation["security"]
+            assert {"api_key": []} in operation["security"]
+            assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def render(template_text: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        variable = match.group(0)
+        assert variable in RUNTIME_VALUES, f"add the runtime value of {variable} to RUNTIME_VALUES"
+        return RUNTIME_VALUES[variable]
+
+    return re.sub(r"\$context\.[A-Za-z.]*[A-Za-z]", value, template_text)
+
+
+@pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
+def test_gateway_response_is_the_json_error_shape(resources: dict[str, Any], response_type: str) -> None:
+    status, error_type = GATEWAY_RESPONSES[response_type]
+    response = rest_api_body(resources)["x-amazon-apigateway-gateway-responses"][response_type]
+    assert response.get("statusCode") == status
+    assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+    # As the client receives it: context variables substituted, then parsed.
+    body = json.loads(render(response["responseTemplates"]["application/json"]))
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"type", "code", "message"}
+    assert body["error"]["type"] == error_type
+    assert body["error"]["code"]
+    assert body["error"]["message"]
+    if response_type == "THROTTLED":
+        assert response["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+def test_every_gateway_response_renders_to_json(resources: dict[str, Any]) -> None:
+    for response_type, response in rest_api_body(resources)["x-amazon-apigateway-gateway-responses"].items():
+        assert "error" in json.loads(render(response["responseTemplates"]["application/json"])), response_type
+
+
+def test_usage_plan_throttles_every_route_at_the_spec_rate(resources: dict[str, Any]) -> None:
+    (plan,) = of_type(resources, "AWS::ApiGateway::UsagePlan").values()
+    (stage,) = plan["Properties"]["ApiStages"]
+    throttles = stage["Throttle"]
+    routes = {f"{route.path}/{route.method}": route for route in load_template().routes()}
+    # A throttle key naming no route is silently ignored by API Gateway: a typo there disables a limit.
+    assert set(throttles) == set(routes)
+    for key, route in routes.items():
+        assert route.path in SPEC_RATE_PER_MINUTE, f"declare the spec's rate limit of {route.path}"
+        assert throttles[key]["RateLimit"] * 60 == SPEC_RATE_PER_MINUTE[route.path], key
+
+
+# ------------------------------------------------------------------ least privilege
+def resource_name(resource: Any) -> str:
+    """``{"Fn::GetAtt": [X, "Arn"]}`` → X; ``{"Fn::Sub": "${X.Arn}/suffix"}`` → X/suffix; else unexpected."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource and resource["Fn::GetAtt"][1] == "Arn":
+        return str(resource["Fn::GetAtt"][0])
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/.+)", resource["Fn::Sub"])
+        if match:
+            return match.group(1) + match.group(2)
+    raise AssertionError(f"a resource the least-privilege check does not understand: {resource!r}")
+
+
+def granted(role: dict[str, Any]) -> dict[str, set[str]]:
+    permissions: dict[str, set[str]] = {}
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert set(statement) == {"Effect", "Action", "Resource"}, "no NotAction, NotResource or Condition"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                assert "*" not in action, action
+                permissions.setdefault(action, set()).update(resource_name(target) for target in targets)
+    return permissions
+
+
+def test_every_function_has_least_privilege(resources: dict[str, Any]) -> None:
+    assert functions(resources) == sorted(PERMISSIONS), "declare a new function's permissions in PERMISSIONS"
+    consumers = {
+        mapping["Properties"]["FunctionName"]["Ref"]
+        for mapping in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    }
+    for function in functions(resources):
+        role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = resources[role_name]
+        assert granted(role) == PERMISSIONS[function], function
+        expected_managed = [BASIC_EXECUTION, SQS_EXECUTION] if function in consumers else [BASIC_EXECUTION]
+        assert role["Properties"]["ManagedPolicyArns"] == expected_managed, function
+
+
+# ------------------------------------------------------------------ the template agrees with the code
+def test_every_route_has_a_matching_powertools_route() -> None:
+    template = load_template()
+    specs = template.functions()
+    for route in template.routes():
+        spec = specs[route.function]
+        assert spec.code_uri.parent == ROOT / "functions"
+        assert (spec.code_uri / "app.py").is_file(), spec.code_uri
+        module = load_module(spec)
+        served = {
+            (path, method.upper())
+            for path, item in module.app.get_openapi_schema().paths.items()
+            for method in item.model_dump(exclude_none=True)
+        }
+        # The handler serves exactly the template's route for it: nothing unreachable, nothing missing.
+        assert served == {(r.path, r.method) for r in template.routes() if r.function == route.function}
+
+
+def table_of(document: dict[str, Any], variable: str) -> dict[str, Any]:
+    """The table a function environment variable (LOGS_TABLE, CONTENT_TABLE...) names."""
+    reference = document["Globals"]["Function"]["Environment"]["Variables"][variable]
+    table: dict[str, Any] = document["Resources"][reference["Ref"]]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    return table
+
+
+def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]) -> None:
+    table = table_of(document, "LOGS_TABLE")["Properties"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    attribute_types = {
+        attribute["AttributeName"]: attribute["AttributeType"] for attribute in table["AttributeDefinitions"]
+    }
+    item = stored_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)).to_item()
+    for filter_name, (index_name, key_attribute) in FILTER_INDEXES.items():
+        assert index_name in indexes, filter_name
+        index = indexes[index_name]
+        assert {key["KeyType"]: key["AttributeName"] for key in index["KeySchema"]} == {
+            "HASH": key_attribute,
+            "RANGE": "sk",
+        }
+        assert attribute_types[key_attribute] == "S"
+        # The list query turns index items straight into logs: they must carry every attribute.
+        assert index["Projection"]["ProjectionType"] == "ALL"
+        # And the store writes the key, so every log lands in the index.
+        assert isinstance(item[key_attribute], str), key_attribute
+
+
+def test_ttl_attributes_are_what_the_store_writes(document: dict[str, Any]) -> None:
+    created_ms = parse_instant(SAMPLE_MESSAGE["created_at"])
+    log_item = stored_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)).to_item()
+    content_item = StoredContent("acct_template", "log_x", expires_at=content_expiry_s(created_ms)).to_item()
+    for variable, item, retention in (
+        ("LOGS_TABLE", log_item, LOG_RETENTION),
+        ("CONTENT_TABLE", content_item, CONTENT_RETENTION),
+    ):
+        ttl = table_of(document, variable)["Properties"]["TimeToLiveSpecification"]
+        assert ttl["Enabled"] is True
+        # DynamoDB expects epoch seconds; anything else (ms, an ISO string) is never expired.
+        assert item[ttl["AttributeName"]] == created_ms // 1000 + int(retention.total_seconds()), variable
+
+
+def test_layer_never_bundles_boto3() -> None:
+    """The Lambda runtime provides boto3; a bundled copy would shadow it and bloat every cold start."""
+    requirements = (LAYER_PATH / "requirements.txt").read_text().splitlines()
+    names = {
+        re.split(r"[\s\[<>=!~;]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        for line in requirements
+        if line.strip() and not line.strip().startswith("#")
+    }
+    assert names
+    assert not names & {"boto3", "botocore", "s3transfer", "aioboto3", "aiobotocore"}
+
+
+def test_cfn_lint_passes() -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(TEMPLATE_PATH, config=ManualArgs(regions=[REGION]))
+    assert [str(match) for match in matches] == []
