@@ -11,6 +11,9 @@ Two targets, and never a real AWS table by accident:
   when the authorizer's cached policy expires.
 
 Keys are stored only as hashes: ``create-key`` prints the plaintext once, and nothing prints it again.
+
+``rebuild-stats`` recomputes an account's rollups from its retained logs for whole days (recovery; see
+``request_logs.logic.rebuild`` for why it is safe beside the live aggregator), with a progress bar.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from botocore.exceptions import ClientError
 
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import generate_id
-from request_logs.domain.timeutil import format_ms
+from request_logs.domain.timeutil import InvalidInstant, format_ms, now_ms, parse_instant
 from request_logs.logic import accounts
+from request_logs.logic import rebuild as stats_rebuild
 from request_logs.store import api_keys as key_store
 from request_logs.store.api_keys import StoredApiKey
 from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
@@ -96,6 +100,51 @@ def _use_keys_table(table: str) -> None:
     get_settings.cache_clear()
 
 
+def _instant(*, exclusive_end: bool) -> Callable[[str], int]:
+    """An argparse type for ISO 8601 dates and instants, read as the API reads start_date/end_date."""
+
+    def parse(value: str) -> int:
+        try:
+            return parse_instant(value, exclusive_end=exclusive_end)
+        except InvalidInstant as exc:
+            raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date or date-time ({exc})") from exc
+
+    return parse
+
+
+def _use_stats_tables(stack_name: str | None) -> None:
+    """Point the shared package at the logs and stats tables: a deployed stack's, or the local stack's."""
+    if stack_name is not None:
+        cloudformation = boto3.client("cloudformation")
+
+        def physical(logical: str) -> str:
+            try:
+                detail = cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical)
+            except ClientError as exc:
+                raise CliError(f"stack {stack_name!r} has no {logical}: {exc.response['Error']['Message']}") from exc
+            return str(detail["StackResourceDetail"]["PhysicalResourceId"])
+
+        tables = {"LOGS_TABLE": physical("RequestLogsTable"), "STATS_TABLE": physical("StatsTable")}
+    else:
+        from local.provision import Stack
+        from local.template import load_template
+
+        local = Stack(load_template()).function_environment()
+        tables = {name: os.environ.get(name) or local[name] for name in ("LOGS_TABLE", "STATS_TABLE")}
+    os.environ.update(tables)
+    get_settings.cache_clear()
+
+
+def _aggregator_settle_seconds() -> int:
+    """From the template's stream event source: how long a log's record may still reach the aggregator."""
+    from local.template import load_template
+
+    template = load_template()
+    ((function, properties),) = template.event_sources("DynamoDB")
+    max_age = int(properties.get("MaximumRecordAgeInSeconds", -1))
+    return stats_rebuild.settle_seconds(None if max_age == -1 else max_age, template.functions()[function].timeout)
+
+
 # ------------------------------------------------------------------ API Gateway keys (deployed stacks)
 def _create_gateway_key(usage_plan_id: str, account_id: str, api_key_id: str) -> tuple[str, str]:
     """An enabled API Gateway key named after our key id, linked to the usage plan: (id, value)."""
@@ -153,13 +202,16 @@ def create_account(args: argparse.Namespace, target: Target) -> dict[str, Any]:
 
 
 def create_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
-    if key_store.get_account(args.account_id) is None:
+    account = key_store.get_account(args.account_id)
+    if account is None:
         raise CliError(f"no account {args.account_id}")
     api_key_id = generate_id("key")
+    # Locally there is no API Gateway key: the local gateway only needs an identifier to throttle by
+    # (and, like API Gateway with ApiKeyRequired, refuses a principal without one).
     gateway_key_id, usage_identifier = (
         _create_gateway_key(target.usage_plan_id, args.account_id, api_key_id)
         if target.usage_plan_id is not None
-        else (None, None)
+        else (None, account.usage_identifier or f"local-{api_key_id}")
     )
     try:
         created = accounts.create_api_key(
@@ -187,6 +239,41 @@ def revoke_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     return {**_key_view(revoked), "gateway_key_disabled": gateway_key_disabled}
 
 
+def rebuild_stats(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    if key_store.get_account(args.account_id) is None:
+        raise CliError(f"no account {args.account_id}")
+    _use_stats_tables(args.stack)
+    now = now_ms()
+    try:
+        plan = stats_rebuild.plan_rebuild(
+            args.account_id,
+            args.start,
+            args.end,
+            now_ms=now,
+            settle_seconds=_aggregator_settle_seconds(),
+            force=args.force,
+        )
+    except stats_rebuild.RebuildRefused as exc:
+        raise CliError(f"refusing to rebuild: {exc}") from exc
+    from tqdm import tqdm  # a dev dependency of the CLI, never of the layer
+
+    with tqdm(total=plan.hours, unit="hour", desc=f"rebuilding {args.account_id}", disable=args.json) as bar:
+        try:
+            result = stats_rebuild.rebuild_stats(plan, now_ms=now, progress=bar.update)
+        except stats_rebuild.RebuildConflict as exc:
+            raise CliError(f"{exc}: is the aggregator still applying records for these days? Try again later") from exc
+    return {
+        "account_id": plan.account_id,
+        "start": format_ms(plan.start_ms),
+        "end": format_ms(plan.end_ms),
+        "days": plan.hours // 24,
+        "logs_read": result.logs_read,
+        "items_written": result.written,
+        "items_deleted": result.deleted,
+        "items_unchanged": result.unchanged,
+    }
+
+
 # ------------------------------------------------------------------ output
 def _print_human(command: str, result: dict[str, Any]) -> None:
     if command == "create-account":
@@ -211,6 +298,12 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
         print(f"Revoked {result['api_key_id']} ({result['prefix']}) of account {result['account_id']}.")
         if result["gateway_key_disabled"]:
             print("Its API Gateway key is disabled too.")
+    elif command == "rebuild-stats":
+        print(
+            f"Rebuilt the stats of {result['account_id']} from {result['start']} to {result['end']} "
+            f"({result['days']} days): {result['logs_read']:,} logs read, {result['items_written']:,} items "
+            f"written, {result['items_deleted']:,} deleted, {result['items_unchanged']:,} already right."
+        )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {
@@ -218,6 +311,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {
     "create-key": create_key,
     "list-keys": list_keys,
     "revoke-key": revoke_key,
+    "rebuild-stats": rebuild_stats,
 }
 
 
@@ -245,6 +339,21 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("revoke-key", parents=[common], help="revoke an API key")
     command.add_argument("--account-id", required=True, type=account_id)
     command.add_argument("--key-id", required=True, type=_matching(API_KEY_ID_PATTERN, "key id"))
+    command = commands.add_parser(
+        "rebuild-stats",
+        parents=[common],
+        help="recompute an account's stats from its retained logs, for whole UTC days (recovery)",
+    )
+    command.add_argument("--account-id", required=True, type=account_id)
+    command.add_argument("--start", required=True, type=_instant(exclusive_end=False), help="first day (ISO 8601)")
+    command.add_argument(
+        "--end", required=True, type=_instant(exclusive_end=True), help="last day, included (ISO 8601)"
+    )
+    command.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild days whose logs may still reach the aggregator (only when it is idle)",
+    )
     return parser
 
 

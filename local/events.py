@@ -140,3 +140,48 @@ def sqs_record(
 
 def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
+
+
+def dynamodb_stream_record(
+    *,
+    event_name: str,
+    keys: dict[str, Any],
+    sequence_number: str,
+    stream_arn: str,
+    new_image: dict[str, Any] | None = None,
+    old_image: dict[str, Any] | None = None,
+    ttl_deletion: bool = False,
+    created_s: float | None = None,
+) -> dict[str, Any]:
+    """One DynamoDB stream record as Lambda delivers it (images in DynamoDB attribute-value form).
+
+    ``ttl_deletion`` marks a REMOVE made by the TTL process, which carries ``userIdentity``
+    ``dynamodb.amazonaws.com`` exactly as DynamoDB emits it.
+    """
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": created_s if created_s is not None else time.time(),
+        "Keys": keys,
+        "SequenceNumber": sequence_number,
+        "SizeBytes": 256,
+        "StreamViewType": "NEW_IMAGE",
+    }
+    if new_image is not None:
+        change["NewImage"] = new_image
+    if old_image is not None:
+        change["OldImage"] = old_image
+    record: dict[str, Any] = {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+    if ttl_deletion:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return record
+
+
+def dynamodb_stream_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": records}

@@ -65,7 +65,12 @@ def load_module(spec: FunctionSpec) -> ModuleType:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        # Like a failed Lambda init: the next invocation imports afresh, never a half-initialised module.
+        del sys.modules[name]
+        raise
     return module
 
 

@@ -1,5 +1,9 @@
 """GET /api/account/request-logs/{id}/details — full prompt and completion of one request."""
 
+# First: importing it pauses the garbage collector until cold_start.loaded() at the end of this module.
+from request_logs.api import cold_start
+
+# isort: split
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,3 +25,6 @@ def get_details(id: str) -> LogContentResponse:  # noqa: A002 - the spec's path 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+cold_start.loaded()

@@ -1,5 +1,9 @@
 """GET /api/account/request-logs — list request logs with filters, newest first."""
 
+# First: importing it pauses the garbage collector until cold_start.loaded() at the end of this module.
+from request_logs.api import cold_start
+
+# isort: split
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,3 +51,6 @@ def list_logs(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+cold_start.loaded()

@@ -56,16 +56,26 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {"RequestLogsTable", "RequestContentTable"},
         "s3:PutObject": {"ContentBucket/content/*"},
     },
+    # Stats read rollups and, for the partial hours at a range's edges, the base table (never an index).
+    "GetRequestLogStatsFunction": {"dynamodb:Query": {"StatsTable", "RequestLogsTable"}},
+    # One conditional put per rollup item after one batched read; SAM adds the on-failure destination.
+    "StatsAggregatorFunction": {
+        "dynamodb:BatchGetItem": {"StatsTable"},
+        "dynamodb:PutItem": {"StatsTable"},
+        "sqs:SendMessage": {"StatsAggregatorFailureQueue"},
+    },
 }
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-# SAM attaches this to every SQS consumer (receive/delete on the event source); it is not ours to narrow.
+# SAM attaches these to every SQS and stream consumer (reading the event source); not ours to narrow.
 SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+DYNAMODB_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
 
 # Spec "Rate Limits", per key, by route.
 SPEC_RATE_PER_MINUTE = {
     "/api/account/request-logs": 60,
     "/api/account/request-logs/{id}": 120,
     "/api/account/request-logs/{id}/details": 120,
+    "/api/account/request-logs/stats": 30,
 }
 
 # Gateway responses every error path of API Gateway itself must customise to the one JSON error shape.
@@ -129,10 +139,18 @@ def functions(resources: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------ ingest event source
+def event_source_of(resources: dict[str, Any], function: str) -> dict[str, Any]:
+    (mapping,) = [
+        mapping
+        for mapping in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if mapping["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    properties: dict[str, Any] = mapping["Properties"]
+    return properties
+
+
 def test_ingest_event_source_reports_partial_batch_failures(resources: dict[str, Any]) -> None:
-    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
-    properties = mapping["Properties"]
-    assert properties["FunctionName"] == {"Ref": "IngestFunction"}
+    properties = event_source_of(resources, "IngestFunction")
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["BatchSize"] == 10
@@ -146,6 +164,33 @@ def test_ingest_queue_redrives_to_its_dead_letter_queue(resources: dict[str, Any
     # Lambda's guidance: a visibility timeout of at least six times the consumer's timeout, so a message
     # is not handed out again while a slow batch holding it is still running.
     assert queue["VisibilityTimeout"] >= 6 * resources["IngestFunction"]["Properties"]["Timeout"]
+
+
+# ------------------------------------------------------------------ aggregator event source
+def test_aggregator_event_source_sees_inserts_only_and_gives_up_on_a_batch_only_after_bounded_retries(
+    resources: dict[str, Any],
+) -> None:
+    properties = event_source_of(resources, "StatsAggregatorFunction")
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["RequestLogsTable", "StreamArn"]}
+    # TTL deletions (REMOVE) must never change stats, which are kept forever.
+    assert [json.loads(f["Pattern"]) for f in properties["FilterCriteria"]["Filters"]] == [{"eventName": ["INSERT"]}]
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BisectBatchOnFunctionError"] is True
+    # One batch per shard at a time keeps each log partition's records in order (docs/decisions.md §13).
+    assert properties["ParallelizationFactor"] == 1
+    assert 0 < properties["MaximumRetryAttempts"] <= 100
+    assert 0 < properties["MaximumRecordAgeInSeconds"] < 86_400  # below the stream's 24 h retention
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StatsAggregatorFailureQueue", "Arn"]
+    }
+    alarmed = {
+        json.dumps(alarm["Properties"]["Dimensions"]) for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
+    assert json.dumps([{"Name": "FunctionName", "Value": {"Ref": "StatsAggregatorFunction"}}]) in alarmed
+    assert (
+        json.dumps([{"Name": "QueueName", "Value": {"Fn::GetAtt": ["StatsAggregatorFailureQueue", "QueueName"]}}])
+        in alarmed
+    )
 
 
 # ------------------------------------------------------------------ REST API and authorizer
@@ -253,14 +298,18 @@ def granted(role: dict[str, Any]) -> dict[str, set[str]]:
 def test_every_function_has_least_privilege(resources: dict[str, Any]) -> None:
     assert functions(resources) == sorted(PERMISSIONS), "declare a new function's permissions in PERMISSIONS"
     consumers = {
-        mapping["Properties"]["FunctionName"]["Ref"]
+        mapping["Properties"]["FunctionName"]["Ref"]: (
+            DYNAMODB_EXECUTION
+            if mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+            else SQS_EXECUTION
+        )
         for mapping in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
     }
     for function in functions(resources):
         role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
         role = resources[role_name]
         assert granted(role) == PERMISSIONS[function], function
-        expected_managed = [BASIC_EXECUTION, SQS_EXECUTION] if function in consumers else [BASIC_EXECUTION]
+        expected_managed = [BASIC_EXECUTION, consumers[function]] if function in consumers else [BASIC_EXECUTION]
         assert role["Properties"]["ManagedPolicyArns"] == expected_managed, function
 
 

@@ -13,13 +13,15 @@ class Settings:
     content_table: str
     api_keys_table: str
     content_bucket: str
+    stats_table: str
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
-        logs_table=os.environ["LOGS_TABLE"],
+        logs_table=os.environ.get("LOGS_TABLE", ""),
         content_table=os.environ.get("CONTENT_TABLE", ""),
         api_keys_table=os.environ.get("API_KEYS_TABLE", ""),
         content_bucket=os.environ.get("CONTENT_BUCKET", ""),
+        stats_table=os.environ.get("STATS_TABLE", ""),
     )

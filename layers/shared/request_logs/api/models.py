@@ -1,6 +1,9 @@
-"""API response models: the spec's shapes. Stored items are mapped here, never returned raw."""
+"""API response models: the spec's shapes. Stored items are mapped here, never returned raw.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here, unlike elsewhere: pydantic would then evaluate every
+field's annotation from its string (compiling each one) on every cold start; evaluated by Python at
+class creation they cost next to nothing.
+"""
 
 from decimal import Decimal
 from typing import Annotated, Any
@@ -63,7 +66,7 @@ class LogSummary(_ResponseModel):
     error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
 
     @classmethod
-    def from_stored(cls, log: StoredLog) -> LogSummary:
+    def from_stored(cls, log: StoredLog) -> "LogSummary":
         return cls(**_summary_fields(log))
 
 
@@ -80,7 +83,7 @@ class LogDetail(LogSummary):
     resolution: Resolution | None
 
     @classmethod
-    def from_stored(cls, log: StoredLog) -> LogDetail:
+    def from_stored(cls, log: StoredLog) -> "LogDetail":
         resolution = (
             Resolution(gateway_type=log.gateway_type, gateway_id=log.gateway_id, connection_id=log.connection_id)
             if log.gateway_type is not None and log.gateway_id is not None and log.connection_id is not None
@@ -152,3 +155,109 @@ class LogContentResponse(_ResponseModel):
     request: dict[str, Any]
     response: dict[str, Any] | None
     metadata: ContentMetadata
+
+
+class StatsSummary(_ResponseModel):
+    """``stats`` of ``GET /api/account/request-logs/stats``: the spec's fields, then extra ones.
+
+    Rates, averages and percentiles are null when the range holds no request (undefined, not zero).
+    Latencies are whole milliseconds, like every latency the API returns.
+    """
+
+    total_requests: int
+    successful_requests: int
+    failed_requests: int
+    success_rate: float | None
+    total_tokens: int
+    input_tokens: int
+    output_tokens: int
+    total_cost: Money
+    avg_latency_ms: int | None
+    p50_latency_ms: int | None
+    p95_latency_ms: int | None
+    p99_latency_ms: int | None
+    p50_time_to_first_token_ms: int | None
+    p95_time_to_first_token_ms: int | None
+    p99_time_to_first_token_ms: int | None
+    unpriced_requests: int
+
+
+class GroupStats(_ResponseModel):
+    """What every ``by_<group>`` entry carries after its key. Percentiles only where sketches were read."""
+
+    requests: int
+    tokens: int
+    cost: Money
+    successful: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    unpriced_requests: int  # not in ``cost``: a model without a price shows cost 0, this says why
+    avg_latency_ms: int | None
+    p50_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+    p95_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+    p99_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+
+
+# Each entry is its key followed by the GroupStats fields: pydantic orders fields from the last base
+# class to the first, so the key's base comes last.
+class _HourKey(_ResponseModel):
+    hour: str
+
+
+class _DateKey(_ResponseModel):
+    date: str
+
+
+class _WeekKey(_ResponseModel):
+    week: str
+    start_date: str
+
+
+class _ModelKey(_ResponseModel):
+    model: str
+
+
+class _ProviderKey(_ResponseModel):
+    provider: str
+
+
+class HourStats(GroupStats, _HourKey):
+    pass
+
+
+class DayStats(GroupStats, _DateKey):
+    pass
+
+
+class WeekStats(GroupStats, _WeekKey):
+    pass
+
+
+class ModelStats(GroupStats, _ModelKey):
+    pass
+
+
+class ProviderStats(GroupStats, _ProviderKey):
+    pass
+
+
+class StatsRange(_ResponseModel):
+    """The range answered: ``start`` inclusive, ``end`` exclusive. ``rounded`` when an edge was widened."""
+
+    start: str
+    end: str
+    rounded: bool
+    note: Annotated[str | None, Field(exclude_if=_is_none)] = None
+
+
+class StatsResponse(_ResponseModel):
+    """``GET /api/account/request-logs/stats``: one ``by_<group>`` per requested grouping, ``by_model`` always."""
+
+    stats: StatsSummary
+    by_hour: Annotated[list[HourStats] | None, Field(exclude_if=_is_none)] = None
+    by_day: Annotated[list[DayStats] | None, Field(exclude_if=_is_none)] = None
+    by_week: Annotated[list[WeekStats] | None, Field(exclude_if=_is_none)] = None
+    by_model: list[ModelStats]
+    by_provider: Annotated[list[ProviderStats] | None, Field(exclude_if=_is_none)] = None
+    range: StatsRange

@@ -1,4 +1,4 @@
-"""Query parameters shared by the list-shaped endpoints, declared once for validation and OpenAPI."""
+"""Query parameters of the read endpoints, declared once for validation and OpenAPI."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ EndDate = Annotated[
 MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
 MaxLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Maximum latency in ms.")]
 ApiKeyId = Annotated[str | None, Query(pattern=API_KEY_ID_PATTERN, description="Filter by API key id.")]
+GroupBy = Annotated[
+    str,
+    Query(
+        max_length=64,
+        description="Grouping: hour, day, week, model, provider, or a comma list such as day,model (default day).",
+    ),
+]
+
+STATS_DEFAULT_RANGE_MS = 30 * 86_400_000
 
 
 def date_range(start_date: str | None, end_date: str | None) -> tuple[int, int]:
@@ -50,3 +59,34 @@ def _instant(param: str, value: str, *, exclusive_end: bool) -> int:
             f"Invalid value for '{param}': expected ISO 8601 such as 2025-01-10 or 2025-01-10T12:00:00Z ({exc}).",
             param=param,
         ) from exc
+
+
+def stats_range(start_date: str | None, end_date: str | None, now_ms: int) -> tuple[int, int]:
+    """``[start, end)`` of a stats request: ``end_date`` defaults to now, ``start_date`` to 30 days before the end."""
+    start_ms, end_ms = date_range(start_date, end_date)
+    if end_date is None:
+        end_ms = now_ms
+    if start_date is None:
+        start_ms = end_ms - STATS_DEFAULT_RANGE_MS
+    if start_ms >= end_ms:
+        raise InvalidParameter("start_date must be before end_date (which defaults to now).", param="start_date")
+    return start_ms, end_ms
+
+
+def group_by_list(group_by: str) -> tuple[str, ...]:
+    """``day,model`` → ("day", "model"), in the order given; unknown, empty or repeated groupings are a 400."""
+    # Imported here, not at the top: stats_plan pulls in the rollups and ddsketch, which the list, log and
+    # details functions (they import this module too) would otherwise load on every cold start.
+    from request_logs.domain.stats_plan import GROUPINGS
+
+    groups = tuple(part.strip() for part in group_by.split(","))
+    known = ", ".join(GROUPINGS)
+    for group in groups:
+        if group not in GROUPINGS:
+            raise InvalidParameter(
+                f"Invalid value for 'group_by': '{group[:32]}' is not one of {known} (comma-separated).",
+                param="group_by",
+            )
+    if len(set(groups)) != len(groups):
+        raise InvalidParameter("Invalid value for 'group_by': a grouping is listed more than once.", param="group_by")
+    return groups

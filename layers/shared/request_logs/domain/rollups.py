@@ -3,8 +3,9 @@ merging deltas, and the additive totals a stats response is built from.
 
 A rollup item for ``dimension == "all"`` also carries small per-model and per-provider counter maps, so
 ``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and model.
-The maps are bounded (``MAX_EMBEDDED_GROUPS``); past the bound the item says so and readers use the
-per-dimension items instead.
+The maps are bounded in entries (``MAX_EMBEDDED_GROUPS``) and in the bytes of their names
+(``MAX_EMBEDDED_GROUP_BYTES``); past either bound the item says so and readers use the per-dimension items
+instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ GRANULARITIES: dict[str, int] = {"hour": HOUR_MS, "day": DAY_MS}
 ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key")
 EMBEDDED_GROUPS = ("model", "provider")
 MAX_EMBEDDED_GROUPS = 256
+# A model or provider name may be 256 characters of up to 4 bytes each: 256 such names per group would take
+# the item past DynamoDB's 400 KB limit on their own, so the names' UTF-8 bytes are bounded too.
+MAX_EMBEDDED_GROUP_BYTES = 16_384
 
 
 def bucket_start(epoch_ms: int, granularity: str) -> int:
@@ -162,7 +166,10 @@ class Rollup:
     def _merge_group(self, group: str, value: str, counters: Counters) -> None:
         entries = self.groups.setdefault(group, {})
         if value not in entries:
-            if len(entries) >= MAX_EMBEDDED_GROUPS:
+            if (
+                len(entries) >= MAX_EMBEDDED_GROUPS
+                or sum(len(name.encode()) for name in entries) + len(value.encode()) > MAX_EMBEDDED_GROUP_BYTES
+            ):
                 self.groups_overflow = True
                 return
             entries[value] = Counters()

@@ -82,3 +82,28 @@ ACCOUNT_SK = "ACCOUNT"
 
 def account_key_sk(api_key_id: str) -> str:
     return f"KEY#{api_key_id}"
+
+
+def stats_pk(account_id: str, granularity: str, dimension: str) -> str:
+    """Rollups of one account, granularity and dimension share a partition, sorted by bucket."""
+    return f"{account_id}#{granularity}#{dimension}"
+
+
+# DynamoDB caps a sort key at 1,024 bytes; a model name may be 256 characters of up to 4 bytes each.
+_MAX_SORT_KEY_BYTES = 1024
+
+
+def stats_sk(bucket_ms: int, value: str) -> str:
+    """Bucket, then the dimension value; a value too long for a sort key is replaced by its digest.
+
+    Readers take the value from the item's ``value`` attribute, never from the sort key.
+    """
+    sort_key = f"{bucket_ms:013d}#{value}"
+    if len(sort_key.encode()) <= _MAX_SORT_KEY_BYTES:
+        return sort_key
+    return f"{bucket_ms:013d}#sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def stats_sk_range(start_ms: int, end_ms_exclusive: int) -> tuple[str, str]:
+    """Inclusive BETWEEN bounds covering buckets that start in ``[start_ms, end_ms_exclusive)``."""
+    return f"{start_ms:013d}#", f"{end_ms_exclusive - 1:013d}#\U0010ffff"

@@ -241,3 +241,33 @@ def list_logs(query: LogQuery, offset: int, limit: int, now_ms: int) -> LogPage:
     total = count_logs(query, now_ms, reads)
     logs = newest_logs(query, offset, limit, now_ms, reads) if offset < total else []
     return LogPage(logs, total, reads)
+
+
+def logs_in_range(account_id: str, start_ms: int, end_ms: int, now_ms: int, reads: ReadStats) -> list[StoredLog]:
+    """Every retained log of the account created in ``[start_ms, end_ms)``, oldest first.
+
+    For the stats endpoint's partial-hour edges, which are short: one query per shard partition over the
+    sort-key range, shards read in parallel and merged by sort key.
+    """
+    shape = _shape(LogQuery(account_id, start_ms, end_ms), now_ms)
+    if shape is None:
+        return []
+
+    def read_shard(shard: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        params = shape.params(shard)
+        responses, items = [], []
+        while True:
+            response = dynamodb().query(**params)
+            responses.append(response)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items, responses
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    per_shard: list[list[dict[str, Any]]] = []
+    for items, responses in _pool().map(read_shard, range(keys.LOG_SHARDS)):
+        per_shard.append(items)
+        for response in responses:
+            reads.add(response)
+    merged = heapq.merge(*per_shard, key=lambda item: item["sk"]["S"])
+    return [StoredLog.from_item(from_attributes(raw)) for raw in merged]

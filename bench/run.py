@@ -1,0 +1,48 @@
+"""``make bench``: every benchmark → bench/results.json and docs/benchmarks.md.
+
+Exits non-zero when a budget is missed (after writing both files, so the figures can be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from bench.cold_init import measure_cold_init
+from bench.read_amplification import measure_read_amplification
+from bench.report import BUDGETS, DOC_PATH, RESULTS_PATH, failed_budgets, write_reports
+from local.template import REGION, ROOT
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--logs", type=int, default=50_000, help="logs in the read-amplification data set")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs of each cold-start variant")
+    args = parser.parse_args()
+    # Never a real account: moto in process, or a moto server the cold-start children are pointed at.
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+
+    started = time.monotonic()
+    print(f"cold start: {args.runs} interleaved runs of each variant")
+    results = measure_cold_init(args.runs)
+    print(f"read amplification: {args.logs} logs over 30 days")
+    results.update(measure_read_amplification(args.logs))
+    elapsed = time.monotonic() - started
+    write_reports(results, elapsed)
+
+    for name, budget in BUDGETS.items():
+        print(f"{name} = {results[name]:.2f} (budget {budget.describe()})")
+    print(f"wrote {RESULTS_PATH.relative_to(ROOT)} and {DOC_PATH.relative_to(ROOT)} in {elapsed:.0f} s")
+    failed = failed_budgets(results)
+    if failed:
+        print(f"budget missed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""GET /api/account/request-logs/stats — aggregated statistics from rollups, exact for any range."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from request_logs.api import params
+from request_logs.api.models import StatsResponse
+from request_logs.api.resolver import caller_account, create_resolver
+from request_logs.domain.timeutil import now_ms
+from request_logs.logic.stats import get_request_log_stats
+
+logger = Logger()
+app = create_resolver()
+
+
+@app.get("/api/account/request-logs/stats")
+def get_stats(
+    start_date: params.StartDate = None,
+    end_date: params.EndDate = None,
+    group_by: params.GroupBy = "day",
+) -> StatsResponse:
+    now = now_ms()
+    start_ms, end_ms = params.stats_range(start_date, end_date, now)
+    groups = params.group_by_list(group_by)
+    return get_request_log_stats(caller_account(app), start_ms, end_ms, groups, now_ms=now)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,168 @@
+"""Brute force for the stats table: every rollup item, computed in plain Python from the logs themselves.
+
+Nothing here goes through the package's folding (``domain/rollups.py``, ``logic/aggregate.py``):
+buckets come from integer division, counters are summed from raw item attributes, sketch bins straight
+from the ``ddsketch`` mapping. Shared with the package are only the documented contract values (the
+embedded-group bounds) and the stored-item decoder, needed to read what the aggregator wrote (its sketch
+codec has its own round-trip test).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from ddsketch.mapping import LogarithmicMapping
+
+from local.provision import Stack
+from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS
+from request_logs.store.dynamo import dynamodb
+from request_logs.store.stats import StoredRollup, from_item
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+MAPPING = LogarithmicMapping(relative_accuracy=0.01)
+
+# (account, granularity, bucket start ms, dimension, value)
+Key = tuple[str, str, int, str, str]
+
+
+@dataclass
+class Expected:
+    counters: Counter[str] = field(default_factory=Counter)
+    cost: Decimal = Decimal(0)
+    latency_bins: Counter[int] = field(default_factory=Counter)
+    latency_zeros: int = 0
+    ttft_bins: Counter[int] = field(default_factory=Counter)
+    ttft_zeros: int = 0
+    # group → value → (counters, cost), for the "all" dimension
+    groups: dict[str, dict[str, tuple[Counter[str], Decimal]]] = field(default_factory=dict)
+
+
+def _counts(log: dict[str, Any]) -> tuple[Counter[str], Decimal]:
+    priced = "cost_input" in log and "cost_output" in log
+    counts = Counter(
+        requests=1,
+        successful=int(log["status"] == "success"),
+        failed=int(log["status"] != "success"),
+        input_tokens=int(log["input_tokens"]),
+        output_tokens=int(log["output_tokens"]),
+        unpriced=int(not priced),
+        latency_sum=int(log["latency_ms"]),
+    )
+    return counts, (log["cost_input"] + log["cost_output"]) if priced else Decimal(0)
+
+
+def scan(table: str) -> list[dict[str, Any]]:
+    deserializer = TypeDeserializer()
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"TableName": table}
+    while True:
+        response = dynamodb().scan(**params)
+        items += [{name: deserializer.deserialize(value) for name, value in raw.items()} for raw in response["Items"]]
+        if "LastEvaluatedKey" not in response:
+            return items
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def logs_in_table(stack: Stack) -> list[dict[str, Any]]:
+    """Every log item (a poison item a test wrote, which is no log, is left out)."""
+    return [item for item in scan(stack.name("RequestLogsTable")) if str(item.get("id", "")).startswith("log_")]
+
+
+def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
+    expected: dict[Key, Expected] = {}
+    for log in logs:
+        counts, cost = _counts(log)
+        created = int(log["created_ms"])
+        for granularity, size in (("hour", HOUR_MS), ("day", DAY_MS)):
+            for dimension, value in (
+                ("all", ""),
+                ("model", log["model"]),
+                ("provider", log["provider"]),
+                ("api_key", log["api_key_id"]),
+            ):
+                entry = expected.setdefault(
+                    (log["account_id"], granularity, created - created % size, dimension, value), Expected()
+                )
+                entry.counters.update(counts)
+                entry.cost += cost
+                latency = int(log["latency_ms"])
+                if latency > 0:
+                    entry.latency_bins[MAPPING.key(latency)] += 1
+                else:
+                    entry.latency_zeros += 1
+                ttft = log.get("ttft_ms")
+                if ttft is not None and int(ttft) > 0:
+                    entry.ttft_bins[MAPPING.key(int(ttft))] += 1
+                elif ttft is not None:
+                    entry.ttft_zeros += 1
+                if dimension == "all":
+                    for group in ("model", "provider"):
+                        group_counts, group_cost = entry.groups.setdefault(group, {}).get(
+                            log[group], (Counter(), Decimal(0))
+                        )
+                        entry.groups[group][log[group]] = (group_counts + counts, group_cost + cost)
+    return expected
+
+
+def stored_rollups(stack: Stack) -> dict[Key, StoredRollup]:
+    stored = {}
+    for item in scan(stack.name("StatsTable")):
+        rollup = from_item(item)
+        key = rollup.key
+        stored[(key.account_id, key.granularity, key.bucket_ms, key.dimension, key.value)] = rollup
+    return stored
+
+
+def _overflows(values: dict[str, Any]) -> bool:
+    return len(values) > MAX_EMBEDDED_GROUPS or sum(len(value.encode()) for value in values) > MAX_EMBEDDED_GROUP_BYTES
+
+
+def mismatches(expected: dict[Key, Expected], stored: dict[Key, StoredRollup]) -> list[str]:
+    """Human-readable differences; empty when every item equals the truth, counters and bins exactly."""
+    problems = [f"missing item {key}" for key in sorted(expected.keys() - stored.keys())]
+    problems += [f"unexpected item {key}" for key in sorted(stored.keys() - expected.keys())]
+    for key in sorted(expected.keys() & stored.keys()):
+        want, have = expected[key], stored[key].rollup
+        counters = have.counters
+        got = Counter({name: value for name, value in counters.to_dict().items() if name != "cost" and value})
+        if got != +want.counters or counters.cost != want.cost:
+            problems.append(f"{key}: counters {counters} != {dict(want.counters)}, cost {want.cost}")
+        if have.latency.bins != want.latency_bins or have.latency.zero_count != want.latency_zeros:
+            problems.append(f"{key}: latency sketch differs")
+        if have.ttft.bins != want.ttft_bins or have.ttft.zero_count != want.ttft_zeros:
+            problems.append(f"{key}: ttft sketch differs")
+        overflow = any(_overflows(values) for values in want.groups.values())
+        if have.groups_overflow != overflow:
+            problems.append(f"{key}: groups_overflow {have.groups_overflow}, expected {overflow}")
+        elif not overflow:
+            got_groups = {
+                group: {
+                    value: (Counter({n: v for n, v in c.to_dict().items() if n != "cost" and v}), c.cost)
+                    for value, c in entries.items()
+                }
+                for group, entries in have.groups.items()
+            }
+            want_groups = {
+                group: {value: (+counts, cost) for value, (counts, cost) in entries.items()}
+                for group, entries in want.groups.items()
+            }
+            if got_groups != want_groups:
+                problems.append(f"{key}: embedded groups differ")
+    return problems
+
+
+def assert_stats_are_the_truth(stack: Stack, logs: list[dict[str, Any]] | None = None) -> None:
+    """Every rollup item equals the brute-force fold of ``logs`` (default: every log in the logs table)."""
+    problems = mismatches(expected_rollups(logs_in_table(stack) if logs is None else logs), stored_rollups(stack))
+    assert not problems, "\n".join(problems[:20])
+
+
+def clear_stats(stack: Stack) -> None:
+    table = stack.name("StatsTable")
+    for item in scan(table):
+        dynamodb().delete_item(TableName=table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})

@@ -1,0 +1,277 @@
+"""The rebuild: corrupted or missing rollups come back equal to the truth, a second run writes nothing, the
+aggregator's marks survive it, records the aggregator gave up on are recovered, a concurrent aggregator
+write makes it start the day over, and it refuses ranges it cannot make exact. Then the same through
+``python -m admin rebuild-stats`` against a moto server, as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from admin.cli import main
+from local.demo_data import generate_messages
+from local.events import dynamodb_stream_event
+from local.functions import FunctionRegistry
+from local.provision import Stack, provision
+from local.stream_poller import StreamPoller, stream_event_sources
+from local.stream_reader import StreamReader
+from request_logs.config import get_settings
+from request_logs.logic import accounts
+from request_logs.logic.aggregate import aggregate
+from request_logs.logic.rebuild import (
+    RebuildRange,
+    RebuildRefused,
+    plan_rebuild,
+    rebuild_stats,
+    settle_seconds,
+)
+from request_logs.logic.stream_records import stream_log_from
+from request_logs.store.dynamo import dynamodb, reset_clients, to_attributes
+from tests.conftest import ACCOUNT_A, DAY_MS, KEYS_A, NOW_MS, Ingestor
+from tests.integration.rollup_oracle import (
+    assert_stats_are_the_truth,
+    expected_rollups,
+    logs_in_table,
+    mismatches,
+    scan,
+    stored_rollups,
+)
+
+HOUR_MS = 3_600_000
+TODAY_MS = NOW_MS - NOW_MS % DAY_MS
+SETTLE = settle_seconds(21_600, 60)
+
+
+def ingest_days(ingest: Ingestor, count: int, first_day_ms: int, days: int, seed: int) -> None:
+    messages = generate_messages(ACCOUNT_A, KEYS_A, count, first_day_ms, first_day_ms + days * DAY_MS, seed=seed)
+    assert ingest.messages(messages) == []
+
+
+def aggregate_everything(stack: Stack, functions: FunctionRegistry) -> StreamPoller:
+    (source,) = stream_event_sources(stack)
+    poller = StreamPoller(source, functions)
+    poller.drain()
+    return poller
+
+
+def whole_range(first_day_ms: int, days: int) -> RebuildRange:
+    return plan_rebuild(ACCOUNT_A, first_day_ms, first_day_ms + days * DAY_MS, now_ms=NOW_MS, settle_seconds=SETTLE)
+
+
+def put_raw(stack: Stack, item: dict[str, Any]) -> None:
+    dynamodb().put_item(TableName=stack.name("StatsTable"), Item=to_attributes(item))
+
+
+@pytest.fixture
+def aggregator(stack: Stack) -> str:
+    ((function, _),) = stack.template.event_sources("DynamoDB")
+    return function
+
+
+# ------------------------------------------------------------------ recovery
+def test_corrupted_missing_and_spurious_items_are_rebuilt_to_the_truth_and_a_second_run_writes_nothing(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry
+) -> None:
+    first_day = TODAY_MS - 6 * DAY_MS
+    ingest_days(ingest, 60, first_day, 3, seed=41)
+    ingest_days(ingest, 10, first_day - 2 * DAY_MS, 1, seed=42)  # outside the range rebuilt below
+    aggregate_everything(stack, functions)
+    assert_stats_are_the_truth(stack)
+
+    items = scan(stack.name("StatsTable"))
+    in_range = [item for item in items if first_day <= item["bucket_ms"] < first_day + 3 * DAY_MS]
+    outside = next(item for item in items if item["bucket_ms"] < first_day)
+    hour = next(item for item in in_range if item["granularity"] == "hour" and item["dimension"] == "all")
+    day = next(item for item in in_range if item["granularity"] == "day" and item["dimension"] == "model")
+    put_raw(stack, {**hour, "requests": hour["requests"] + 5, "latency_sum": 1})  # corrupted
+    dynamodb().delete_item(TableName=stack.name("StatsTable"), Key=to_attributes({"pk": day["pk"], "sk": day["sk"]}))
+    ghost = {**day, "sk": day["sk"].rsplit("#", 1)[0] + "#ghost/model", "value": "ghost/model"}
+    put_raw(stack, ghost)  # no log supports it
+    put_raw(stack, {**outside, "requests": outside["requests"] + 7})  # outside the range: left alone
+    assert mismatches(expected_rollups(logs_in_table(stack)), stored_rollups(stack))
+
+    progress: list[int] = []
+    result = rebuild_stats(whole_range(first_day, 3), now_ms=NOW_MS, progress=progress.append)
+    assert progress == [1] * 72
+    assert (result.written, result.deleted) == (2, 1)  # the corrupted hour and the missing day; the ghost
+    assert result.unchanged == len(in_range) - 2
+    assert result.logs_read == 60
+    problems = mismatches(expected_rollups(logs_in_table(stack)), stored_rollups(stack))
+    outside_key = (ACCOUNT_A, outside["granularity"], int(outside["bucket_ms"]), outside["dimension"], outside["value"])
+    assert problems  # the item outside the range is still the corrupted one, and only it
+    assert all(problem.startswith(f"{outside_key}:") for problem in problems), problems
+
+    before = scan(stack.name("StatsTable"))
+    again = rebuild_stats(whole_range(first_day, 3), now_ms=NOW_MS)
+    assert (again.written, again.deleted, again.unchanged) == (0, 0, len(in_range))
+    assert scan(stack.name("StatsTable")) == before  # not even a version moved
+
+
+def test_the_rebuild_keeps_the_aggregators_marks_so_a_replay_still_counts_nothing(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry, aggregator: str
+) -> None:
+    first_day = TODAY_MS - 4 * DAY_MS
+    ingest_days(ingest, 30, first_day, 2, seed=43)
+    aggregate_everything(stack, functions)
+    marks = {item["sk"] + item["pk"]: item["applied"] for item in scan(stack.name("StatsTable"))}
+    for item in scan(stack.name("StatsTable")):
+        put_raw(stack, {**item, "requests": 0, "successful": 0})  # every item wrong
+    rebuild_stats(whole_range(first_day, 2), now_ms=NOW_MS)
+    assert_stats_are_the_truth(stack)
+    assert {item["sk"] + item["pk"]: item["applied"] for item in scan(stack.name("StatsTable"))} == marks
+
+    (records,) = StreamReader(stack.stream_arns["RequestLogsTable"]).poll(10_000).values()
+    assert functions.invoke(aggregator, dynamodb_stream_event(records)) == {"batchItemFailures": []}
+    assert_stats_are_the_truth(stack)
+
+
+def test_records_the_aggregator_gave_up_on_are_recovered_by_a_rebuild(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry
+) -> None:
+    first_day = TODAY_MS - 5 * DAY_MS
+    ingest_days(ingest, 30, first_day, 2, seed=44)
+
+    def provider_outage(params: dict[str, Any], **_: Any) -> None:
+        if params["Item"]["sk"]["S"].endswith("#openai"):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "PutItem")
+
+    events = dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.PutItem", provider_outage, unique_id="outage")
+    try:
+        poller = aggregate_everything(stack, functions)
+    finally:
+        events.unregister("before-parameter-build.dynamodb.PutItem", unique_id="outage")
+    assert poller.stats.discarded > 0  # described on the failure queue: the alarm says "run the rebuild"
+    assert mismatches(expected_rollups(logs_in_table(stack)), stored_rollups(stack))
+
+    rebuild_stats(whole_range(first_day, 2), now_ms=NOW_MS)
+    assert_stats_are_the_truth(stack)
+
+
+def test_an_aggregator_write_during_the_rebuild_makes_it_read_the_day_again(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry
+) -> None:
+    day = TODAY_MS - 3 * DAY_MS
+    ingest_days(ingest, 20, day, 1, seed=45)
+    aggregate_everything(stack, functions)
+    reader = StreamReader(stack.stream_arns["RequestLogsTable"])
+    reader.poll(10_000)  # past what is already aggregated
+    late = generate_messages(ACCOUNT_A, KEYS_A, 1, day + HOUR_MS, day + 2 * HOUR_MS, seed=46)
+    late[0]["request_id"] = "req_arrives_mid_rebuild"
+
+    def a_log_arrives_and_is_aggregated(**_: Any) -> None:
+        """After the rebuild read the day's logs, before its first write: a new log, aggregated at once."""
+        if late:
+            assert ingest.messages([late.pop()]) == []
+            ((record,),) = reader.poll(10).values()
+            assert aggregate([stream_log_from(DynamoDBRecord(record))]).writes > 0
+
+    for item in scan(stack.name("StatsTable")):
+        put_raw(stack, {**item, "requests": 0})  # every item wrong, so the rebuild has something to write
+    events = dynamodb().meta.events
+    events.register("before-call.dynamodb.PutItem", a_log_arrives_and_is_aggregated, unique_id="late")
+    try:
+        result = rebuild_stats(whole_range(day, 1), now_ms=NOW_MS)
+    finally:
+        events.unregister("before-call.dynamodb.PutItem", unique_id="late")
+    assert late == []
+    assert result.logs_read == 21  # the second reading of the day saw the new log
+    assert_stats_are_the_truth(stack)
+
+
+# ------------------------------------------------------------------ what it refuses
+def test_the_range_widens_to_whole_utc_days() -> None:
+    plan = plan_rebuild(
+        ACCOUNT_A, TODAY_MS - 5 * DAY_MS + 7 * HOUR_MS, TODAY_MS - 3 * DAY_MS + 1, now_ms=NOW_MS, settle_seconds=SETTLE
+    )
+    assert (plan.start_ms, plan.end_ms, plan.hours) == (TODAY_MS - 5 * DAY_MS, TODAY_MS - 2 * DAY_MS, 72)
+
+
+def test_days_whose_records_may_still_reach_the_aggregator_are_refused_unless_forced() -> None:
+    settled = NOW_MS - SETTLE * 1000
+    with pytest.raises(RebuildRefused, match="count them twice"):
+        plan_rebuild(ACCOUNT_A, TODAY_MS - DAY_MS, settled + 1, now_ms=NOW_MS, settle_seconds=SETTLE)
+    forced = plan_rebuild(ACCOUNT_A, TODAY_MS - DAY_MS, NOW_MS, now_ms=NOW_MS, settle_seconds=SETTLE, force=True)
+    assert forced.end_ms == TODAY_MS + DAY_MS
+    assert settle_seconds(None, 60) == 86_400 + 60  # no age limit: records wait up to the stream's 24 h
+
+
+def test_days_past_log_retention_are_refused_even_when_forced() -> None:
+    oldest_whole_day = NOW_MS - 90 * DAY_MS - (NOW_MS - 90 * DAY_MS) % DAY_MS + DAY_MS
+    plan_rebuild(ACCOUNT_A, oldest_whole_day, oldest_whole_day + DAY_MS, now_ms=NOW_MS, settle_seconds=SETTLE)
+    with pytest.raises(RebuildRefused, match="retention"):
+        plan_rebuild(
+            ACCOUNT_A, oldest_whole_day - DAY_MS, oldest_whole_day, now_ms=NOW_MS, settle_seconds=SETTLE, force=True
+        )
+    with pytest.raises(RebuildRefused, match="empty"):
+        plan_rebuild(ACCOUNT_A, TODAY_MS - DAY_MS, TODAY_MS - DAY_MS, now_ms=NOW_MS, settle_seconds=SETTLE)
+
+
+# ------------------------------------------------------------------ the command
+@pytest.fixture
+def local_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """What `make run` serves: a moto server behind AWS_ENDPOINT_URL with the template's resources."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    for name in ("API_KEYS_TABLE", "LOGS_TABLE", "STATS_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    reset_clients()
+    try:
+        stack = provision()
+        for name, value in stack.function_environment().items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield stack
+    finally:
+        reset_clients()
+        get_settings.cache_clear()
+        server.stop()
+
+
+def test_admin_rebuild_stats_repairs_the_local_stack_with_a_progress_bar(
+    local_stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time_ns() // 1_000_000
+    today = now - now % DAY_MS
+    accounts.create_account("Rebuild test", ACCOUNT_A)
+    functions = FunctionRegistry(local_stack.template)
+    messages = generate_messages(ACCOUNT_A, KEYS_A, 25, today - 5 * DAY_MS, today - 3 * DAY_MS, seed=46)
+    assert Ingestor(functions, local_stack).messages(messages) == []
+    aggregate_everything(local_stack, functions)
+    item = next(item for item in scan(local_stack.name("StatsTable")) if item["granularity"] == "day")
+    put_raw(local_stack, {**item, "requests": 999})
+
+    start, end = (time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) for ms in (today - 5 * DAY_MS, today - 3 * DAY_MS))
+    code = main(["rebuild-stats", "--account-id", ACCOUNT_A, "--start", start, "--end", end])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "72/72" in captured.err  # tqdm's bar: three days of hours
+    assert "1 items written" in captured.out
+    assert_stats_are_the_truth(local_stack)
+
+    code = main(["rebuild-stats", "--account-id", ACCOUNT_A, "--start", start, "--end", end, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out)["items_written"] == 0
+    assert captured.err == ""
+
+    today_iso = time.strftime("%Y-%m-%d", time.gmtime(today / 1000))
+    code = main(["rebuild-stats", "--account-id", ACCOUNT_A, "--start", start, "--end", today_iso])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "refusing to rebuild" in captured.err
+    assert "force it once the aggregator is idle" in captured.err
+    assert main(["rebuild-stats", "--account-id", "acct_nobody", "--start", start, "--end", end]) == 1
+    assert "no account acct_nobody" in capsys.readouterr().err

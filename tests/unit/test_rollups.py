@@ -1,0 +1,184 @@
+"""Rollups: which items a log belongs to, folding logs, merging folds, and the bounded embedded groups."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from request_logs.domain.rollups import (
+    DAY_MS,
+    HOUR_MS,
+    MAX_EMBEDDED_GROUP_BYTES,
+    MAX_EMBEDDED_GROUPS,
+    Counters,
+    Rollup,
+    RollupKey,
+    bucket_start,
+    rollup_keys_for,
+)
+from request_logs.domain.sketches import Sketch
+from request_logs.store.items import StoredLog
+from request_logs.store.keys import make_log_id
+
+T0 = 1_794_960_000_000  # 2026-11-19T00:00:00Z
+
+
+def log(position: int = 0, **changes: object) -> StoredLog:
+    created = T0 + 13 * HOUR_MS + position * 60_000
+    base = StoredLog(
+        id=make_log_id("acct_unit", f"req_{position}", created),
+        account_id="acct_unit",
+        request_id=f"req_{position}",
+        api_key_id="key_unit1",
+        api_key_prefix="sk-UNIT...",
+        model="openai/gpt-4o",
+        provider="openai",
+        endpoint="/v1/chat/completions",
+        method="POST",
+        status="success",
+        status_code=200,
+        created_ms=created,
+        completed_ms=created + 900,
+        latency_ms=900,
+        input_tokens=100,
+        output_tokens=50,
+        streaming=True,
+        expires_at=created // 1000 + 90 * 86_400,
+        ttft_ms=120,
+        cost_input=Decimal("0.00025"),
+        cost_output=Decimal("0.0005"),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_bucket_start_floors_to_the_hour_and_the_utc_day() -> None:
+    instant = T0 + 13 * HOUR_MS + 59 * 60_000 + 999
+    assert bucket_start(instant, "hour") == T0 + 13 * HOUR_MS
+    assert bucket_start(instant, "day") == T0
+    assert bucket_start(T0, "day") == T0
+
+
+def test_a_log_belongs_to_eight_items_hour_and_day_by_every_dimension() -> None:
+    entry = log(model="anthropic/claude-sonnet-4", provider="anthropic", api_key_id="key_unit2")
+    hour = T0 + 13 * HOUR_MS
+    assert sorted(rollup_keys_for(entry)) == sorted(
+        RollupKey("acct_unit", granularity, bucket, dimension, value)
+        for granularity, bucket in (("hour", hour), ("day", T0))
+        for dimension, value in (
+            ("all", ""),
+            ("model", "anthropic/claude-sonnet-4"),
+            ("provider", "anthropic"),
+            ("api_key", "key_unit2"),
+        )
+    )
+
+
+def test_counters_fold_success_failure_tokens_cost_and_the_unpriced() -> None:
+    counters = Counters()
+    counters.add_log(log(0))
+    counters.add_log(log(1, status="error", status_code=429, output_tokens=0, latency_ms=30, ttft_ms=None))
+    counters.add_log(log(2, cost_input=None, cost_output=None, model="deepseek/deepseek-r1"))
+    assert counters == Counters(
+        requests=3,
+        successful=2,
+        failed=1,
+        input_tokens=300,
+        output_tokens=100,
+        cost=Decimal("0.0015"),
+        unpriced=1,
+        latency_sum=1830,
+    )
+    assert counters.total_tokens == 400
+    assert Counters.from_dict(counters.to_dict()) == counters
+
+
+def test_folding_then_merging_equals_folding_everything() -> None:
+    rng = random.Random(3)
+    logs = [
+        log(
+            position,
+            model=rng.choice(["openai/gpt-4o", "groq/llama", "google/gemini"]),
+            provider=rng.choice(["openai", "groq", "google"]),
+            latency_ms=rng.randrange(0, 90_000),
+            ttft_ms=rng.choice([None, rng.randrange(0, 3_000)]),
+            status=rng.choice(["success", "error"]),
+        )
+        for position in range(200)
+    ]
+    whole = Rollup()
+    for entry in logs:
+        whole.add_log(entry, embed_groups=True)
+    parts = [Rollup(), Rollup(), Rollup()]
+    for position, entry in enumerate(logs):
+        parts[position % 3].add_log(entry, embed_groups=True)
+    merged = Rollup()
+    for part in parts:
+        merged.merge(part)
+    assert merged == whole
+    assert whole.latency == Sketch.of(entry.latency_ms for entry in logs)
+    assert whole.ttft == Sketch.of(entry.ttft_ms for entry in logs if entry.ttft_ms is not None)
+    assert set(whole.groups["model"]) == {entry.model for entry in logs}
+    assert sum(c.requests for c in whole.groups["provider"].values()) == 200
+    assert not whole.groups_overflow
+
+
+def test_only_the_all_dimension_embeds_groups() -> None:
+    rollup = Rollup()
+    rollup.add_log(log(), embed_groups=False)
+    assert rollup.groups == {}
+    rollup.add_log(log(), embed_groups=True)
+    assert rollup.groups["model"]["openai/gpt-4o"].requests == 1
+    assert rollup.groups["provider"]["openai"].requests == 1
+
+
+def test_embedded_groups_stop_at_the_entry_bound_and_say_so() -> None:
+    rollup = Rollup()
+    for position in range(MAX_EMBEDDED_GROUPS + 5):
+        rollup.add_log(log(position, model=f"m{position}"), embed_groups=True)
+    assert len(rollup.groups["model"]) == MAX_EMBEDDED_GROUPS
+    assert rollup.groups_overflow
+    # Values already embedded keep counting after the overflow.
+    rollup.add_log(log(999, model="m0"), embed_groups=True)
+    assert rollup.groups["model"]["m0"].requests == 2
+    assert "m300" not in rollup.groups["model"]
+
+
+def test_embedded_groups_stop_at_the_byte_bound_and_say_so() -> None:
+    """A name may be 256 four-byte characters: the bound on bytes overflows long before the count does."""
+    longest = [chr(0x10000 + n) * 256 for n in range(40)]
+    rollup = Rollup()
+    for position, name in enumerate(longest):
+        rollup.add_log(log(position, provider=name), embed_groups=True)
+    embedded = rollup.groups["provider"]
+    assert rollup.groups_overflow
+    assert len(embedded) == MAX_EMBEDDED_GROUP_BYTES // 1024
+    assert sum(len(name.encode()) for name in embedded) <= MAX_EMBEDDED_GROUP_BYTES
+
+
+@pytest.mark.parametrize("overflowed", [False, True])
+def test_overflow_survives_merging(overflowed: bool) -> None:
+    source = Rollup(groups_overflow=overflowed)
+    target = Rollup()
+    target.merge(source)
+    assert target.groups_overflow is overflowed
+    target.merge(Rollup())
+    assert target.groups_overflow is overflowed
+
+
+def test_a_day_is_the_merge_of_its_hours() -> None:
+    logs = [log(position * 4) for position in range(150)]  # 150 logs over the last ten hours of a day
+    assert len({bucket_start(entry.created_ms, "hour") for entry in logs}) == 10
+    assert {bucket_start(entry.created_ms, "day") for entry in logs} == {T0}
+    hours: dict[int, Rollup] = {}
+    day = Rollup()
+    for entry in logs:
+        hours.setdefault(bucket_start(entry.created_ms, "hour"), Rollup()).add_log(entry, embed_groups=True)
+        day.add_log(entry, embed_groups=True)
+    merged = Rollup()
+    for hour in hours.values():
+        merged.merge(hour)
+    assert merged == day
+    assert DAY_MS == 24 * HOUR_MS
