@@ -132,8 +132,9 @@ def _fail_once(operation: str, table_attr: str, *, after: bool) -> Iterator[list
     fired: list[str] = []
 
     def remember_table(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["fault_table"] = params.get("TableName")
-        if not after and params.get("TableName") == table and not fired:
+        # Single-item calls name their table; BatchWriteItem keys its requests by table.
+        context["fault_table"] = params.get("TableName") or next(iter(params.get("RequestItems", {})), None)
+        if not after and context["fault_table"] == table and not fired:
             fired.append(table)
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, operation)
 
@@ -152,20 +153,19 @@ def _fail_once(operation: str, table_attr: str, *, after: bool) -> Iterator[list
 
 
 @pytest.mark.parametrize(
-    ("table_attr", "after"),
+    ("operation", "table_attr", "after"),
     [
-        ("logs_table", False),  # crash between the content write and the log write
-        ("logs_table", True),  # the log was written but the Lambda died before acknowledging
-        ("content_table", False),  # nothing written yet
+        ("PutItem", "logs_table", False),  # crash between the content write and the log write
+        ("PutItem", "logs_table", True),  # the log was written but the Lambda died before acknowledging
     ],
-    ids=["before-log-write", "after-log-write", "before-content-write"],
+    ids=["before-log-write", "after-log-write"],
 )
 def test_a_crash_mid_message_then_redelivery_leaves_one_log_and_its_content(
-    stack, clock, api: ApiCaller, ingest: Ingestor, table_attr: str, after: bool
+    stack, clock, api: ApiCaller, ingest: Ingestor, operation: str, table_attr: str, after: bool
 ) -> None:
     messages = sample_messages(count=4, days=3, seed=66)
-    victim = messages[0]  # records are processed in order: the first write of that table fails
-    with _fail_once("PutItem", table_attr, after=after) as fired:
+    victim = messages[0]  # logs are written in order: the first log write fails
+    with _fail_once(operation, table_attr, after=after) as fired:
         failed = ingest.messages(messages)
     assert fired, "the fault was never injected"
     assert failed == [json.dumps(victim)]
@@ -175,11 +175,35 @@ def test_a_crash_mid_message_then_redelivery_leaves_one_log_and_its_content(
 
     assert len(_logs_with(victim["request_id"])) == 1
     assert len(_all_logs()) == 4
-    assert _content_of(victim) is not None
-    details = api.get(f"{PATH}/{oracle.log_id(victim)}/details")
+    _assert_details_intact(api, victim)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-content-write", "after-content-write"])
+def test_a_failed_content_batch_fails_its_messages_and_redelivery_stores_each_once(
+    stack, clock, api: ApiCaller, ingest: Ingestor, after: bool
+) -> None:
+    """Content items of a batch share BatchWriteItem calls: a failed call fails every message in it."""
+    messages = sample_messages(count=4, days=3, seed=67)
+    with _fail_once("BatchWriteItem", "content_table", after=after) as fired:
+        failed = ingest.messages(messages)
+    assert fired, "the fault was never injected"
+    assert sorted(failed) == sorted(json.dumps(m) for m in messages)
+    assert _all_logs() == []  # no log without its content
+
+    assert ingest.messages(messages) == []
+
+    assert len(_all_logs()) == 4
+    for message in messages:
+        assert len(_logs_with(message["request_id"])) == 1
+        _assert_details_intact(api, message)
+
+
+def _assert_details_intact(api: ApiCaller, message: dict[str, Any]) -> None:
+    assert _content_of(message) is not None
+    details = api.get(f"{PATH}/{oracle.log_id(message)}/details")
     assert details.status == 200
-    assert details.body["request"] == victim["request"]
-    assert details.body["response"] == victim["response"]
+    assert details.body["request"] == message["request"]
+    assert details.body["response"] == message["response"]
 
 
 def test_the_prices_used_are_stored_on_the_log(stack, clock, ingest: Ingestor) -> None:

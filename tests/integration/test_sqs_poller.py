@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from local.demo_data import generate_messages
 from local.functions import FunctionRegistry
@@ -129,7 +130,7 @@ def test_a_batch_whose_invocation_raises_stays_on_the_queue_and_is_retried(
     def unavailable(**_: Any) -> None:
         if writes["failed"] < source.batch_size:
             writes["failed"] += 1
-            raise RuntimeError("DynamoDB is unavailable")
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
     dynamodb().meta.events.register("before-call.dynamodb.PutItem", unavailable)
     try:

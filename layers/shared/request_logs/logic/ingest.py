@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.domain.pricing import Cost, Prices, price_request
 from request_logs.domain.timeutil import log_expiry_s, to_ms
@@ -68,17 +72,58 @@ def stored_log_from(message: RequestCompleted) -> StoredLog:
     )
 
 
-def ingest(body: str) -> tuple[IngestOutcome, StoredLog]:
-    """Validate and store one message. Raises pydantic.ValidationError for a malformed one.
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A validated message: the log to write and its bodies."""
 
-    Content is written before the log: a crash in between leaves content that the redelivery rewrites
-    identically, never a log whose content was skipped because the log already existed.
-    """
+    log: StoredLog
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+
+
+def prepare(body: str) -> PreparedMessage:
+    """Validate and price one message. Raises pydantic.ValidationError for a malformed one."""
     message = RequestCompleted.model_validate_json(body)
-    log = stored_log_from(message)
-    content_store.put_content(log.account_id, log.id, log.created_ms, message.request, message.response)
-    try:
-        log_store.put_log(log)
-    except log_store.DuplicateLog:
-        return IngestOutcome.DUPLICATE, log
-    return IngestOutcome.WRITTEN, log
+    return PreparedMessage(stored_log_from(message), message.request, message.response)
+
+
+@dataclass
+class BatchOutcome:
+    outcomes: dict[str, IngestOutcome] = field(default_factory=dict)  # message id → outcome
+    failed: list[str] = field(default_factory=list)  # message ids to report as batch item failures
+
+
+def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
+    """Store a batch of validated messages: every content first (batched), then each log once.
+
+    Content before log: a crash in between leaves content that the redelivery rewrites identically,
+    never a log whose content was skipped because the log already existed. A message whose content or
+    log could not be written is reported failed, and SQS redelivers it.
+    """
+    result = BatchOutcome()
+    contents = [
+        content_store.prepare_content(p.log.account_id, p.log.id, p.log.created_ms, p.request, p.response)
+        for _, p in messages
+    ]
+    unwritten = content_store.put_contents(contents)
+    for message_id, prepared in messages:
+        if prepared.log.id in unwritten:
+            result.failed.append(message_id)
+            continue
+        try:
+            log_store.put_log(prepared.log)
+            result.outcomes[message_id] = IngestOutcome.WRITTEN
+        except log_store.DuplicateLog:
+            result.outcomes[message_id] = IngestOutcome.DUPLICATE
+        except (BotoCoreError, ClientError):
+            result.failed.append(message_id)
+    return result
+
+
+def ingest(body: str) -> tuple[IngestOutcome, StoredLog]:
+    """Validate and store one message (a batch of one); raises if it could not be written."""
+    prepared = prepare(body)
+    result = write_batch([("single", prepared)])
+    if result.failed:
+        raise RuntimeError(f"could not store log {prepared.log.id}")
+    return result.outcomes["single"], prepared.log

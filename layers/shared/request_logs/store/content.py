@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import content_expiry_s
@@ -19,6 +22,9 @@ from request_logs.store.items import StoredContent
 
 # Leaves room under DynamoDB's 400 KB item limit for keys and attribute names.
 INLINE_BUDGET_BYTES = 350_000
+_BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 4
+_BACKOFF_SECONDS = 0.05
 
 
 def compress_body(body: Any) -> bytes:
@@ -29,10 +35,10 @@ def decompress_body(blob: bytes) -> Any:
     return json.loads(gzip.decompress(blob))
 
 
-def put_content(
+def prepare_content(
     account_id: str, log_id: str, created_ms: int, request: dict[str, Any], response: dict[str, Any] | None
 ) -> StoredContent:
-    """Store both bodies (idempotent: the same message always writes the same item and objects)."""
+    """Compress both bodies and spill to S3 what does not fit in an item (S3 puts are idempotent)."""
     bodies = {"request": compress_body(request)}
     if response is not None:
         bodies["response"] = compress_body(response)
@@ -53,7 +59,7 @@ def put_content(
             ContentEncoding="gzip",
         )
         spilled[part] = object_key
-    content = StoredContent(
+    return StoredContent(
         account_id=account_id,
         log_id=log_id,
         expires_at=content_expiry_s(created_ms),
@@ -63,8 +69,36 @@ def put_content(
         response_s3_key=spilled.get("response"),
         has_response=response is not None,
     )
-    dynamodb().put_item(TableName=get_settings().content_table, Item=to_attributes(content.to_item()))
-    return content
+
+
+def put_contents(contents: list[StoredContent]) -> set[str]:
+    """Write content items with BatchWriteItem (25 a call); returns the log ids that could not be written.
+
+    Content puts are unconditional and idempotent, so they batch (a log put, being conditional, cannot).
+    Two entries for one log (a message delivered twice in one batch) keep the first: BatchWriteItem
+    refuses duplicate keys, and the first is the one whose log the conditional put keeps.
+    """
+    table = get_settings().content_table
+    unique: dict[str, StoredContent] = {}
+    for content in contents:
+        unique.setdefault(content.log_id, content)
+    pending = list(unique.values())
+    failed: set[str] = set()
+    for start in range(0, len(pending), _BATCH_WRITE_LIMIT):
+        chunk = pending[start : start + _BATCH_WRITE_LIMIT]
+        by_pk = {keys.content_pk(c.account_id, c.log_id): c.log_id for c in chunk}
+        requests = [{"PutRequest": {"Item": to_attributes(c.to_item())}} for c in chunk]
+        try:
+            for attempt in range(_BATCH_WRITE_ATTEMPTS):
+                response = dynamodb().batch_write_item(RequestItems={table: requests})
+                requests = response.get("UnprocessedItems", {}).get(table, [])
+                if not requests:
+                    break
+                time.sleep(_BACKOFF_SECONDS * 2**attempt)  # throttled: back off before retrying the rest
+        except (BotoCoreError, ClientError):
+            requests = [{"PutRequest": {"Item": to_attributes(c.to_item())}} for c in chunk]
+        failed.update(by_pk[request["PutRequest"]["Item"]["pk"]["S"]] for request in requests)
+    return failed
 
 
 def get_content(account_id: str, log_id: str, now_ms: int) -> StoredContent | None:
