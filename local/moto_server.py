@@ -4,22 +4,30 @@ Server mode rather than moto's in-process mock: requests cross real HTTP with bo
 and signing, as they do on AWS, and other processes reach the same tables and queues through
 ``AWS_ENDPOINT_URL`` (the admin CLI, ``python -m local.invoke``, a second terminal with the AWS CLI).
 
-moto keeps its state in process-wide backends: one server per process, and a new one starts empty.
+The server runs in a child process (``python -m moto.server``) rather than as a ``ThreadedMotoServer``
+thread: moto spends ~2 ms of Python per request, and in its own process that work runs on the second
+core instead of taking turns with the functions for one interpreter lock. Measured on ``make run``'s
+demo load (5,250 messages through SQS → ingest → stream → aggregator): ready after 68 s with the
+server in process, 53 s with it in a child process.
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import MutableMapping
 from types import TracebackType
 
 import requests
-from moto.server import ThreadedMotoServer
 
 from local.template import REGION
 
 LOOPBACK = "127.0.0.1"
+_START_TIMEOUT_SECONDS = 30
+_START_ATTEMPTS = 3
 
 # moto accepts any credentials; boto3 refuses to sign without some. Never real ones.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
@@ -36,22 +44,50 @@ _REDIRECTING_NAMES = (
 )
 
 
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 class MotoServer:
-    """A ``ThreadedMotoServer`` on a free loopback port (port 0: the OS picks one, no race)."""
+    """moto's server in a child process on a free loopback port; it starts empty and dies with us."""
 
     def __init__(self, host: str = LOOPBACK, port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._host = host
+        self._port = port
+        self._process: subprocess.Popen[bytes] | None = None
         self._endpoint_url: str | None = None
 
     def start(self) -> str:
-        # werkzeug logs one line per request at INFO: thousands while the demo data loads.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self._endpoint_url = f"http://{host}:{port}"
-        # moto's state is process-wide: start clean even if an earlier server or mock left resources.
-        requests.post(f"{self._endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
-        return self._endpoint_url
+        for _ in range(_START_ATTEMPTS):
+            # A port picked free can be taken before the child binds it: then the child exits; try another.
+            port = self._port or _free_port(self._host)
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+                [sys.executable, "-m", "moto.server", "-H", self._host, "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            endpoint_url = f"http://{self._host}:{port}"
+            if self._wait_until_serving(process, endpoint_url):
+                self._process, self._endpoint_url = process, endpoint_url
+                return endpoint_url
+            process.kill()
+            process.wait()
+        raise RuntimeError(f"moto server did not start on {self._host}")
+
+    @staticmethod
+    def _wait_until_serving(process: subprocess.Popen[bytes], endpoint_url: str) -> bool:
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return False
+            try:
+                requests.get(f"{endpoint_url}/moto-api/data.json", timeout=1).raise_for_status()
+                return True
+            except requests.RequestException:
+                time.sleep(0.05)
+        return False
 
     @property
     def endpoint_url(self) -> str:
@@ -60,8 +96,14 @@ class MotoServer:
         return self._endpoint_url
 
     def stop(self) -> None:
-        if self._endpoint_url is not None:
-            self._server.stop()
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
             self._endpoint_url = None
 
     def __enter__(self) -> MotoServer:
