@@ -11,14 +11,18 @@ import sys
 import time
 
 from bench.cold_init import measure_cold_init
+from bench.item_size import measure_worst_case_item
+from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
-from bench.report import BUDGETS, DOC_PATH, RESULTS_PATH, failed_budgets, write_reports
+from bench.report import BUDGETS, DOC_PATH, RESULTS_PATH, failed_budgets, format_figure, write_reports
+from bench.stats_reads import DAYS, measure_stats
 from local.template import REGION, ROOT
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--logs", type=int, default=50_000, help="logs in the read-amplification data set")
+    parser.add_argument("--stats-logs", type=int, default=100_000, help="logs in the stats data set")
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each cold-start variant")
     args = parser.parse_args()
     # Never a real account: moto in process, or a moto server the cold-start children are pointed at.
@@ -31,11 +35,16 @@ def main() -> int:
     results = measure_cold_init(args.runs)
     print(f"read amplification: {args.logs} logs over 30 days")
     results.update(measure_read_amplification(args.logs))
+    print(f"stats: {args.stats_logs} logs over {DAYS} days through the stream aggregator, then the stats endpoint")
+    results.update(measure_stats(args.stats_logs))
+    print("percentile error of merged hourly sketches; worst-case rollup item size")
+    results.update(measure_percentile_error())
+    results.update(measure_worst_case_item())
     elapsed = time.monotonic() - started
     write_reports(results, elapsed)
 
     for name, budget in BUDGETS.items():
-        print(f"{name} = {results[name]:.2f} (budget {budget.describe()})")
+        print(f"{name} = {format_figure(name, results[name])} (budget {budget.describe()})")
     print(f"wrote {RESULTS_PATH.relative_to(ROOT)} and {DOC_PATH.relative_to(ROOT)} in {elapsed:.0f} s")
     failed = failed_budgets(results)
     if failed:

@@ -1,0 +1,107 @@
+"""DynamoDB writes of the stats aggregator per rollup item, batch by batch, through the real handler.
+
+The logs table's stream is read from the start with the local stream reader, in batches of the
+template's ``BatchSize`` (1,000), and each batch is handed to ``StatsAggregatorFunction`` exactly as the
+event-source mapping delivers it (``dynamodb_stream_event``: the records Lambda puts in ``Records``).
+Every batch holds INSERT records only, as the mapping's filter lets through.
+
+Definitions (docs/benchmarks.md explains them):
+
+- items a batch touches: the distinct rollup items its logs belong to, computed here from the records'
+  images by brute force (hour and day buckets by integer division × all, model, provider, api key),
+  not by the package's own ``rollup_keys_for``;
+- writes: every item write the handler's DynamoDB client requests while it handles the batch
+  (``bench.dynamo_tally``: PutItem, UpdateItem, DeleteItem, each request of a BatchWriteItem, each action
+  of a TransactWriteItems), failed conditional writes included;
+- ``aggregator_writes_per_rollup_item``: writes ÷ items touched, in the worst batch.
+
+Each batch must also write exactly the items it touches, or the run stops: a figure from an aggregator
+that writes the wrong items would be worthless.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from bench.dynamo_tally import tally
+from local.events import dynamodb_stream_event
+from local.functions import FunctionRegistry
+from local.provision import Stack
+from local.stream_reader import StreamReader
+from request_logs.store import keys
+from request_logs.store.dynamo import dynamodb
+
+# (granularity, bucket size in ms) and the image attribute of each dimension ("" for all).
+_BUCKETS = (("hour", 3_600_000), ("day", 86_400_000))
+_DIMENSIONS = (("all", None), ("model", "model"), ("provider", "provider"), ("api_key", "api_key_id"))
+
+
+@dataclass(frozen=True)
+class BatchFigures:
+    records: int
+    items_touched: int
+    writes: int
+    write_calls: int
+
+
+def touched_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(pk, sk) of every rollup item the records' logs belong to."""
+    touched = set()
+    for record in records:
+        image = record["dynamodb"]["NewImage"]
+        account, created = image["account_id"]["S"], int(image["created_ms"]["N"])
+        for granularity, size in _BUCKETS:
+            for dimension, attribute in _DIMENSIONS:
+                value = image[attribute]["S"] if attribute else ""
+                touched.add(
+                    (keys.stats_pk(account, granularity, dimension), keys.stats_sk(created - created % size, value))
+                )
+    return touched
+
+
+def _deliver(functions: FunctionRegistry, aggregator: str, records: list[dict[str, Any]]) -> BatchFigures:
+    if any(record["eventName"] != "INSERT" for record in records):
+        raise RuntimeError("the stream holds records other than INSERTs, which the event filter would drop")
+    touched = touched_items(records)
+    with tally(dynamodb()) as counted:
+        response = functions.invoke(aggregator, dynamodb_stream_event(records))
+    if response["batchItemFailures"]:
+        raise RuntimeError(f"the aggregator reported failures: {response['batchItemFailures'][:3]}")
+    if set(counted.written) != touched:
+        raise RuntimeError(
+            f"the batch touches {len(touched)} rollup items but the aggregator wrote {len(counted.written)} "
+            f"({len(set(counted.written) - touched)} of them others)"
+        )
+    return BatchFigures(len(records), len(touched), counted.writes, counted.write_calls)
+
+
+def aggregate_stream(stack: Stack, functions: FunctionRegistry) -> list[BatchFigures]:
+    """The whole stream through the aggregator, batch by batch (one moto shard: batches in stream order)."""
+    ((aggregator, properties),) = stack.template.event_sources("DynamoDB")
+    batch_size = int(properties["BatchSize"])
+    reader = StreamReader(stack.stream_arns["RequestLogsTable"])
+    batches: list[BatchFigures] = []
+    while polled := reader.poll(limit=batch_size):
+        batches.extend(_deliver(functions, aggregator, records) for records in polled.values())
+    return batches
+
+
+def aggregation_figures(batches: list[BatchFigures]) -> dict[str, float]:
+    records = sum(batch.records for batch in batches)
+    writes = sum(batch.writes for batch in batches)
+    touched = [batch.items_touched for batch in batches]
+    return {
+        "aggregator_writes_per_rollup_item": max(batch.writes / batch.items_touched for batch in batches),
+        "aggregator_writes_per_rollup_item_overall": writes / sum(touched),
+        "aggregator_writes_per_record": writes / records,
+        "aggregator_batches": len(batches),
+        "aggregator_batch_records_min": min(batch.records for batch in batches),
+        "aggregator_batch_records_max": max(batch.records for batch in batches),
+        "aggregator_items_touched_per_batch_median": statistics.median(touched),
+        "aggregator_items_touched_per_batch_min": min(touched),
+        "aggregator_items_touched_per_batch_max": max(touched),
+        "aggregator_write_requests": writes,
+        "aggregator_write_calls": sum(batch.write_calls for batch in batches),
+    }

@@ -1,0 +1,135 @@
+"""Rollup item sizes as DynamoDB counts them, for its 400 KB item limit: the items a run stored, and the
+largest item the code can write, constructed.
+
+Size rules (DynamoDB developer guide, "Item sizes and formats"): every attribute counts its name's UTF-8
+bytes plus its value; a string its UTF-8 bytes, a binary its raw bytes, a number 1 byte plus 1 per two
+significant digits (leading and trailing zeros trimmed, 1 more for a negative number), a boolean or null
+1 byte, a map or list 3 bytes plus, per element, 1 byte, its value and (in a map) its name.
+
+The worst case is an hour "all" item (the only kind with embedded maps, and "hour" is the longer
+granularity) of the longest account id, built with the package's own mapping (``store.stats.to_item``):
+
+- both sketches (latency and time to first token) hold every bin from 1 ms to 2^53 ms, the largest
+  latency ingest accepts, and a zero count;
+- every number, top-level counters, bin counts and embedded counters alike, has 38 significant digits,
+  the most a DynamoDB number holds, with random digits so that gzip cannot shrink the embedded maps;
+- the embedded model and provider maps are at both of their bounds: ``MAX_EMBEDDED_GROUPS`` names of
+  random four-byte characters whose UTF-8 bytes add up to exactly ``MAX_EMBEDDED_GROUP_BYTES``, offered
+  more names than that through ``Rollup.merge``, which enforces the bounds (so the item also says
+  ``groups_overflow``);
+- ``applied`` holds a 40-digit sequence number (the longest DynamoDB Streams issues) for every one of
+  the account's ``LOG_SHARDS`` partitions.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from ddsketch.mapping import LogarithmicMapping
+
+from request_logs.domain.rollups import (
+    EMBEDDED_GROUPS,
+    MAX_EMBEDDED_GROUP_BYTES,
+    MAX_EMBEDDED_GROUPS,
+    Counters,
+    Rollup,
+    RollupKey,
+    bucket_start,
+)
+from request_logs.domain.sketches import RELATIVE_ACCURACY, Sketch
+from request_logs.domain.timeutil import END_OF_TIME_MS
+from request_logs.store import keys
+from request_logs.store.dynamo import to_attributes
+from request_logs.store.stats import StoredRollup, to_item
+
+DYNAMODB_ITEM_LIMIT_BYTES = 400 * 1024
+MAX_LATENCY_MS = 2**53  # messages.py: ingest accepts latencies and times to first token up to 2^53 ms
+_NUMBER_DIGITS = 38
+_SEQUENCE_NUMBER_DIGITS = 40
+_LONGEST_ACCOUNT_ID = "acct_" + "W" * 64  # keys.ACCOUNT_ID_PATTERN: acct_ and up to 64 characters
+_NAME_CHARACTERS = MAX_EMBEDDED_GROUP_BYTES // MAX_EMBEDDED_GROUPS // 4  # four-byte characters per name
+_NAMES_OFFERED = MAX_EMBEDDED_GROUPS + 44  # per embedded map: more than it holds
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "B":
+        return len(inner)
+    if kind == "N":
+        number = Decimal(inner)
+        digits = "".join(map(str, number.as_tuple().digits)).strip("0") or "0"
+        return 1 + (len(digits) + 1) // 2 + (1 if number < 0 else 0)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(name.encode()) + _value_bytes(element) + 1 for name, element in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_bytes(element) + 1 for element in inner)
+    raise ValueError(f"no size rule here for attribute type {kind}")
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """DynamoDB's size of an item in attribute-value form (``{"name": {"S": ...}, ...}``)."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+
+
+def _big(rng: random.Random) -> int:
+    return rng.randrange(10 ** (_NUMBER_DIGITS - 1), 10**_NUMBER_DIGITS)
+
+
+def _big_counters(rng: random.Random) -> Counters:
+    cost = Decimal(_big(rng)).scaleb(-20)  # 18 integer digits and 20 decimals
+    return Counters(_big(rng), _big(rng), _big(rng), _big(rng), _big(rng), cost, _big(rng), _big(rng))
+
+
+def _full_sketch(rng: random.Random) -> Sketch:
+    mapping = LogarithmicMapping(relative_accuracy=RELATIVE_ACCURACY)
+    bins = {key: _big(rng) for key in range(mapping.key(1), mapping.key(MAX_LATENCY_MS) + 1)}
+    return Sketch(bins, zero_count=_big(rng))
+
+
+def _worst_case_rollup() -> StoredRollup:
+    rng = random.Random(400)
+    rollup = Rollup(counters=_big_counters(rng), latency=_full_sketch(rng), ttft=_full_sketch(rng))
+    for group in EMBEDDED_GROUPS:
+        for _ in range(_NAMES_OFFERED):
+            name = "".join(chr(rng.randrange(0x10000, 0x110000)) for _ in range(_NAME_CHARACTERS))
+            rollup.merge(Rollup(groups={group: {name: _big_counters(rng)}}))
+        entries = rollup.groups[group]
+        if len(entries) != MAX_EMBEDDED_GROUPS or sum(len(n.encode()) for n in entries) != MAX_EMBEDDED_GROUP_BYTES:
+            raise RuntimeError(f"the {group} map is not at its bounds")
+    if not rollup.groups_overflow:
+        raise RuntimeError("the embedded maps were offered more names than they hold, yet did not overflow")
+    lowest_sequence = 10 ** (_SEQUENCE_NUMBER_DIGITS - 1)
+    applied = {
+        keys.log_pk(_LONGEST_ACCOUNT_ID, shard): rng.randrange(lowest_sequence, 10 * lowest_sequence)
+        for shard in range(keys.LOG_SHARDS)
+    }
+    # The last hour the keys can spell: 8 significant digits, as many as any hour's start has.
+    key = RollupKey(_LONGEST_ACCOUNT_ID, "hour", bucket_start(END_OF_TIME_MS, "hour"), "all", "")
+    return StoredRollup(key, rollup, version=_big(rng), applied=applied)
+
+
+def _stored_item(stored: StoredRollup) -> dict[str, Any]:
+    """The item as ``store.stats.save_rollup`` puts it: key attributes, then ``to_item``'s attributes."""
+    key = stored.key
+    return {
+        "pk": {"S": keys.stats_pk(key.account_id, key.granularity, key.dimension)},
+        "sk": {"S": keys.stats_sk(key.bucket_ms, key.value)},
+        **to_attributes(to_item(stored)),
+    }
+
+
+def measure_worst_case_item() -> dict[str, float]:
+    stored = _worst_case_rollup()
+    item = _stored_item(stored)
+    return {
+        "rollup_item_bytes_worst_case": item_bytes(item),
+        "rollup_worst_case_sketch_bins": len(stored.rollup.latency.bins),
+        "rollup_worst_case_sketch_bytes": len(item["latency_sketch"]["B"]),
+        "rollup_worst_case_groups_bytes": len(item["groups"]["B"]),
+    }

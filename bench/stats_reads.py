@@ -1,0 +1,245 @@
+"""Items the stats endpoint reads against a naive computation, with rollups from the real aggregation
+path, on moto in process; the same run also yields the aggregator's writes and the stored items' sizes.
+
+One account's logs over the 90 days before "now" (a fixed, unaligned time of day, the clock frozen
+there) are loaded into the logs table, whose stream then goes through ``StatsAggregatorFunction`` batch
+by batch (``bench.aggregator_writes``). Each stats request goes through the real handler
+(``functions/get_request_log_stats/app.py``) with the REST proxy event API Gateway sends; its reads are
+counted with botocore hooks on the handler's DynamoDB client (``bench.dynamo_tally``: Query
+``ScannedCount``, BatchGetItem items, GetItem).
+
+Definitions (docs/benchmarks.md explains the choice):
+
+- ``stats_90d_read_reduction_vs_naive``: the logs in the range the endpoint answered (what a naive
+  computation reads: every log in range, once) ÷ the items the endpoint read, for ``group_by=day`` over
+  the 90 days up to now;
+- ``stats_7d_model_read_reduction_vs_naive``, ``stats_7d_hour_read_reduction_vs_naive``: the same for
+  ``group_by=model`` and ``group_by=hour`` over the last 7 days.
+
+Every answer is checked against brute force over the logs in the answered range (totals, every
+``by_<group>`` entry, percentiles within 1 % + 0.5 ms), and its reads against the plan: one item per
+bucket with data for every day and hour piece, every log of the raw edge pieces. Either mismatch stops
+the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+
+import time_machine
+from moto import mock_aws
+
+from bench.aggregator_writes import aggregate_stream, aggregation_figures
+from bench.dataset import DAY_MS, api_event, build_dataset, write_logs
+from bench.dynamo_tally import tally
+from bench.item_size import item_bytes
+from bench.percentile_error import QUANTILES, exact_quantile
+from local.functions import FunctionRegistry
+from local.provision import Stack, provision
+from request_logs.config import get_settings
+from request_logs.domain.rollups import GRANULARITIES, HOUR_MS
+from request_logs.domain.stats_plan import plan_stats
+from request_logs.domain.timeutil import format_ms, from_ms, now_ms, parse_instant
+from request_logs.store.dynamo import dynamodb, reset_clients
+from request_logs.store.items import StoredLog
+
+STATS_PATH = "/api/account/request-logs/stats"
+DAYS = 90
+ERROR_RATE = 0.04
+SEED = 90
+# "Now": 14:37:12.345 UTC today. Unaligned, so the range ends in a partial hour read from raw logs; fixed,
+# so every run reads the same number of items.
+NOW_TIME_OF_DAY_MS = ((14 * 60 + 37) * 60 + 12) * 1000 + 345
+# Result name prefix → (days up to now, group_by).
+REQUESTS = {"stats_90d": (90, "day"), "stats_7d_model": (7, "model"), "stats_7d_hour": (7, "hour")}
+
+
+def _check_percentile(got: int | None, values: list[int], q: float, what: str) -> None:
+    exact = exact_quantile(sorted(values), q)
+    if got is None or abs(got - exact) > 0.01 * exact + 0.5:
+        raise RuntimeError(f"{what}: {got} is not within 1 % + 0.5 ms of the exact {exact}")
+
+
+def _expected_measures(logs: list[StoredLog]) -> dict[str, Any]:
+    costs = [log.cost_total for log in logs]
+    priced = [cost for cost in costs if cost is not None]
+    input_tokens, output_tokens = sum(log.input_tokens for log in logs), sum(log.output_tokens for log in logs)
+    latency_sum = sum(log.latency_ms for log in logs)
+    return {
+        "requests": len(logs),
+        "successful": sum(log.status == "success" for log in logs),
+        "failed": sum(log.status != "success" for log in logs),
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "tokens": input_tokens + output_tokens,
+        "cost": float(sum(priced, Decimal(0))),  # JSON carries costs as numbers (api/models.py)
+        "unpriced_requests": len(costs) - len(priced),
+        # Whole milliseconds, half up, as the API rounds them.
+        "avg_latency_ms": (2 * latency_sum + len(logs)) // (2 * len(logs)),
+    }
+
+
+def _check_entry(entry: dict[str, Any], logs: list[StoredLog], what: str) -> None:
+    expected = _expected_measures(logs)
+    got = {name: entry[name] for name in expected}
+    if got != expected:
+        raise RuntimeError(f"{what}: {got} != brute force {expected}")
+    for name, q in QUANTILES.items():
+        if f"{name}_latency_ms" in entry:
+            _check_percentile(entry[f"{name}_latency_ms"], [log.latency_ms for log in logs], q, f"{what} {name}")
+
+
+def _check_answer(body: dict[str, Any], logs: list[StoredLog], group_by: str) -> None:
+    """The response against brute force over ``logs``, the logs of the range it answered."""
+    stats = body["stats"]
+    summary = {
+        "requests": stats["total_requests"],
+        "successful": stats["successful_requests"],
+        "failed": stats["failed_requests"],
+        "input_tokens": stats["input_tokens"],
+        "output_tokens": stats["output_tokens"],
+        "tokens": stats["total_tokens"],
+        "cost": stats["total_cost"],
+        "unpriced_requests": stats["unpriced_requests"],
+        "avg_latency_ms": stats["avg_latency_ms"],
+    }
+    _check_entry(
+        {**summary, **{f"{name}_latency_ms": stats[f"{name}_latency_ms"] for name in QUANTILES}}, logs, "stats"
+    )
+    ttfts = [log.ttft_ms for log in logs if log.ttft_ms is not None]
+    for name, q in QUANTILES.items():
+        _check_percentile(stats[f"{name}_time_to_first_token_ms"], ttfts, q, f"stats {name} time to first token")
+    keyed: dict[str, tuple[str, Callable[[StoredLog], str]]] = {
+        "hour": ("hour", lambda log: format_ms(log.created_ms - log.created_ms % HOUR_MS)),
+        "day": ("date", lambda log: from_ms(log.created_ms).date().isoformat()),
+        "model": ("model", lambda log: log.model),
+    }
+    for group in {group_by, "model"}:  # by_model is always answered
+        field, key_of = keyed[group]
+        expected: dict[str, list[StoredLog]] = defaultdict(list)
+        for log in logs:
+            expected[key_of(log)].append(log)
+        entries = {entry[field]: entry for entry in body[f"by_{group}"]}
+        if entries.keys() != expected.keys():
+            raise RuntimeError(f"by_{group} has {len(entries)} entries, brute force {len(expected)}")
+        for key, entry in entries.items():
+            _check_entry(entry, expected[key], f"by_{group} {key}")
+
+
+def _planned_reads(logs: list[StoredLog], start_ms: int, end_ms: int, now: int, group: str) -> tuple[int, int]:
+    """(rollup items, raw logs) the plan reads: per day or hour piece one item per bucket with data (one
+    per bucket and model for group_by=model), every log of a raw edge piece."""
+    items = raw = 0
+    for piece in plan_stats(start_ms, end_ms, now_ms=now, hourly=group == "hour").pieces:
+        inside = [log for log in logs if piece.start_ms <= log.created_ms < piece.end_ms]
+        if piece.source == "raw":
+            raw += len(inside)
+            continue
+        size = GRANULARITIES[piece.source]
+        buckets = {log.created_ms - log.created_ms % size for log in inside}
+        items += len(buckets)
+        if group == "model":
+            items += len({(log.created_ms - log.created_ms % size, log.model) for log in inside})
+    return items, raw
+
+
+def _stats_request(
+    stack: Stack, functions: FunctionRegistry, logs: list[StoredLog], now: int, days: int, group: str
+) -> dict[str, float]:
+    query = [("start_date", format_ms(now - days * DAY_MS)), ("group_by", group)]  # end_date: now, by default
+    function, event = api_event(stack.template, STATS_PATH, query)
+    with tally(dynamodb()) as reads:
+        response = functions.invoke(function, event)
+    if response["statusCode"] != 200:
+        raise RuntimeError(f"stats request failed: {response['statusCode']} {response['body']}")
+    body = json.loads(response["body"])
+    start_ms, end_ms = parse_instant(body["range"]["start"]), parse_instant(body["range"]["end"])
+    in_range = [log for log in logs if start_ms <= log.created_ms < end_ms]
+    _check_answer(body, in_range, group)
+    rollup_items, raw_logs = _planned_reads(in_range, start_ms, end_ms, now, group)
+    if rollup_items + raw_logs != reads.items_read:
+        raise RuntimeError(f"read {reads.items_read} items, the plan {rollup_items} rollups + {raw_logs} logs")
+    return {
+        "read_reduction_vs_naive": len(in_range) / reads.items_read,
+        "naive_items_read": len(in_range),
+        "items_read": reads.items_read,
+        "rollup_items_read": rollup_items,
+        "raw_logs_read": raw_logs,
+        "dynamodb_calls": reads.calls,
+        "range_hours": (end_ms - start_ms) / HOUR_MS,
+        "range_rounded": int(body["range"]["rounded"]),
+    }
+
+
+def _stored_item_sizes(stack: Stack) -> list[int]:
+    """DynamoDB's size of every rollup item in the stats table."""
+    sizes: list[int] = []
+    params: dict[str, Any] = {"TableName": stack.name("StatsTable")}
+    while True:
+        response = dynamodb().scan(**params)
+        sizes.extend(item_bytes(item) for item in response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return sizes
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+@contextmanager
+def _quiet_functions() -> Iterator[None]:
+    """Drop the functions' INFO lines (one per aggregated batch), which would bury the benchmark's output.
+
+    A filter rather than a level: Powertools sets the level when a function's module is first loaded.
+    """
+    function_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "request-logs"))
+    function_logger.addFilter(_warnings_only)
+    try:
+        yield
+    finally:
+        function_logger.removeFilter(_warnings_only)
+
+
+def measure_stats(log_count: int) -> dict[str, float]:
+    now = now_ms() // DAY_MS * DAY_MS + NOW_TIME_OF_DAY_MS
+    dataset = build_dataset(log_count, days=DAYS, end_ms=now, error_rate=ERROR_RATE, seed=SEED)
+    results: dict[str, float] = {"stats_data_logs": len(dataset.logs), "stats_data_days": DAYS}
+    with time_machine.travel(from_ms(now), tick=False), mock_aws():
+        stack = provision()
+        with mock.patch.dict(os.environ, stack.function_environment()):
+            get_settings.cache_clear()
+            reset_clients()
+            started = time.monotonic()
+            write_logs(dynamodb(), get_settings().logs_table, dataset.logs)
+            print(f"  wrote {len(dataset.logs)} logs in {time.monotonic() - started:.0f} s")
+            functions = FunctionRegistry(stack.template)
+            with _quiet_functions():
+                started = time.monotonic()
+                batches = aggregate_stream(stack, functions)
+                print(f"  aggregated {len(batches)} batches from the stream in {time.monotonic() - started:.0f} s")
+                results.update(aggregation_figures(batches))
+                for prefix, (days, group) in REQUESTS.items():
+                    figures = _stats_request(stack, functions, dataset.logs, now, days, group)
+                    results.update({f"{prefix}_{name}": value for name, value in figures.items()})
+            sizes = _stored_item_sizes(stack)
+            reset_clients()
+    get_settings.cache_clear()
+    results.update(
+        {
+            "rollup_items_stored": len(sizes),
+            "rollup_item_bytes_median": statistics.median(sizes),
+            "rollup_item_bytes_max_observed": max(sizes),
+        }
+    )
+    return results
