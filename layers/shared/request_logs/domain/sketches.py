@@ -3,8 +3,9 @@
 DDSketch bins from the ``ddsketch`` package's logarithmic mapping at 1 % relative accuracy: a quantile read
 from a sketch is within 1 % of the exact value, and merging sketches is adding bin counts, so hour
 sketches merge exactly into days, weeks and any range with the same guarantee. Latencies are integer
-milliseconds, so keys lie in 0..1075 (1 ms .. 2³¹ ms): a sketch never holds more than ~1,100 bins and its
-encoding stays a few KB at worst, far below DynamoDB's 400 KB item limit.
+milliseconds and ingest caps them at 2⁵³, so keys lie in 0..1837: a sketch never holds more than 1,838 bins
+and its encoding stays under ~35 KB even with extreme counts (a few hundred bytes in practice), far below
+DynamoDB's 400 KB item limit (bench: rollup_item_bytes_worst_case).
 """
 
 from __future__ import annotations
