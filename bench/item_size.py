@@ -29,6 +29,7 @@ from typing import Any
 
 from ddsketch.mapping import LogarithmicMapping
 
+from local.dynamodb_limits import item_size
 from request_logs.domain.rollups import (
     EMBEDDED_GROUPS,
     MAX_EMBEDDED_GROUP_BYTES,
@@ -44,37 +45,12 @@ from request_logs.store import keys
 from request_logs.store.dynamo import to_attributes
 from request_logs.store.stats import StoredRollup, to_item
 
-DYNAMODB_ITEM_LIMIT_BYTES = 400 * 1024
 MAX_LATENCY_MS = 2**53  # messages.py: ingest accepts latencies and times to first token up to 2^53 ms
 _NUMBER_DIGITS = 38
 _SEQUENCE_NUMBER_DIGITS = 40
 _LONGEST_ACCOUNT_ID = "acct_" + "W" * 64  # keys.ACCOUNT_ID_PATTERN: acct_ and up to 64 characters
 _NAME_CHARACTERS = MAX_EMBEDDED_GROUP_BYTES // MAX_EMBEDDED_GROUPS // 4  # four-byte characters per name
 _NAMES_OFFERED = MAX_EMBEDDED_GROUPS + 44  # per embedded map: more than it holds
-
-
-def _value_bytes(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "B":
-        return len(inner)
-    if kind == "N":
-        number = Decimal(inner)
-        digits = "".join(map(str, number.as_tuple().digits)).strip("0") or "0"
-        return 1 + (len(digits) + 1) // 2 + (1 if number < 0 else 0)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(name.encode()) + _value_bytes(element) + 1 for name, element in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_bytes(element) + 1 for element in inner)
-    raise ValueError(f"no size rule here for attribute type {kind}")
-
-
-def item_bytes(item: dict[str, Any]) -> int:
-    """DynamoDB's size of an item in attribute-value form (``{"name": {"S": ...}, ...}``)."""
-    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
 
 
 def _big(rng: random.Random) -> int:
@@ -128,7 +104,7 @@ def measure_worst_case_item() -> dict[str, float]:
     stored = _worst_case_rollup()
     item = _stored_item(stored)
     return {
-        "rollup_item_bytes_worst_case": item_bytes(item),
+        "rollup_item_bytes_worst_case": item_size(item),
         "rollup_worst_case_sketch_bins": len(stored.rollup.latency.bins),
         "rollup_worst_case_sketch_bytes": len(item["latency_sketch"]["B"]),
         "rollup_worst_case_groups_bytes": len(item["groups"]["B"]),

@@ -42,8 +42,8 @@ from moto import mock_aws
 from bench.aggregator_writes import aggregate_stream, aggregation_figures
 from bench.dataset import DAY_MS, api_event, build_dataset, write_logs
 from bench.dynamo_tally import tally
-from bench.item_size import item_bytes
 from bench.percentile_error import QUANTILES, exact_quantile
+from local.dynamodb_limits import item_size
 from local.functions import FunctionRegistry
 from local.provision import Stack, provision
 from request_logs.config import get_settings
@@ -187,7 +187,7 @@ def _stored_item_sizes(stack: Stack) -> list[int]:
     params: dict[str, Any] = {"TableName": stack.name("StatsTable")}
     while True:
         response = dynamodb().scan(**params)
-        sizes.extend(item_bytes(item) for item in response["Items"])
+        sizes.extend(item_size(item) for item in response["Items"])
         if "LastEvaluatedKey" not in response:
             return sizes
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from ddsketch.mapping import LogarithmicMapping
 
 from local.demo_data import generate_messages
+from local.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
 from local.events import dynamodb_stream_event, dynamodb_stream_record
 from local.functions import FunctionRegistry
 from local.provision import Stack
@@ -380,35 +381,11 @@ def test_ttl_deletions_never_reach_the_aggregator_and_would_not_change_stats_if_
 
 
 # ------------------------------------------------------------------ DynamoDB's real limits
-ITEM_LIMIT_BYTES = 400 * 1024
 EXPRESSION_LIMIT_BYTES = 4096
 OPERATOR_BUDGET = 100  # DynamoDB allows 300 operators in an expression; keep far below
 _OPERATORS = re.compile(
     r"<>|<=|>=|=|<|>|\b(?:AND|OR|NOT|BETWEEN|IN|SET|REMOVE|ADD|DELETE)\b|\b[a-z_]+\(", re.IGNORECASE
 )
-
-
-def attribute_size(value: dict[str, Any]) -> int:
-    """DynamoDB's size of one attribute value (the rules of 'Item sizes and formats')."""
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "B":
-        return len(inner)
-    if kind == "N":
-        digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
-        return (len(digits) + 1) // 2 + 1
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(name.encode()) + attribute_size(element) + 1 for name, element in inner.items())
-    if kind == "L":
-        return 3 + sum(attribute_size(element) + 1 for element in inner)
-    raise AssertionError(f"unexpected attribute type {kind}")
-
-
-def item_size(item: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
 def check_limits(params: dict[str, Any]) -> None:
