@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck template-check unit integration e2e bench invoke admin build deploy clean
+.PHONY: run test lint typecheck template-check unit integration e2e bench load invoke admin openapi build deploy clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -47,6 +47,16 @@ unit integration e2e: $(VENV)/.installed
 ## bench: benchmarks → bench/results.json and docs/benchmarks.md
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+
+## load: 20 clients × 60 s on the local runtime while it ingests → bench/load_results.json; then
+## re-renders docs/benchmarks.md from bench/results.json and the load results (no new benchmark run)
+load: $(VENV)/.installed
+	$(PY) -m bench.load
+	$(PY) -m bench.report
+
+## openapi: regenerate docs/openapi.json from the handlers (a test fails while it is stale)
+openapi: $(VENV)/.installed
+	$(PY) -m local.openapi --write
 
 ## invoke: Docker-free `sam local invoke`, e.g. make invoke FN=ListRequestLogsFunction EVENT=events/api/list_ok.json
 invoke: $(VENV)/.installed

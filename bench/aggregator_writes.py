@@ -13,10 +13,13 @@ Definitions (docs/benchmarks.md explains them):
 - writes: every item write the handler's DynamoDB client requests while it handles the batch
   (``bench.dynamo_tally``: PutItem, UpdateItem, DeleteItem, each request of a BatchWriteItem, each action
   of a TransactWriteItems), failed conditional writes included;
-- ``aggregator_writes_per_rollup_item``: writes ÷ items touched, in the worst batch.
+- ``aggregator_writes_per_rollup_item``: writes to rollup items ÷ items touched, in the worst batch.
+  Besides them the aggregator writes each account's progress item (the ingest stamps it has applied, for
+  the freshness horizon) once per batch: counted apart, in ``aggregator_progress_writes``, and in
+  ``aggregator_writes_per_record``.
 
-Each batch must also write exactly the items it touches, or the run stops: a figure from an aggregator
-that writes the wrong items would be worthless.
+Each batch must also write exactly the items it touches and each progress item once, or the run stops: a
+figure from an aggregator that writes the wrong items would be worthless.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ _DIMENSIONS = (("all", None), ("model", "model"), ("provider", "provider"), ("ap
 @dataclass(frozen=True)
 class BatchFigures:
     records: int
-    items_touched: int
-    writes: int
-    write_calls: int
+    items_touched: int  # rollup items
+    writes: int  # to rollup items
+    progress_writes: int  # to the accounts' progress items (freshness marks)
+    write_calls: int  # every write call, progress included
 
 
 def touched_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -61,20 +65,34 @@ def touched_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return touched
 
 
+def progress_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(pk, sk) of the progress item of every account whose logs carry an ingest stamp: the aggregator
+    records the stamps it applied there, once per account and batch."""
+    return {
+        (keys.progress_pk(record["dynamodb"]["NewImage"]["account_id"]["S"]), keys.PROGRESS_SK)
+        for record in records
+        if "ingested_ms" in record["dynamodb"]["NewImage"]
+    }
+
+
 def _deliver(functions: FunctionRegistry, aggregator: str, records: list[dict[str, Any]]) -> BatchFigures:
     if any(record["eventName"] != "INSERT" for record in records):
         raise RuntimeError("the stream holds records other than INSERTs, which the event filter would drop")
-    touched = touched_items(records)
+    touched, progress = touched_items(records), progress_items(records)
     with tally(dynamodb()) as counted:
         response = functions.invoke(aggregator, dynamodb_stream_event(records))
     if response["batchItemFailures"]:
         raise RuntimeError(f"the aggregator reported failures: {response['batchItemFailures'][:3]}")
-    if set(counted.written) != touched:
+    rollup_writes = {item: writes for item, writes in counted.written.items() if item not in progress}
+    if set(rollup_writes) != touched:
         raise RuntimeError(
-            f"the batch touches {len(touched)} rollup items but the aggregator wrote {len(counted.written)} "
-            f"({len(set(counted.written) - touched)} of them others)"
+            f"the batch touches {len(touched)} rollup items but the aggregator wrote {len(rollup_writes)} "
+            f"({len(set(rollup_writes) - touched)} of them others)"
         )
-    return BatchFigures(len(records), len(touched), counted.writes, counted.write_calls)
+    if any(counted.written[item] != 1 for item in progress):
+        raise RuntimeError(f"the batch's {len(progress)} progress items were not written once each")
+    writes = sum(rollup_writes.values())
+    return BatchFigures(len(records), len(touched), writes, counted.writes - writes, counted.write_calls)
 
 
 def aggregate_stream(stack: Stack, functions: FunctionRegistry) -> list[BatchFigures]:
@@ -91,11 +109,13 @@ def aggregate_stream(stack: Stack, functions: FunctionRegistry) -> list[BatchFig
 def aggregation_figures(batches: list[BatchFigures]) -> dict[str, float]:
     records = sum(batch.records for batch in batches)
     writes = sum(batch.writes for batch in batches)
+    progress_writes = sum(batch.progress_writes for batch in batches)
     touched = [batch.items_touched for batch in batches]
     return {
         "aggregator_writes_per_rollup_item": max(batch.writes / batch.items_touched for batch in batches),
         "aggregator_writes_per_rollup_item_overall": writes / sum(touched),
-        "aggregator_writes_per_record": writes / records,
+        "aggregator_writes_per_record": (writes + progress_writes) / records,
+        "aggregator_progress_writes": progress_writes,
         "aggregator_batches": len(batches),
         "aggregator_batch_records_min": min(batch.records for batch in batches),
         "aggregator_batch_records_max": max(batch.records for batch in batches),

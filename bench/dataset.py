@@ -7,22 +7,35 @@ per-message ``PutItem`` are replaced by ``BatchWriteItem`` to load tens of thous
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
+from unittest import mock
+
+from moto import mock_aws
 
 from local.demo_data import DemoKey, generate_messages
 from local.events import rest_proxy_event
+from local.provision import Stack, provision
 from local.routing import match_route
 from local.template import Template
+from request_logs.config import get_settings
+from request_logs.domain.freshness import is_late
 from request_logs.logic.ingest import stored_log_from
 from request_logs.messages import RequestCompleted
-from request_logs.store.dynamo import to_attributes
+from request_logs.store.dynamo import dynamodb, reset_clients, to_attributes
 from request_logs.store.items import StoredLog
+from request_logs.store.stats import raise_late_marks
 
 ACCOUNT_ID = "acct_bench"
 KEYS = [DemoKey("key_bench1", "sk-BNC1..."), DemoKey("key_bench2", "sk-BNC2...")]
 DAY_MS = 86_400_000
 _BATCH_WRITE_MAX = 25  # DynamoDB's limit of items per BatchWriteItem
+# From a request's completion to ingest's stamp: the gateway's send, SQS, the ingest function's start.
+INGEST_DELAY_MS = 1_500
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,18 @@ class Dataset:
 
 
 def build_dataset(count: int, *, days: int, end_ms: int, error_rate: float, seed: int) -> Dataset:
-    """``count`` logs spread over the ``days`` before ``end_ms`` (deterministic for a seed and day-aligned end)."""
+    """``count`` logs spread over the ``days`` before ``end_ms`` (deterministic for a seed and day-aligned end).
+
+    Each is stamped as ingest stamps it (``ingested_ms``), as if ingested ``INGEST_DELAY_MS`` after the
+    request completed: the list and enhanced endpoints trust rollups only up to the stamps the aggregator
+    has applied (``domain/freshness``), so the stamps must be those of live traffic, not of this run.
+    """
     start_ms = end_ms - days * DAY_MS
     messages = generate_messages(ACCOUNT_ID, KEYS, count, start_ms, end_ms, seed=seed, error_rate=error_rate)
-    logs = [stored_log_from(RequestCompleted.model_validate(message)) for message in messages]
+    logs = []
+    for message in messages:
+        log = stored_log_from(RequestCompleted.model_validate(message))
+        logs.append(replace(log, ingested_ms=log.completed_ms + INGEST_DELAY_MS))
     return Dataset(start_ms, end_ms, logs)
 
 
@@ -48,6 +69,42 @@ def write_logs(client: Any, table: str, logs: list[StoredLog]) -> None:
         pending: dict[str, Any] = {table: requests}
         while pending:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def _announce_late_logs(logs: list[StoredLog]) -> None:
+    """Raise the late marks ingest would raise before writing these logs (``logic/ingest.write_batch``)."""
+    late = [log for log in logs if log.ingested_ms is not None and is_late(log.created_ms, log.ingested_ms)]
+    for account_id in {log.account_id for log in late}:
+        own = [log for log in late if log.account_id == account_id]
+        raise_late_marks(
+            account_id,
+            min(log.created_ms for log in own),
+            max(log.ingested_ms for log in own if log.ingested_ms is not None),
+        )
+
+
+@contextmanager
+def loaded_stack(dataset: Dataset) -> Iterator[Stack]:
+    """moto in process with every resource of ``template.yaml``, the functions' environment set, and the
+    dataset's logs in the logs table (whose stream then holds one INSERT per log, in write order).
+
+    The settings and clients the package caches are dropped on the way in and out: they name the
+    resources of one stack, and each benchmark builds its own.
+    """
+    with mock_aws():
+        stack = provision()
+        with mock.patch.dict(os.environ, stack.function_environment()):
+            get_settings.cache_clear()
+            reset_clients()
+            try:
+                started = time.monotonic()
+                _announce_late_logs(dataset.logs)
+                write_logs(dynamodb(), get_settings().logs_table, dataset.logs)
+                print(f"  wrote {len(dataset.logs)} logs in {time.monotonic() - started:.0f} s")
+                yield stack
+            finally:
+                reset_clients()
+                get_settings.cache_clear()
 
 
 def api_event(template: Template, path: str, query: list[tuple[str, str]] | None = None) -> tuple[str, dict[str, Any]]:

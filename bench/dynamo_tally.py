@@ -1,8 +1,9 @@
 """DynamoDB calls made, items read and item writes requested, counted with botocore event hooks.
 
 Reads come from DynamoDB's own answers (``after-call``): ``ScannedCount`` is what a Query or Scan read
-and billed, before any FilterExpression; BatchGetItem counts the items it returned, GetItem one item per
-call (billed whether or not the item exists). Writes come from the requests (``before-parameter-build``):
+and billed, before any FilterExpression; GetItem is one item per call and BatchGetItem one per key it
+processed (the keys asked less its ``UnprocessedKeys``), since DynamoDB bills a read of a missing item
+like any other. Writes come from the requests (``before-parameter-build``):
 one per PutItem, UpdateItem or DeleteItem, one per request inside a BatchWriteItem or action inside a
 TransactWriteItems, attempted or not, since a failed conditional write is billed too. Neither depends on
 the machine or on how fast moto is.
@@ -20,6 +21,8 @@ from typing import Any
 _AFTER_CALL = "after-call.dynamodb"
 _BEFORE_PARAMETER_BUILD = "before-parameter-build.dynamodb"
 _TRANSACT_WRITES = ("Put", "Update", "Delete")  # a ConditionCheck writes nothing
+# Carried from a request to its answer in botocore's per-call context dict.
+_KEYS_ASKED = "bench_tally_keys_asked"
 
 
 def _write_targets(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,7 +55,7 @@ class DynamoTally:
     # A Query or Scan with Select=COUNT answers without "Items": its reads are a count's, the rest a page's.
     count_items_read: int = 0
     page_items_read: int = 0
-    key_items_read: int = 0  # BatchGetItem and GetItem
+    key_items_read: int = 0  # BatchGetItem and GetItem, found or not
     write_calls: int = 0
     # (pk, sk) of every item written, with how many writes it got (every table here has pk/sk string keys).
     written: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -66,7 +69,7 @@ class DynamoTally:
     def writes(self) -> int:
         return self.written.total()
 
-    def record(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def record(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         """botocore ``after-call`` handler; the list and stats handlers call DynamoDB from several threads."""
         with self._lock:
             self.calls += 1
@@ -77,12 +80,16 @@ class DynamoTally:
                 else:
                     self.count_items_read += scanned
             elif model.name == "BatchGetItem":
-                self.key_items_read += sum(len(items) for items in parsed.get("Responses", {}).values())
+                unprocessed = sum(len(keys["Keys"]) for keys in parsed.get("UnprocessedKeys", {}).values())
+                self.key_items_read += context.get(_KEYS_ASKED, 0) - unprocessed
             elif model.name == "GetItem":
                 self.key_items_read += 1
 
-    def record_writes(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        """botocore ``before-parameter-build`` handler: the writes a request asks for, before it is sent."""
+    def record_request(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        """botocore ``before-parameter-build`` handler: the writes a request asks for, before it is sent,
+        and the keys a BatchGetItem asks for (its answer omits the missing ones, which are billed too)."""
+        if model.name == "BatchGetItem":
+            context[_KEYS_ASKED] = sum(len(table["Keys"]) for table in params["RequestItems"].values())
         targets = _write_targets(model.name, params)
         if not targets:
             return
@@ -96,9 +103,9 @@ def tally(client: Any) -> Iterator[DynamoTally]:
     """Count the calls ``client`` makes inside the ``with`` block."""
     counts = DynamoTally()
     client.meta.events.register(_AFTER_CALL, counts.record)
-    client.meta.events.register(_BEFORE_PARAMETER_BUILD, counts.record_writes)
+    client.meta.events.register(_BEFORE_PARAMETER_BUILD, counts.record_request)
     try:
         yield counts
     finally:
         client.meta.events.unregister(_AFTER_CALL, counts.record)
-        client.meta.events.unregister(_BEFORE_PARAMETER_BUILD, counts.record_writes)
+        client.meta.events.unregister(_BEFORE_PARAMETER_BUILD, counts.record_request)

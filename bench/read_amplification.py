@@ -16,22 +16,17 @@ Definitions (docs/benchmarks.md explains the choice):
 from __future__ import annotations
 
 import json
-import os
-import time
 from datetime import UTC, datetime
 from typing import Any
-from unittest import mock
 
-from moto import mock_aws
-
-from bench.dataset import ACCOUNT_ID, DAY_MS, Dataset, api_event, build_dataset, write_logs
+from bench.dataset import ACCOUNT_ID, DAY_MS, Dataset, api_event, build_dataset, loaded_stack
 from bench.dynamo_tally import DynamoTally, tally
 from local.functions import FunctionRegistry
-from local.provision import Stack, provision
+from local.provision import Stack
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.store import keys
-from request_logs.store.dynamo import dynamodb, reset_clients
+from request_logs.store.dynamo import dynamodb
 
 LIST_PATH = "/api/account/request-logs"
 PAGE_LIMIT = 100
@@ -115,26 +110,16 @@ def measure_read_amplification(log_count: int) -> dict[str, float]:
     matching_ids = [log.id for log in newest_first if log.status == "error"]
     matching = len(matching_ids)
 
-    with mock_aws():
-        stack = provision()
-        with mock.patch.dict(os.environ, stack.function_environment()):
-            get_settings.cache_clear()
-            reset_clients()
-            started = time.monotonic()
-            write_logs(dynamodb(), get_settings().logs_table, dataset.logs)
-            print(f"  wrote {len(dataset.logs)} logs in {time.monotonic() - started:.0f} s")
+    with loaded_stack(dataset) as stack:
+        first_page, first_reads, walked, walk_reads = _walk(_ListClient(stack, dataset))
+        if first_page["pagination"]["total"] != matching:
+            raise RuntimeError(f"total {first_page['pagination']['total']} != {matching} matching logs")
+        if walked != matching_ids:
+            raise RuntimeError("walking the pages did not return exactly the matching logs, newest first")
 
-            first_page, first_reads, walked, walk_reads = _walk(_ListClient(stack, dataset))
-            if first_page["pagination"]["total"] != matching:
-                raise RuntimeError(f"total {first_page['pagination']['total']} != {matching} matching logs")
-            if walked != matching_ids:
-                raise RuntimeError("walking the pages did not return exactly the matching logs, newest first")
-
-            baseline_count, baseline_reads = _filter_expression_count(dataset, now_ms())
-            if baseline_count != matching:
-                raise RuntimeError(f"the baseline counted {baseline_count} != {matching} matching logs")
-            reset_clients()
-    get_settings.cache_clear()
+        baseline_count, baseline_reads = _filter_expression_count(dataset, now_ms())
+        if baseline_count != matching:
+            raise RuntimeError(f"the baseline counted {baseline_count} != {matching} matching logs")
 
     page_logs = len(first_page["logs"])
     walk_items_read = sum(reads.items_read for reads in walk_reads)

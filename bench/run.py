@@ -11,11 +11,13 @@ import sys
 import time
 
 from bench.cold_init import measure_cold_init
+from bench.cursor_pages import CURSOR_LOGS, measure_cursor_pages
+from bench.enhanced_summary import measure_enhanced_summary
 from bench.item_size import measure_worst_case_item
 from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
 from bench.report import BUDGETS, DOC_PATH, RESULTS_PATH, failed_budgets, format_figure, write_reports
-from bench.stats_reads import DAYS, measure_stats
+from bench.stats_reads import DAYS, aggregated_stack, measure_stats
 from local.template import REGION, ROOT
 
 
@@ -23,6 +25,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--logs", type=int, default=50_000, help="logs in the read-amplification data set")
     parser.add_argument("--stats-logs", type=int, default=100_000, help="logs in the stats data set")
+    parser.add_argument("--cursor-logs", type=int, default=CURSOR_LOGS, help="logs in the cursor-paging data set")
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each cold-start variant")
     args = parser.parse_args()
     # Never a real account: moto in process, or a moto server the cold-start children are pointed at.
@@ -36,7 +39,12 @@ def main() -> int:
     print(f"read amplification: {args.logs} logs over 30 days")
     results.update(measure_read_amplification(args.logs))
     print(f"stats: {args.stats_logs} logs over {DAYS} days through the stream aggregator, then the stats endpoint")
-    results.update(measure_stats(args.stats_logs))
+    with aggregated_stack(args.stats_logs) as world:
+        results.update(measure_stats(world))
+        print("enhanced endpoint: total and summary over 30 days from the same rollups")
+        results.update(measure_enhanced_summary(world))
+    print(f"cursor pages: {args.cursor_logs} logs over 30 days aggregated, 50 pages by cursor and by offset")
+    results.update(measure_cursor_pages(args.cursor_logs))
     print("percentile error of merged hourly sketches; worst-case rollup item size")
     results.update(measure_percentile_error())
     results.update(measure_worst_case_item())

@@ -32,25 +32,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 import time_machine
-from moto import mock_aws
 
-from bench.aggregator_writes import aggregate_stream, aggregation_figures
-from bench.dataset import DAY_MS, api_event, build_dataset, write_logs
+from bench.aggregator_writes import BatchFigures, aggregate_stream, aggregation_figures
+from bench.dataset import DAY_MS, Dataset, api_event, build_dataset, loaded_stack
 from bench.dynamo_tally import tally
 from bench.percentile_error import QUANTILES, exact_quantile
 from local.dynamodb_limits import item_size
 from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from request_logs.config import get_settings
+from local.provision import Stack
 from request_logs.domain.rollups import GRANULARITIES, HOUR_MS
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.domain.timeutil import format_ms, from_ms, now_ms, parse_instant
-from request_logs.store.dynamo import dynamodb, reset_clients
+from request_logs.store.dynamo import dynamodb
 from request_logs.store.items import StoredLog
 
 STATS_PATH = "/api/account/request-logs/stats"
@@ -211,30 +209,42 @@ def _quiet_functions() -> Iterator[None]:
         function_logger.removeFilter(_warnings_only)
 
 
-def measure_stats(log_count: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class AggregatedStack:
+    """A data set loaded and its stream aggregated (the rollups caught up), the clock frozen at ``now_ms``.
+
+    ``bench.enhanced_summary`` measures on the stats data set too: rollups built by the real aggregator
+    for 100,000 logs take minutes to make. ``bench.cursor_pages`` builds a smaller one of its own.
+    """
+
+    stack: Stack
+    functions: FunctionRegistry
+    dataset: Dataset
+    now_ms: int
+    batches: list[BatchFigures]
+
+
+@contextmanager
+def aggregated_stack(log_count: int, *, days: int = DAYS, seed: int = SEED) -> Iterator[AggregatedStack]:
+    """``log_count`` logs over the ``days`` up to "now" (today at ``NOW_TIME_OF_DAY_MS``), aggregated."""
     now = now_ms() // DAY_MS * DAY_MS + NOW_TIME_OF_DAY_MS
-    dataset = build_dataset(log_count, days=DAYS, end_ms=now, error_rate=ERROR_RATE, seed=SEED)
-    results: dict[str, float] = {"stats_data_logs": len(dataset.logs), "stats_data_days": DAYS}
-    with time_machine.travel(from_ms(now), tick=False), mock_aws():
-        stack = provision()
-        with mock.patch.dict(os.environ, stack.function_environment()):
-            get_settings.cache_clear()
-            reset_clients()
+    dataset = build_dataset(log_count, days=days, end_ms=now, error_rate=ERROR_RATE, seed=seed)
+    with time_machine.travel(from_ms(now), tick=False), loaded_stack(dataset) as stack:
+        functions = FunctionRegistry(stack.template)
+        with _quiet_functions():
             started = time.monotonic()
-            write_logs(dynamodb(), get_settings().logs_table, dataset.logs)
-            print(f"  wrote {len(dataset.logs)} logs in {time.monotonic() - started:.0f} s")
-            functions = FunctionRegistry(stack.template)
-            with _quiet_functions():
-                started = time.monotonic()
-                batches = aggregate_stream(stack, functions)
-                print(f"  aggregated {len(batches)} batches from the stream in {time.monotonic() - started:.0f} s")
-                results.update(aggregation_figures(batches))
-                for prefix, (days, group) in REQUESTS.items():
-                    figures = _stats_request(stack, functions, dataset.logs, now, days, group)
-                    results.update({f"{prefix}_{name}": value for name, value in figures.items()})
-            sizes = _stored_item_sizes(stack)
-            reset_clients()
-    get_settings.cache_clear()
+            batches = aggregate_stream(stack, functions)
+            print(f"  aggregated {len(batches)} batches from the stream in {time.monotonic() - started:.0f} s")
+            yield AggregatedStack(stack, functions, dataset, now, batches)
+
+
+def measure_stats(world: AggregatedStack) -> dict[str, float]:
+    results: dict[str, float] = {"stats_data_logs": len(world.dataset.logs), "stats_data_days": DAYS}
+    results.update(aggregation_figures(world.batches))
+    for prefix, (days, group) in REQUESTS.items():
+        figures = _stats_request(world.stack, world.functions, world.dataset.logs, world.now_ms, days, group)
+        results.update({f"{prefix}_{name}": value for name, value in figures.items()})
+    sizes = _stored_item_sizes(world.stack)
     results.update(
         {
             "rollup_items_stored": len(sizes),

@@ -2,6 +2,8 @@
 
 Per request, in API Gateway's order:
 
+0. a request line and header values over 10,240 bytes, or a payload over 10 MB → ``REQUEST_TOO_LARGE``
+   (API Gateway REST's quotas); what the HTTP layer cannot parse → ``DEFAULT_4XX``;
 1. match a route of the template (static segments win over ``{param}``); no route for the path and
    method → the ``MISSING_AUTHENTICATION_TOKEN`` gateway response, as API Gateway answers both an
    unknown path and an unknown method on a known path;
@@ -17,6 +19,9 @@ Per request, in API Gateway's order:
 
 Gateway responses are rendered from the template's ``GatewayResponses`` (status, static headers, the
 ``application/json`` template); checked at start-up to render JSON, so every response is JSON.
+
+Beyond API Gateway, for people: ``GET /openapi.json`` (the document generated from the handlers,
+``local.openapi``) and Swagger UI at ``/docs``, without auth, on paths no template route serves.
 
 Not modelled: usage-plan quotas, per-route ``Auth`` overrides, request validators, the stage path
 prefix (the API is served at ``/``, like a custom domain's base path mapping).
@@ -34,6 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -41,6 +47,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local.events import authorizer_request_event, method_arn, rest_proxy_event
 from local.functions import FunctionRegistry
 from local.moto_server import LOOPBACK
+from local.openapi import DocumentationSite
 from local.routing import match_route
 from local.template import Route, Template
 
@@ -60,10 +67,18 @@ _RESPONSE_DEFAULTS: dict[str, tuple[int, str]] = {
     "AUTHORIZER_CONFIGURATION_ERROR": (500, "Internal server error"),
     # A Lambda proxy integration whose function raises or answers malformed.
     "DEFAULT_5XX": (502, "Internal server error"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    # A request the HTTP layer cannot parse (a malformed request line or Content-Length).
+    "DEFAULT_4XX": (400, "Bad Request"),
 }
+# API Gateway REST quotas: the request line and header values together at most 10,240 bytes, a payload
+# at most 10 MB; a larger request never reaches the authorizer.
+MAX_REQUEST_LINE_AND_HEADERS = 10_240
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _CONTEXT_VARIABLE = re.compile(r"\$context\.[A-Za-z]+(?:\.[A-Za-z]+)*")
 # Headers the server computes itself; a function's values for them would corrupt the framing.
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+_MAX_RETRY_AFTER_S = 3600
 
 
 @dataclass(frozen=True)
@@ -276,9 +291,18 @@ class _AuthorizerCache:
 class LocalApiGateway:
     """API Gateway REST for the template's routes, as a function of one HTTP request (no sockets)."""
 
-    def __init__(self, template: Template, functions: FunctionRegistry, *, clock: Clock = time.monotonic) -> None:
-        """``clock`` drives the authorizer cache and the throttles; tests pass one they can move forward."""
+    def __init__(
+        self,
+        template: Template,
+        functions: FunctionRegistry,
+        *,
+        clock: Clock = time.monotonic,
+        documentation: bool = True,
+    ) -> None:
+        """``clock`` drives the authorizer cache and the throttles; tests pass one they can move forward.
+        ``documentation`` serves ``/openapi.json`` and ``/docs`` (see the module docstring)."""
         self._functions = functions
+        self._documentation = DocumentationSite(template) if documentation else None
         self._routes: list[Route] = template.routes()
         self._stage = template.stage_name()
         self._authorizer = template.authorizer()
@@ -298,11 +322,19 @@ class LocalApiGateway:
             logger.exception("the local gateway failed on %s %s", request.method, urlsplit(request.target).path)
             return self._responses.render("DEFAULT_5XX")
 
+    def refuse(self, response_type: str) -> HttpResponse:
+        """The gateway response for a request refused before routing (too large, unparseable)."""
+        return self._responses.render(response_type)
+
     def _handle(self, request: HttpRequest) -> HttpResponse:
+        request_line = len(request.method) + len(request.target) + len(" HTTP/1.1") + 1
+        if request_line + sum(len(value) for _, value in request.headers) > MAX_REQUEST_LINE_AND_HEADERS:
+            return self._responses.render("REQUEST_TOO_LARGE")
         split = urlsplit(request.target)
         matched = match_route(self._routes, request.method, split.path)
         if matched is None:
-            return self._responses.render("MISSING_AUTHENTICATION_TOKEN")
+            page = self._documentation_page(request.method, split.path)
+            return page or self._responses.render("MISSING_AUTHENTICATION_TOKEN")
         route, path_parameters = matched
         path = unquote(split.path)
         authorized = time.perf_counter()
@@ -334,6 +366,15 @@ class LocalApiGateway:
             logger.error("%s answered a malformed proxy response: %.300r", route.function, result)
             return self._responses.render("DEFAULT_5XX")
         return response
+
+    def _documentation_page(self, method: str, path: str) -> HttpResponse | None:
+        if self._documentation is None or method not in ("GET", "HEAD"):
+            return None
+        page = self._documentation.page(path)
+        if page is None:
+            return None
+        content_type, body = page
+        return HttpResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-cache")], body)
 
     def _authorize(
         self, request: HttpRequest, route: Route, path: str, path_parameters: dict[str, str], query: str
@@ -377,7 +418,8 @@ class LocalApiGateway:
             raise _Denied("INVALID_API_KEY")
         wait = self._throttle.take(policy.usage_identifier_key, f"{route.path}/{route.method}")
         if wait > 0:
-            raise _Denied("THROTTLED", {"Retry-After": str(max(1, math.ceil(wait)))})
+            # A route throttled to rate 0 never refills (wait is infinite): say an hour, not crash on ceil(inf).
+            raise _Denied("THROTTLED", {"Retry-After": str(max(1, math.ceil(min(wait, _MAX_RETRY_AFTER_S))))})
 
 
 def _proxy_response(result: Any) -> HttpResponse | None:
@@ -406,7 +448,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isascii() or not declared.isdigit():  # "-1" would read until the client hangs up
+            self._refuse("DEFAULT_4XX")
+            return
+        length = int(declared)
+        if length > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway does
+            self._refuse("REQUEST_TOO_LARGE")
+            return
         request = HttpRequest(
             method=self.command,
             target=self.path,
@@ -415,6 +464,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
         )
         response = self.server.gateway.handle(request)
+        self._write(response)
+        # The access log: never headers (they carry the key).
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.info("%s %s → %d (%.0f ms)", self.command, self.path, response.status, elapsed_ms)
+
+    def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
@@ -422,11 +477,38 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-        # The access log: never headers (they carry the key).
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info("%s %s → %d (%.0f ms)", self.command, self.path, response.status, elapsed_ms)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # "GET /path" without a version: API Gateway speaks 1.1 and 2
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        return True
+
+    def _refuse(self, response_type: str) -> None:
+        self.close_connection = True  # what is left of the request cannot be framed
+        if self.request_version == "HTTP/0.9":  # http.server's default before it parsed a version
+            self.request_version = self.protocol_version  # else it would send the body without a status line
+        response = self.server.gateway.refuse(response_type)
+        self._write(response)
+        # Set only once http.server has parsed the request line.
+        target = getattr(self, "path", "")
+        logger.warning("%s %.200s refused before routing → %d", self.command or "-", target, response.status)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server cannot parse (a request line or header line over its 64 KiB limit, a
+        malformed request line) is answered in the JSON error shape too, never its HTML page."""
+        too_large = code in (HTTPStatus.REQUEST_URI_TOO_LONG, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+        logger.warning("the HTTP layer refused a request: %d %s", code, message or "")
+        self._refuse("REQUEST_TOO_LARGE" if too_large else "DEFAULT_4XX")
+
+    def __getattr__(self, name: str) -> Any:
+        # The base class answers a method without a do_<METHOD> with its own 501 HTML page; API Gateway
+        # answers any method (TRACE, CONNECT, a made-up token) that no route serves like an unknown path.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Requests are logged by ``_serve``, with their path and latency but never their headers."""

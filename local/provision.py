@@ -7,6 +7,7 @@ deployed key schemas, indexes, streams and TTL attributes.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,14 @@ def provision(template: Template | None = None, session: boto3.Session | None = 
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         if attributes:
             sqs.set_queue_attributes(QueueUrl=stack.queue_urls[logical], Attributes=attributes)
+
+    secretsmanager = session.client("secretsmanager")
+    for logical, resource in template.of_type("AWS::SecretsManager::Secret").items():
+        generate = resource.get("Properties", {}).get("GenerateSecretString", {})
+        # What CloudFormation does for GenerateSecretString: a random value nobody has seen.
+        value = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))
+        created = secretsmanager.create_secret(Name=stack.name(logical), SecretString=value)
+        stack.arns[f"{logical}.Ref"] = created["ARN"]
 
     for logical, resource in template.of_type("AWS::S3::Bucket").items():
         bucket = stack.name(logical)

@@ -7,8 +7,8 @@
 4. two demo accounts with API keys, and thousands of realistic gateway messages sent to the ingest
    queue — the real ingest path — plus a few malformed ones that end in the dead-letter queue;
 5. once the queue is drained and the stream aggregated, the API Gateway emulation on 127.0.0.1:$PORT
-   (3000 by default), the ``export RL_BASE_URL=... RL_API_KEY=... RL_API_KEY_2=...`` line and the spec's
-   curl examples;
+   (3000 by default), the ``export RL_BASE_URL=... RL_API_KEY=... RL_API_KEY_2=...`` line, the spec's
+   curl examples and the URL of Swagger UI (``/docs``) and of the OpenAPI document (``/openapi.json``);
 6. serve until Ctrl-C or SIGTERM.
 """
 
@@ -33,6 +33,7 @@ from local.demo_data import DemoKey, generate_messages
 from local.functions import FunctionRegistry
 from local.gateway import GatewayServer, LocalApiGateway
 from local.moto_server import LOOPBACK, MotoServer, use_endpoint
+from local.openapi import DOCS_PATH, DOCUMENT_URL_PATH
 from local.provision import Stack, provision
 from local.sqs_poller import SqsPoller, sqs_event_sources
 from local.stream_poller import StreamPoller, stream_event_sources
@@ -221,6 +222,14 @@ def curl_examples(stack: Stack, log_id: str) -> str:
     return "\n".join(lines)
 
 
+def api_reference(base_url: str) -> str:
+    """Where the API reference is served (``local.openapi``): Swagger UI and the OpenAPI document."""
+    return (
+        f"# API reference: Swagger UI at {base_url}{DOCS_PATH} (Authorize with $RL_API_KEY, then Try it out)\n"
+        f"# OpenAPI document: {base_url}{DOCUMENT_URL_PATH}\n"
+    )
+
+
 def _example_log_id(base_url: str, account: DemoAccount, messages: list[dict[str, Any]]) -> str:
     """The id of the account's newest successful request, fetched through the gateway.
 
@@ -295,6 +304,7 @@ def main() -> int:
         _say(started, f"ready: the API is at {server.url}\n")
         print(f"export RL_BASE_URL={server.url} RL_API_KEY={first.api_key} RL_API_KEY_2={second.api_key}\n")
         print(curl_examples(backend.stack, log_id), flush=True)
+        print(api_reference(server.url), flush=True)
         print("Serving until Ctrl-C.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -94,6 +94,8 @@ class Template:
         if isinstance(value, dict) and len(value) == 1:
             ((key, inner),) = value.items()
             if key == "Ref":
+                if f"{inner}.Ref" in arns:  # a resource whose Ref is its ARN (a secret), once created
+                    return arns[f"{inner}.Ref"]
                 if inner in self.physical_names:
                     return self.physical_names[inner]
                 if inner.endswith(".Stage"):
@@ -215,7 +217,13 @@ class Template:
         return str(self.resolve(self.api()["StageName"]))
 
 
-_NAMED_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Serverless::Function")
+_NAMED_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::S3::Bucket",
+    "AWS::Serverless::Function",
+    "AWS::SecretsManager::Secret",
+)
 
 
 @lru_cache(maxsize=1)

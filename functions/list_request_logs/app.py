@@ -31,6 +31,7 @@ def list_logs(
     min_latency: params.MinLatency = None,
     max_latency: params.MaxLatency = None,
     api_key_id: params.ApiKeyId = None,
+    cursor: params.Cursor = None,
 ) -> LogListResponse:
     start_ms, end_ms = params.date_range(start_date, end_date)
     params.latency_range(min_latency, max_latency)
@@ -45,7 +46,7 @@ def list_logs(
         min_latency=min_latency,
         max_latency=max_latency,
     )
-    return list_request_logs(query, limit=limit, offset=offset, now_ms=now_ms())
+    return list_request_logs(query, limit=limit, offset=offset, cursor=cursor, now_ms=now_ms())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

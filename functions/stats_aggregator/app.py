@@ -23,10 +23,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
     with processor(records=event.get("Records", []), handler=collect, lambda_context=context):
         processor.process()
-    result = aggregate(batch)
-    failures = processor.response()["batchItemFailures"] + [
-        {"itemIdentifier": sequence} for sequence in result.failed_sequence_numbers
-    ]
+    poison = processor.response()["batchItemFailures"]
+    result = aggregate(batch, unparsed_sequence_numbers=[item["itemIdentifier"] for item in poison])
+    failures = poison + [{"itemIdentifier": sequence} for sequence in result.failed_sequence_numbers]
+    if result.progress_failed_accounts:
+        # The rollups are written; only the freshness horizon lags, so readers fall back to raw logs longer.
+        logger.warning("applied stamps not recorded", extra={"accounts": result.progress_failed_accounts})
     logger.info(
         "aggregated",
         extra={
@@ -34,6 +36,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "items": result.items_touched,
             "writes": result.writes,
             "conflicts": result.conflicts,
+            "progress_writes": result.progress_writes,
             "failures": len(failures),
         },
     )

@@ -4,7 +4,12 @@ passes back, and the gateway response for each way the authorizer or a function 
 from __future__ import annotations
 
 import json
+import math
+import threading
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -209,3 +214,134 @@ def test_a_method_without_its_own_throttle_gets_the_plans() -> None:
     assert throttle.take("key", "/a/GET") == pytest.approx(1)
     clock.advance(0.5)
     assert throttle.take("key", "/b/GET") == 0
+
+
+# ------------------------------------------------------------------ usage-plan throttles
+def throttled_routes(template: Template) -> list[tuple[str, str, dict[str, float]]]:
+    """(method key, a concrete path, its limits) for every route of the template."""
+    methods, default = template.usage_plan_throttles()
+    found = []
+    for route in template.routes():
+        key = f"{route.path}/{route.method}"
+        limits = methods.get(key, default)
+        assert limits is not None, f"{key} has no throttle"
+        found.append((key, route.path.replace("{id}", "log_x"), limits))
+    return found
+
+
+def method_keys() -> list[str]:
+    return [key for key, _, _ in throttled_routes(load_template())]
+
+
+@pytest.mark.parametrize("method_key", method_keys())
+def test_a_burst_above_a_routes_limit_is_a_429_for_the_seconds_until_a_token(
+    base_url: str, template: Template, clock: ManualClock, method_key: str
+) -> None:
+    ((_, path, limits),) = [found for found in throttled_routes(template) if found[0] == method_key]
+    burst, rate = int(limits["BurstLimit"]), float(limits["RateLimit"])
+
+    answers = [get(base_url, path).status_code for _ in range(burst)]
+    throttled = get(base_url, path)
+
+    assert answers == [200] * burst
+    assert error_of(throttled, 429)["type"] == "rate_limit_error"
+    # An empty bucket holds a token again after 1/rate seconds; Retry-After is that, in whole seconds up.
+    assert throttled.headers["Retry-After"] == str(math.ceil(1 / rate))
+    clock.advance(int(throttled.headers["Retry-After"]))
+    assert get(base_url, path).status_code == 200
+
+
+def test_retry_after_is_never_zero(base_url: str, template: Template, clock: ManualClock) -> None:
+    """A client told ``Retry-After: 0`` retries at once, and again, and again."""
+    ((_, path, limits),) = [found for found in throttled_routes(template) if found[0] == f"{LIST}/GET"]
+    for _ in range(int(limits["BurstLimit"])):
+        assert get(base_url, path).status_code == 200
+    clock.advance(0.999 / float(limits["RateLimit"]))  # a thousandth of a token short
+
+    throttled = get(base_url, path)
+
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
+
+
+def test_a_client_at_every_routes_limit_at_once_is_never_throttled(
+    base_url: str, template: Template, clock: ManualClock
+) -> None:
+    """One key spending each route's whole burst, then keeping to each route's rate, for two minutes:
+    the throttles are per route, so using one route never costs another its limit."""
+    routes = throttled_routes(template)
+    statuses: Counter[int] = Counter()
+    for _, path, limits in routes:
+        statuses.update(get(base_url, path).status_code for _ in range(int(limits["BurstLimit"])))
+    step = 0.25
+    credit = dict.fromkeys((key for key, _, _ in routes), 0.0)
+    for _ in range(int(120 / step)):
+        clock.advance(step)
+        for key, path, limits in routes:
+            credit[key] += float(limits["RateLimit"]) * step
+            while credit[key] >= 1:
+                credit[key] -= 1
+                statuses[get(base_url, path).status_code] += 1
+
+    assert set(statuses) == {200}
+    expected = sum(limits["BurstLimit"] + 120 * limits["RateLimit"] for _, _, limits in routes)
+    assert sum(statuses.values()) == pytest.approx(expected, abs=len(routes))
+
+
+def test_concurrent_requests_on_one_key_get_exactly_the_burst(base_url: str, template: Template) -> None:
+    """Requests arriving together on several connections (one server thread each) share one bucket:
+    exactly the burst passes, whatever the interleaving, and every other request is told when to retry."""
+    # The smallest burst keeps the connections within the listen backlog (a dropped SYN costs seconds).
+    _, path, limits = min(throttled_routes(template), key=lambda found: found[2]["BurstLimit"])
+    burst, rate = int(limits["BurstLimit"]), float(limits["RateLimit"])
+    start = threading.Barrier(3 * burst)
+
+    def call(_: int) -> requests.Response:
+        start.wait()
+        return get(base_url, path)
+
+    with ThreadPoolExecutor(max_workers=3 * burst) as pool:
+        responses = list(pool.map(call, range(3 * burst)))
+
+    assert Counter(response.status_code for response in responses) == {200: burst, 429: 2 * burst}
+    retry_after = {response.headers.get("Retry-After") for response in responses if response.status_code == 429}
+    assert retry_after == {str(math.ceil(1 / rate))}
+
+
+def test_the_token_bucket_under_threads_hands_out_each_token_once() -> None:
+    clock = ManualClock()
+    throttle = UsagePlanThrottle({"/a/GET": {"RateLimit": 10, "BurstLimit": 100}}, None, clock)
+    start = threading.Barrier(8)
+    passed: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def hammer() -> None:
+        start.wait()
+        for _ in range(50):
+            if throttle.take("key", "/a/GET") == 0:
+                with lock:
+                    passed["key"] += 1
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert passed["key"] == 100  # 400 attempts on a bucket of 100 with the clock standing still
+
+
+def test_no_sixty_second_window_admits_more_than_the_burst_plus_a_minute_of_rate() -> None:
+    """The figure docs/decisions.md gives for the spec's "60 requests/minute": a client that alternates
+    idling (the bucket fills, but only up to BurstLimit) with sending as fast as it can gets at most
+    BurstLimit + 60 × RateLimit through in any minute."""
+    clock = ManualClock()
+    throttle = UsagePlanThrottle({"/a/GET": {"RateLimit": 1, "BurstLimit": 10}}, None, clock)
+    admitted: list[float] = []
+    for tick in range(7200):  # twelve minutes in steps of 0.1 s: 90 s idle, 90 s a request every step
+        clock.now = 1_000_000.0 + tick / 10
+        if (tick // 900) % 2 and throttle.take("key", "/a/GET") == 0:
+            admitted.append(tick / 10)
+
+    windows = [bisect_left(admitted, start + 60) - bisect_left(admitted, start) for start in admitted]
+    assert 10 + 60 - 1 <= max(windows) <= 10 + 60

@@ -74,6 +74,8 @@ def test_list_is_newest_first_with_an_exact_total(local_api: LocalApi) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()
+    cursor = body["pagination"].pop("nextCursor")
+    assert isinstance(cursor, str) and cursor
     assert body["pagination"] == {"total": len(local_api.first_messages), "limit": 100, "offset": 0, "hasMore": True}
     expected = newest_first(local_api.first_messages)[:100]
     assert [instant(log["created_at"]) for log in body["logs"]] == [instant(m["created_at"]) for m in expected]
@@ -185,3 +187,32 @@ def test_error_logs_carry_the_error_object(local_api: LocalApi) -> None:
         assert log["status_code"] == message["status_code"]
         assert log["error"] == message["error"]
         assert set(log["error"]) == {"type", "code", "message"}
+
+
+def test_enhanced_cursor_walk_over_http_returns_what_offsets_return(local_api: LocalApi) -> None:
+    """Every page by cursor, sorted by cost, then the same by offset: the same logs in the same order."""
+    path = "/api/account/request-logs/enhanced"
+    params = {"sort": "cost", "order": "desc", "limit": 100}
+    by_cursor: list[str] = []
+    cursor = None
+    while True:
+        local_api.clock.advance(2)  # one list token a second: stay under the usage plan's rate
+        response = local_api.get(path, {**params, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        by_cursor += [log["id"] for log in body["logs"]]
+        cursor = body["pagination"]["nextCursor"]
+        if cursor is None:
+            break
+    by_offset: list[str] = []
+    while len(by_offset) < len(by_cursor):
+        local_api.clock.advance(2)
+        response = local_api.get(path, {**params, "offset": len(by_offset)})
+        by_offset += [log["id"] for log in response.json()["logs"]]
+    assert by_cursor == by_offset
+    assert len(by_cursor) == len(set(by_cursor)) == len(local_api.first_messages)
+
+    local_api.clock.advance(2)
+    tampered = local_api.get(path, {**params, "cursor": body["pagination"]["nextCursor"] or "x.y"})
+    assert tampered.status_code == 400
+    assert tampered.json()["error"]["param"] == "cursor"

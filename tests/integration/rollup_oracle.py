@@ -3,8 +3,8 @@
 Nothing here goes through the package's folding (``domain/rollups.py``, ``logic/aggregate.py``):
 buckets come from integer division, counters are summed from raw item attributes, sketch bins straight
 from the ``ddsketch`` mapping. Shared with the package are only the documented contract values (the
-embedded-group bounds) and the stored-item decoder, needed to read what the aggregator wrote (its sketch
-codec has its own round-trip test).
+embedded-group bounds, the progress item's key) and the stored-item decoder, needed to read what the
+aggregator wrote (its sketch codec has its own round-trip test).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ddsketch.mapping import LogarithmicMapping
 
 from local.provision import Stack
 from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS
+from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
 from request_logs.store.stats import StoredRollup, from_item
 
@@ -101,7 +102,7 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
                 elif ttft is not None:
                     entry.ttft_zeros += 1
                 if dimension == "all":
-                    for group in ("model", "provider"):
+                    for group in ("model", "provider", "status"):
                         group_counts, group_cost = entry.groups.setdefault(group, {}).get(
                             log[group], (Counter(), Decimal(0))
                         )
@@ -109,9 +110,14 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
     return expected
 
 
+def rollup_items(stack: Stack) -> list[dict[str, Any]]:
+    """Every rollup item of the stats table, without the accounts' progress items that share it."""
+    return [item for item in scan(stack.name("StatsTable")) if item["sk"] != keys.PROGRESS_SK]
+
+
 def stored_rollups(stack: Stack) -> dict[Key, StoredRollup]:
     stored = {}
-    for item in scan(stack.name("StatsTable")):
+    for item in rollup_items(stack):
         rollup = from_item(item)
         key = rollup.key
         stored[(key.account_id, key.granularity, key.bucket_ms, key.dimension, key.value)] = rollup

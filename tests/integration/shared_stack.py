@@ -15,11 +15,15 @@ import pytest
 import time_machine
 from moto import mock_aws
 
+from local.events import dynamodb_stream_event
 from local.functions import FunctionRegistry
 from local.provision import Stack, provision
+from local.stream_reader import StreamReader
 from request_logs.config import get_settings
 from request_logs.store.dynamo import reset_clients
 from tests.conftest import NOW, ApiCaller, Ingestor
+
+AGGREGATOR = "StatsAggregatorFunction"
 
 
 @dataclass
@@ -51,3 +55,24 @@ def shared_stack() -> Iterator[SharedStack]:
             finally:
                 reset_clients()
     get_settings.cache_clear()
+
+
+def aggregate_stream(
+    functions: FunctionRegistry, stack: Stack, account: str | None = None, batch_size: int = 100
+) -> int:
+    """The stream's records (of one account, if given) through the aggregator, in batches per shard."""
+    reader = StreamReader(stack.stream_arns["RequestLogsTable"])
+    total = 0
+    while polled := reader.poll():
+        for shard_records in polled.values():
+            records = [
+                record
+                for record in shard_records
+                if account is None or record["dynamodb"]["NewImage"]["account_id"]["S"] == account
+            ]
+            for start in range(0, len(records), batch_size):
+                batch = records[start : start + batch_size]
+                result = functions.invoke(AGGREGATOR, dynamodb_stream_event(batch))
+                assert result["batchItemFailures"] == []
+                total += len(batch)
+    return total

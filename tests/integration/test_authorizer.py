@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from fnmatch import fnmatchcase
 from typing import Any
@@ -14,6 +15,7 @@ from local.provision import Stack
 from request_logs.domain.api_keys import generate_api_key, hash_api_key
 from request_logs.logic.accounts import create_account, create_api_key, revoke_api_key
 from request_logs.logic.authorize import Unauthorized
+from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
 
 ACCOUNT = "acct_authz"
@@ -140,3 +142,33 @@ def test_keys_are_stored_only_hashed(stack: Stack, api_key: Any, account: str) -
         # Not even the secret part (the 7-character display prefix is all that is shown).
         assert key.api_key[7:] not in stored
         assert hash_api_key(key.api_key) in stored
+
+
+def test_a_key_item_filed_under_another_hash_is_refused(authorizer: Any, api_key: Any, stack: Stack) -> None:
+    """The lookup by hash is not the check: the stored hash is compared with the presented one, so a
+    corrupted or planted item (its key's hash differs from the one it is filed under) admits nobody."""
+    presented = generate_api_key()
+    table = stack.name("ApiKeysTable")
+    item = dynamodb().get_item(
+        TableName=table,
+        Key={"pk": {"S": keys.api_key_item_pk(api_key.record.key_hash)}, "sk": {"S": keys.API_KEY_SK}},
+    )["Item"]
+    dynamodb().put_item(TableName=table, Item={**item, "pk": {"S": keys.api_key_item_pk(hash_api_key(presented))}})
+
+    with pytest.raises(Unauthorized, match=r"^Unauthorized$"):
+        authorizer({"Authorization": f"Bearer {presented}"})
+
+
+def test_hashes_are_compared_in_constant_time(authorizer: Any, api_key: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``==`` on strings returns at the first differing character; ``hmac.compare_digest`` does not."""
+    compared: list[tuple[str, str]] = []
+    compare_digest = hmac.compare_digest
+
+    def recording(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return compare_digest(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+
+    assert authorizer({"Authorization": f"Bearer {api_key.api_key}"})["principalId"] == ACCOUNT
+    assert compared == [(hash_api_key(api_key.api_key), hash_api_key(api_key.api_key))]

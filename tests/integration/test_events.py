@@ -6,6 +6,7 @@ A new file under events/ fails here until it has an entry in EXPECTATIONS.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
@@ -122,6 +124,21 @@ class Invocation:
         )
         return self.functions.invoke(route.function, event)
 
+    def get_query(self, path: str, query: list[tuple[str, str]], authorizer: dict[str, Any]) -> Any:
+        """A GET of a path without path parameters, with a query string."""
+        matched = match_route(self.stack.template.routes(), "GET", path)
+        assert matched is not None
+        route, _ = matched
+        event = rest_proxy_event(
+            method="GET",
+            resource=route.path,
+            path=path,
+            stage=self.stack.template.stage_name(),
+            query=query,
+            authorizer=authorizer,
+        )
+        return self.functions.invoke(route.function, event)
+
     def logs_in_table(self) -> set[str]:
         items = dynamodb().scan(TableName=self.stack.name("RequestLogsTable"))["Items"]
         return {item["id"]["S"] for item in items}
@@ -159,6 +176,17 @@ def assert_error(call: Invocation, status: int, error_type: str, param: str | No
     return error
 
 
+def cursor_payload(cursor: str) -> dict[str, Any]:
+    """The JSON a cursor signs (``api/cursors.py``: base64url payload, a dot, base64url signature)."""
+    payload = cursor.split(".", maxsplit=1)[0]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
+
+
+def encode_payload(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+
 def assert_unauthorized(call: Invocation) -> None:
     # API Gateway turns exactly this message into its 401 gateway response.
     assert call.error is not None, call.result
@@ -171,7 +199,13 @@ def _list_ok(call: Invocation) -> None:
     assert call.status == 200
     own = sorted(seeded_of(ACCOUNT.account_id), key=lambda message: message["created_at"], reverse=True)
     assert [log["id"] for log in call.body["logs"]] == [log_id(message) for message in own]
-    assert call.body["pagination"] == {"total": len(own), "limit": 10, "offset": 0, "hasMore": False}
+    assert call.body["pagination"] == {
+        "total": len(own),
+        "limit": 10,
+        "offset": 0,
+        "hasMore": False,
+        "nextCursor": None,
+    }
     for log in call.body["logs"]:
         message = SEEDED[log["request_id"]]
         assert log["created_at"] == message["created_at"]
@@ -199,6 +233,93 @@ def _list_bad_limit(call: Invocation) -> None:
 @expect("api/list_unknown_param.json")
 def _list_unknown_param(call: Invocation) -> None:
     assert_error(call, 400, "invalid_request_error", "page")
+
+
+@expect("api/list_tampered_cursor.json")
+def _list_tampered_cursor(call: Invocation) -> None:
+    error = assert_error(call, 400, "invalid_request_error", "cursor")
+    assert error["code"] == "invalid_cursor"
+    # What the file tries: a cursor edited to continue in the other tenant's logs.
+    assert cursor_payload(call.event["queryStringParameters"]["cursor"])["a"] == OTHER_ACCOUNT.account_id
+    # This stack's own cursor continues the walk; the same cursor edited (payload or signature) does not.
+    authorizer = call.event["requestContext"]["authorizer"]
+    first = call.get_query(call.event["path"], [("limit", "2")], authorizer)
+    cursor = json.loads(first["body"])["pagination"]["nextCursor"]
+    assert cursor is not None
+    following = call.get_query(call.event["path"], [("limit", "2"), ("cursor", cursor)], authorizer)
+    assert following["statusCode"] == 200
+    payload, signature = cursor.split(".")
+    foreign = {**cursor_payload(cursor), "a": OTHER_ACCOUNT.account_id}
+    tampered = [
+        f"{encode_payload(foreign)}.{signature}",
+        # The first character: all six of its bits are signature bits (the last one's low bits are padding).
+        f"{payload}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}",
+    ]
+    for token in tampered:
+        refused = call.get_query(call.event["path"], [("limit", "2"), ("cursor", token)], authorizer)
+        assert refused["statusCode"] == 400, token
+        assert json.loads(refused["body"])["error"]["param"] == "cursor"
+
+
+@expect("api/enhanced_cost_desc.json")
+def _enhanced_cost_desc(call: Invocation) -> None:
+    assert call.status == 200
+    # Decimals: costs are exact, and a float comparison would hide a wrong last digit.
+    body = json.loads(call.result["body"], parse_float=Decimal)
+    own = seeded_of(ACCOUNT.account_id)
+    logs = body["logs"]
+    assert sorted(log["id"] for log in logs) == sorted(log_id(message) for message in own)
+    priced = [log for log in logs if log["cost"] is not None]
+    assert logs[: len(priced)] == priced  # unpriced last
+    costs = [log["cost"]["total"] for log in priced]
+    assert costs == sorted(costs, reverse=True)
+    for log in logs:
+        message = SEEDED[log["request_id"]]
+        assert log["tokens"] == {
+            "input": message["input_tokens"],
+            "output": message["output_tokens"],
+            "total": message["input_tokens"] + message["output_tokens"],
+        }
+        if log["cost"] is None:
+            continue
+        cost, pricing = log["cost"], log["pricing"]
+        assert cost["total"] == cost["input"] + cost["output"]
+        if message.get("cost") is not None:  # the gateway's own figures, stored as sent
+            assert log["cost_source"] == "gateway"
+            sent = {name: Decimal(value) for name, value in message["cost"].items()}
+            assert (cost["input"], cost["output"]) == (sent["input"], sent["output"])
+            assert (pricing["input_per_million"], pricing["output_per_million"]) == (
+                sent["input_per_million"],
+                sent["output_per_million"],
+            )
+        else:
+            assert log["cost_source"] == "catalog"
+            assert log["catalog_version"]
+            assert cost["input"] == message["input_tokens"] * pricing["input_per_million"] / 1_000_000
+            assert cost["output"] == message["output_tokens"] * pricing["output_per_million"] / 1_000_000
+    total_cost = sum((log["cost"]["total"] for log in priced), Decimal(0))
+    summary = body["summary"]
+    assert summary["total_cost"] == total_cost
+    assert summary["total_tokens"] == sum(message["input_tokens"] + message["output_tokens"] for message in own)
+    assert summary["requests"] == len(own)
+    assert summary["priced_requests"] == len(priced)
+    assert summary["unpriced_requests"] == len(own) - len(priced)
+    assert summary["avg_cost_per_request"] == (total_cost / len(priced)).quantize(Decimal("1e-12"), ROUND_HALF_EVEN)
+    assert body["pagination"] == {"total": len(own), "limit": 10, "offset": 0, "hasMore": False, "nextCursor": None}
+
+
+@expect("api/enhanced_bad_sort.json")
+def _enhanced_bad_sort(call: Invocation) -> None:
+    assert call.event["queryStringParameters"]["sort"] == "price"
+    error = assert_error(call, 400, "invalid_request_error", "sort")
+    assert "cost" in error["message"]
+
+
+@expect("api/enhanced_bad_cost_range.json")
+def _enhanced_bad_cost_range(call: Invocation) -> None:
+    query = call.event["queryStringParameters"]
+    assert Decimal(query["min_cost"]) > Decimal(query["max_cost"])
+    assert_error(call, 400, "invalid_request_error", "min_cost")
 
 
 @expect("api/get_ok.json")

@@ -76,6 +76,14 @@ def _expect(messages: list[dict[str, Any]], filters: Filters, account: str = ACC
     return [oracle.summary(m) for m in oracle.expected_logs(messages, account, NOW_MS, filters)]
 
 
+def _pagination(body: dict[str, Any]) -> dict[str, Any]:
+    """The spec's pagination fields; ``nextCursor`` must be a cursor exactly when there is more."""
+    pagination = dict(body["pagination"])
+    cursor = pagination.pop("nextCursor")
+    assert (cursor is not None) == pagination["hasMore"], body["pagination"]
+    return pagination
+
+
 def _got(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [oracle.normalise(entry) for entry in body["logs"]]
 
@@ -97,7 +105,7 @@ def test_default_page_is_the_newest_50(world) -> None:
     expected = _expect(messages, Filters())
     response = shared.api.get(PATH)
     assert response.status == 200
-    assert response.body["pagination"] == {"total": len(expected), "limit": 50, "offset": 0, "hasMore": True}
+    assert _pagination(response.body) == {"total": len(expected), "limit": 50, "offset": 0, "hasMore": True}
     assert _got(response.body) == expected[:50]
 
 
@@ -109,7 +117,7 @@ def test_walking_every_page_returns_each_log_once_in_order(world, every_page) ->
     assert len({entry["id"] for entry in walked}) == len(expected)
     for position, page in enumerate(every_page):
         offset = 40 * position
-        assert page["pagination"] == {
+        assert _pagination(page) == {
             "total": len(expected),
             "limit": 40,
             "offset": offset,
@@ -216,7 +224,7 @@ def test_filter_matches_brute_force(world, params: dict[str, Any], filters: Filt
     assert expected, "a filter case that matches nothing proves little"
     response = shared.api.get(PATH, {**params, "limit": 100})
     assert response.status == 200, response.body
-    assert response.body["pagination"] == {
+    assert _pagination(response.body) == {
         "total": len(expected),
         "limit": 100,
         "offset": 0,
@@ -249,7 +257,10 @@ def test_filters_matching_nothing_give_an_empty_exact_page(world, params: dict[s
     shared, _ = world
     response = shared.api.get(PATH, params)
     assert response.status == 200
-    assert response.body == {"logs": [], "pagination": {"total": 0, "limit": 50, "offset": 0, "hasMore": False}}
+    assert response.body == {
+        "logs": [],
+        "pagination": {"total": 0, "limit": 50, "offset": 0, "hasMore": False, "nextCursor": None},
+    }
 
 
 def test_far_future_dates_do_not_wrap_the_sort_key_range(world) -> None:
@@ -273,7 +284,7 @@ def test_walking_a_filtered_list_with_a_small_limit(world) -> None:
     while True:
         response = shared.api.get(PATH, {"model": "openai/gpt-4o-mini", "limit": 7, "offset": offset})
         body = response.body
-        assert body["pagination"] == {
+        assert _pagination(body) == {
             "total": len(expected),
             "limit": 7,
             "offset": offset,
@@ -291,7 +302,7 @@ def test_limit_one_and_last_item(world) -> None:
     expected = _expect(messages, Filters(status="error"))
     first = shared.api.get(PATH, {"status": "error", "limit": 1})
     assert _got(first.body) == expected[:1]
-    assert first.body["pagination"] == {"total": len(expected), "limit": 1, "offset": 0, "hasMore": True}
+    assert _pagination(first.body) == {"total": len(expected), "limit": 1, "offset": 0, "hasMore": True}
     last = shared.api.get(PATH, {"status": "error", "limit": 1, "offset": len(expected) - 1})
     assert _got(last.body) == expected[-1:]
     assert last.body["pagination"]["hasMore"] is False
@@ -305,7 +316,7 @@ def test_offset_at_or_past_the_end_gives_an_empty_page_with_exact_total(world, e
     assert response.status == 200
     assert response.body == {
         "logs": [],
-        "pagination": {"total": total, "limit": 100, "offset": total + extra, "hasMore": False},
+        "pagination": {"total": total, "limit": 100, "offset": total + extra, "hasMore": False, "nextCursor": None},
     }
 
 

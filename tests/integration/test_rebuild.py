@@ -41,6 +41,7 @@ from tests.integration.rollup_oracle import (
     expected_rollups,
     logs_in_table,
     mismatches,
+    rollup_items,
     scan,
     stored_rollups,
 )
@@ -86,7 +87,7 @@ def test_corrupted_missing_and_spurious_items_are_rebuilt_to_the_truth_and_a_sec
     aggregate_everything(stack, functions)
     assert_stats_are_the_truth(stack)
 
-    items = scan(stack.name("StatsTable"))
+    items = rollup_items(stack)
     in_range = [item for item in items if first_day <= item["bucket_ms"] < first_day + 3 * DAY_MS]
     outside = next(item for item in items if item["bucket_ms"] < first_day)
     hour = next(item for item in in_range if item["granularity"] == "hour" and item["dimension"] == "all")
@@ -121,12 +122,12 @@ def test_the_rebuild_keeps_the_aggregators_marks_so_a_replay_still_counts_nothin
     first_day = TODAY_MS - 4 * DAY_MS
     ingest_days(ingest, 30, first_day, 2, seed=43)
     aggregate_everything(stack, functions)
-    marks = {item["sk"] + item["pk"]: item["applied"] for item in scan(stack.name("StatsTable"))}
-    for item in scan(stack.name("StatsTable")):
+    marks = {item["sk"] + item["pk"]: item["applied"] for item in rollup_items(stack)}
+    for item in rollup_items(stack):
         put_raw(stack, {**item, "requests": 0, "successful": 0})  # every item wrong
     rebuild_stats(whole_range(first_day, 2), now_ms=NOW_MS)
     assert_stats_are_the_truth(stack)
-    assert {item["sk"] + item["pk"]: item["applied"] for item in scan(stack.name("StatsTable"))} == marks
+    assert {item["sk"] + item["pk"]: item["applied"] for item in rollup_items(stack)} == marks
 
     (records,) = StreamReader(stack.stream_arns["RequestLogsTable"]).poll(10_000).values()
     assert functions.invoke(aggregator, dynamodb_stream_event(records)) == {"batchItemFailures": []}
@@ -174,7 +175,7 @@ def test_an_aggregator_write_during_the_rebuild_makes_it_read_the_day_again(
             ((record,),) = reader.poll(10).values()
             assert aggregate([stream_log_from(DynamoDBRecord(record))]).writes > 0
 
-    for item in scan(stack.name("StatsTable")):
+    for item in rollup_items(stack):
         put_raw(stack, {**item, "requests": 0})  # every item wrong, so the rebuild has something to write
     events = dynamodb().meta.events
     events.register("before-call.dynamodb.PutItem", a_log_arrives_and_is_aggregated, unique_id="late")
@@ -250,7 +251,7 @@ def test_admin_rebuild_stats_repairs_the_local_stack_with_a_progress_bar(
     messages = generate_messages(ACCOUNT_A, KEYS_A, 25, today - 5 * DAY_MS, today - 3 * DAY_MS, seed=46)
     assert Ingestor(functions, local_stack).messages(messages) == []
     aggregate_everything(local_stack, functions)
-    item = next(item for item in scan(local_stack.name("StatsTable")) if item["granularity"] == "day")
+    item = next(item for item in rollup_items(local_stack) if item["granularity"] == "day")
     put_raw(local_stack, {**item, "requests": 999})
 
     start, end = (time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) for ms in (today - 5 * DAY_MS, today - 3 * DAY_MS))

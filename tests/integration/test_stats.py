@@ -24,10 +24,6 @@ from typing import Any
 import pytest
 import time_machine
 
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.stream_reader import StreamReader
 from request_logs.domain import rollups
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.logic.stats import get_request_log_stats
@@ -36,12 +32,11 @@ from request_logs.store.logs import ReadStats
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
-from tests.integration.shared_stack import SharedStack, shared_stack
+from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
 
 PATH = "/api/account/request-logs/stats"
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
-AGGREGATOR = "StatsAggregatorFunction"
 
 # Hours holding a dozen logs each, where unaligned range edges fall.
 START_EDGE_HOUR = datetime(2026, 11, 3, 9, tzinfo=UTC)
@@ -73,27 +68,6 @@ def _dataset() -> list[dict[str, Any]]:
         instant = ms_of(ANCIENT_DAY) + rng.randrange(0, 2 * DAY_MS)
         extra.append(oracle.variant(rng.choice(a), f"req_ancient_{n}", instant))
     return a + b + extra
-
-
-def aggregate_stream(
-    functions: FunctionRegistry, stack: Stack, account: str | None = None, batch_size: int = 100
-) -> int:
-    """The stream's records (of one account, if given) through the aggregator, in batches per shard."""
-    reader = StreamReader(stack.stream_arns["RequestLogsTable"])
-    total = 0
-    while polled := reader.poll():
-        for shard_records in polled.values():
-            records = [
-                record
-                for record in shard_records
-                if account is None or record["dynamodb"]["NewImage"]["account_id"]["S"] == account
-            ]
-            for start in range(0, len(records), batch_size):
-                batch = records[start : start + batch_size]
-                result = functions.invoke(AGGREGATOR, dynamodb_stream_event(batch))
-                assert result["batchItemFailures"] == []
-                total += len(batch)
-    return total
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from tests.integration.rollup_oracle import (
     expected_rollups,
     logs_in_table,
     mismatches,
+    rollup_items,
     scan,
     stored_rollups,
 )
@@ -204,7 +205,7 @@ def test_records_past_the_maximum_age_are_discarded_without_an_invocation(
     assert document["requestContext"]["condition"] == "RecordAgeExceeded"
     assert document["requestContext"]["approximateInvokeCount"] == 0
     assert document["DDBStreamBatchInfo"]["batchSize"] == 3
-    assert scan(stack.name("StatsTable")) == []
+    assert rollup_items(stack) == []
 
 
 def test_with_the_thread_running_a_new_log_reaches_the_stats_within_seconds(

@@ -132,6 +132,26 @@ def test_only_the_all_dimension_embeds_groups() -> None:
     rollup.add_log(log(), embed_groups=True)
     assert rollup.groups["model"]["openai/gpt-4o"].requests == 1
     assert rollup.groups["provider"]["openai"].requests == 1
+    assert rollup.groups["status"]["success"].requests == 1
+
+
+def test_the_embedded_status_counters_add_up_to_the_item_even_when_another_map_overflowed() -> None:
+    """Readers trust the status map only when its requests add up to the item's: they must, whatever the
+    model map does (status has no per-dimension items to fall back on)."""
+    rollup = Rollup()
+    for position in range(MAX_EMBEDDED_GROUPS + 20):
+        failed = position % 7 == 0
+        entry = log(position, model=f"m{position}", status="error" if failed else "success", output_tokens=position)
+        rollup.add_log(entry, embed_groups=True)
+    assert rollup.groups_overflow
+    status = rollup.groups["status"]
+    assert sum(counters.requests for counters in status.values()) == rollup.counters.requests
+    assert status["error"].requests == len(range(0, MAX_EMBEDDED_GROUPS + 20, 7)) == rollup.counters.failed
+    assert status["success"].successful == status["success"].requests == rollup.counters.successful
+    combined = Counters()
+    for counters in status.values():
+        combined.merge(counters)
+    assert combined == rollup.counters
 
 
 def test_embedded_groups_stop_at_the_entry_bound_and_say_so() -> None:

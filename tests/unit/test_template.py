@@ -4,13 +4,11 @@ from event sources, authorizers and policies, nor whether the template agrees wi
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
 
 from local.functions import load_module
 from local.template import LAYER_PATH, REGION, ROOT, TEMPLATE_PATH, load_template, load_template_document
@@ -19,6 +17,7 @@ from request_logs.domain.timeutil import CONTENT_RETENTION, LOG_RETENTION, conte
 from request_logs.logic.ingest import stored_log_from
 from request_logs.messages import RequestCompleted
 from request_logs.store.items import StoredContent
+from tests.sam_translated import functions, granted, of_type, role_of, translate
 
 SAMPLE_MESSAGE = {
     "request_id": "req_template_check",
@@ -42,26 +41,42 @@ SAMPLE_MESSAGE = {
 }
 
 # What each function may do, and to which resource (logical id, plus any ARN suffix). A new function
-# fails test_every_function_has_least_privilege until its permissions are declared here.
+# fails test_every_function_has_least_privilege until its permissions are declared here; the calls the
+# code really makes are checked against the template in tests/integration/test_function_tour.py.
+LIST_READS = {
+    # Listing reads through key conditions only: never a Scan, never a write.
+    "dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"},
+    # Exact totals from rollups: the account's progress item and the bucket items, by key.
+    "dynamodb:GetItem": {"StatsTable"},
+    "dynamodb:BatchGetItem": {"StatsTable"},
+    "secretsmanager:GetSecretValue": {"CursorSigningSecret"},  # signs and checks cursors
+}
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"dynamodb:GetItem": {"ApiKeysTable"}},
-    # Listing reads through key conditions only: never a Scan, never a write.
-    "ListRequestLogsFunction": {"dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"}},
+    "ListRequestLogsFunction": LIST_READS,
+    # Sorted by cost, latency or tokens, a page's logs are fetched by key after a projected ranking read.
+    "EnhancedRequestLogsFunction": {**LIST_READS, "dynamodb:BatchGetItem": {"StatsTable", "RequestLogsTable"}},
     "GetRequestLogFunction": {"dynamodb:GetItem": {"RequestLogsTable"}},
     "GetRequestLogDetailsFunction": {
         "dynamodb:GetItem": {"RequestLogsTable", "RequestContentTable"},
         "s3:GetObject": {"ContentBucket/content/*"},
     },
     "IngestFunction": {
-        "dynamodb:PutItem": {"RequestLogsTable", "RequestContentTable"},
+        # The log by a conditional put (idempotency); the content in batches, unconditionally.
+        "dynamodb:PutItem": {"RequestLogsTable"},
+        "dynamodb:BatchWriteItem": {"RequestContentTable"},
+        # A late log (created long before it arrives) is recorded on the account's progress item.
+        "dynamodb:UpdateItem": {"StatsTable"},
         "s3:PutObject": {"ContentBucket/content/*"},
     },
     # Stats read rollups and, for the partial hours at a range's edges, the base table (never an index).
     "GetRequestLogStatsFunction": {"dynamodb:Query": {"StatsTable", "RequestLogsTable"}},
-    # One conditional put per rollup item after one batched read; SAM adds the on-failure destination.
+    # One conditional put per rollup item after one batched read, and the progress item's update; SAM
+    # adds the on-failure destination.
     "StatsAggregatorFunction": {
         "dynamodb:BatchGetItem": {"StatsTable"},
         "dynamodb:PutItem": {"StatsTable"},
+        "dynamodb:UpdateItem": {"StatsTable"},
         "sqs:SendMessage": {"StatsAggregatorFailureQueue"},
     },
 }
@@ -73,6 +88,7 @@ DYNAMODB_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExec
 # Spec "Rate Limits", per key, by route.
 SPEC_RATE_PER_MINUTE = {
     "/api/account/request-logs": 60,
+    "/api/account/request-logs/enhanced": 60,
     "/api/account/request-logs/{id}": 120,
     "/api/account/request-logs/{id}/details": 120,
     "/api/account/request-logs/stats": 30,
@@ -96,13 +112,6 @@ RUNTIME_VALUES = {
 }
 
 
-class _NoManagedPolicies:
-    """The translator asks IAM for managed policy ARNs only when a policy names one; ours never do."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     return load_template_document()
@@ -110,32 +119,13 @@ def document() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def resources(document: dict[str, Any]) -> dict[str, Any]:
-    """The CloudFormation resources SAM would deploy (code locations replaced by S3 URIs, as `sam package` does)."""
-    packaged = copy.deepcopy(document)
-    for resource in packaged["Resources"].values():
-        properties = resource.get("Properties", {})
-        for uri in ("CodeUri", "ContentUri"):
-            if uri in properties:
-                properties[uri] = f"s3://deployment-bucket/{properties[uri].strip('/')}.zip"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", REGION)
-        translated = transform(packaged, {}, _NoManagedPolicies())
-    resources: dict[str, Any] = translated["Resources"]
-    return resources
-
-
-def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    return {name: resource for name, resource in resources.items() if resource["Type"] == resource_type}
+    return translate(document)
 
 
 def rest_api_body(resources: dict[str, Any]) -> dict[str, Any]:
     (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
     body: dict[str, Any] = api["Properties"]["Body"]
     return body
-
-
-def functions(resources: dict[str, Any]) -> list[str]:
-    return sorted(of_type(resources, "AWS::Lambda::Function"))
 
 
 # ------------------------------------------------------------------ ingest event source
@@ -249,7 +239,8 @@ def test_gateway_response_is_the_json_error_shape(resources: dict[str, Any], res
     assert body["error"]["code"]
     assert body["error"]["message"]
     if response_type == "THROTTLED":
-        assert response["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+        # API Gateway cannot compute the wait: the static header is the longest one, stats' 1 / 0.5 rps.
+        assert response["responseParameters"]["gatewayresponse.header.Retry-After"] == "'2'"
 
 
 def test_every_gateway_response_renders_to_json(resources: dict[str, Any]) -> None:
@@ -270,31 +261,6 @@ def test_usage_plan_throttles_every_route_at_the_spec_rate(resources: dict[str, 
 
 
 # ------------------------------------------------------------------ least privilege
-def resource_name(resource: Any) -> str:
-    """``{"Fn::GetAtt": [X, "Arn"]}`` → X; ``{"Fn::Sub": "${X.Arn}/suffix"}`` → X/suffix; else unexpected."""
-    if isinstance(resource, dict) and "Fn::GetAtt" in resource and resource["Fn::GetAtt"][1] == "Arn":
-        return str(resource["Fn::GetAtt"][0])
-    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/.+)", resource["Fn::Sub"])
-        if match:
-            return match.group(1) + match.group(2)
-    raise AssertionError(f"a resource the least-privilege check does not understand: {resource!r}")
-
-
-def granted(role: dict[str, Any]) -> dict[str, set[str]]:
-    permissions: dict[str, set[str]] = {}
-    for policy in role["Properties"].get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            assert set(statement) == {"Effect", "Action", "Resource"}, "no NotAction, NotResource or Condition"
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            for action in actions:
-                assert "*" not in action, action
-                permissions.setdefault(action, set()).update(resource_name(target) for target in targets)
-    return permissions
-
-
 def test_every_function_has_least_privilege(resources: dict[str, Any]) -> None:
     assert functions(resources) == sorted(PERMISSIONS), "declare a new function's permissions in PERMISSIONS"
     consumers = {
@@ -306,11 +272,27 @@ def test_every_function_has_least_privilege(resources: dict[str, Any]) -> None:
         for mapping in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
     }
     for function in functions(resources):
-        role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-        role = resources[role_name]
+        role = role_of(resources, function)
         assert granted(role) == PERMISSIONS[function], function
         expected_managed = [BASIC_EXECUTION, consumers[function]] if function in consumers else [BASIC_EXECUTION]
         assert role["Properties"]["ManagedPolicyArns"] == expected_managed, function
+
+
+def test_only_this_apis_routes_and_authorizer_may_invoke_the_functions(resources: dict[str, Any]) -> None:
+    """Each resource policy SAM writes names API Gateway on this API (a route of it, or its authorizers),
+    never any API; the SQS and stream consumers have none (their event sources use the role)."""
+    template = load_template()
+    invocable = set()
+    for permission in of_type(resources, "AWS::Lambda::Permission").values():
+        properties = permission["Properties"]
+        assert properties["Action"] == "lambda:InvokeFunction"
+        assert properties["Principal"] == "apigateway.amazonaws.com"
+        arn, variables = properties["SourceArn"]["Fn::Sub"]
+        assert arn.startswith("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/"), arn
+        assert variables["__ApiId__"] == {"Ref": "RequestLogsApi"}
+        function = properties["FunctionName"]
+        invocable.add(function["Ref"] if "Ref" in function else function["Fn::GetAtt"][0])
+    assert invocable == {route.function for route in template.routes()} | {template.authorizer().function}
 
 
 # ------------------------------------------------------------------ the template agrees with the code

@@ -14,6 +14,7 @@ class Settings:
     api_keys_table: str
     content_bucket: str
     stats_table: str
+    cursor_secret_arn: str
 
 
 @lru_cache(maxsize=1)
@@ -24,4 +25,5 @@ def get_settings() -> Settings:
         api_keys_table=os.environ.get("API_KEYS_TABLE", ""),
         content_bucket=os.environ.get("CONTENT_BUCKET", ""),
         stats_table=os.environ.get("STATS_TABLE", ""),
+        cursor_secret_arn=os.environ.get("CURSOR_SECRET_ARN", ""),
     )

@@ -128,10 +128,110 @@ def _summary_fields(log: StoredLog) -> dict[str, Any]:
 
 
 class Pagination(_ResponseModel):
+    """The spec's fields, plus ``nextCursor`` (null on the last page): pass it as ``cursor`` for the next page."""
+
     total: int
     limit: int
     offset: int
     hasMore: bool  # noqa: N815 - the spec's field name
+    nextCursor: str | None  # noqa: N815 - named like hasMore
+
+
+class TokenCounts(_ResponseModel):
+    input: int
+    output: int
+    total: int
+
+
+class CostBreakdown(_ResponseModel):
+    """Exact: ``total == input + output``, each ``tokens × price ÷ 1,000,000`` (or the gateway's own figures)."""
+
+    input: Money
+    output: Money
+    total: Money
+
+
+class Pricing(_ResponseModel):
+    """The prices stored with the log at ingest (per million tokens), not today's catalog."""
+
+    input_per_million: Money
+    output_per_million: Money
+
+
+class EnhancedLog(_ResponseModel):
+    """One entry of ``GET /api/account/request-logs/enhanced``.
+
+    ``cost`` and ``pricing`` are null for a request nobody priced; ``cost_source`` says where the cost came
+    from (``gateway``: reported by the gateway; ``catalog``: computed at ingest from the catalog
+    ``catalog_version``; ``unpriced``: the model is in no catalog).
+    """
+
+    id: str
+    request_id: str
+    model: str
+    provider: str
+    status: str
+    status_code: int
+    latency_ms: int
+    tokens: TokenCounts
+    cost: CostBreakdown | None
+    pricing: Pricing | None
+    cost_source: str
+    catalog_version: str | None
+    created_at: str
+    api_key_id: str
+    api_key_prefix: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
+
+    @classmethod
+    def from_stored(cls, log: StoredLog) -> "EnhancedLog":
+        fields = _summary_fields(log)
+        fields.pop("cost")
+        cost = (
+            CostBreakdown(input=log.cost_input, output=log.cost_output, total=log.cost_input + log.cost_output)
+            if log.cost_input is not None and log.cost_output is not None
+            else None
+        )
+        pricing = (
+            Pricing(input_per_million=log.price_input_per_million, output_per_million=log.price_output_per_million)
+            if log.price_input_per_million is not None and log.price_output_per_million is not None
+            else None
+        )
+        return cls(
+            **fields,
+            tokens=TokenCounts(input=log.input_tokens, output=log.output_tokens, total=log.total_tokens),
+            cost=cost,
+            pricing=pricing,
+            cost_source=log.cost_source,
+            catalog_version=log.catalog_version,
+        )
+
+
+class CostSummary(_ResponseModel):
+    """``summary`` of the enhanced list: the whole filtered set, not the page.
+
+    ``avg_cost_per_request`` is ``total_cost`` over the priced requests (null when none was priced),
+    rounded half-even to 12 decimal places; ``total_cost`` is exact. ``unpriced_requests`` had no price
+    and are in neither.
+    """
+
+    total_cost: Money
+    total_tokens: int
+    avg_cost_per_request: Money | None
+    requests: int
+    priced_requests: int
+    unpriced_requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+class EnhancedListResponse(_ResponseModel):
+    logs: list[EnhancedLog]
+    summary: CostSummary
+    pagination: Pagination
 
 
 class LogListResponse(_ResponseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -10,27 +11,64 @@ from request_logs.api.errors import InvalidParameter
 from request_logs.domain.timeutil import END_OF_TIME_MS, InvalidInstant, parse_instant
 from request_logs.store.keys import API_KEY_ID_PATTERN
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).", examples=[10])]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip the first N results.")]
 Status = Annotated[Literal["success", "error"] | None, Query(description="Filter by status.")]
-Model = Annotated[str | None, Query(min_length=1, max_length=256, description="Filter by model id.")]
-Provider = Annotated[str | None, Query(min_length=1, max_length=256, description="Filter by provider.")]
+Model = Annotated[
+    str | None,
+    Query(min_length=1, max_length=256, description="Filter by model id.", examples=["openai/gpt-4o"]),
+]
+Provider = Annotated[
+    str | None, Query(min_length=1, max_length=256, description="Filter by provider.", examples=["openai"])
+]
 StartDate = Annotated[
     str | None,
-    Query(max_length=64, description="ISO 8601 date or date-time; a bare date is midnight UTC."),
+    Query(
+        max_length=64,
+        description="ISO 8601 date or date-time; a bare date is midnight UTC.",
+        examples=["2025-01-10", "2025-01-10T12:00:00Z"],
+    ),
 ]
 EndDate = Annotated[
     str | None,
-    Query(max_length=64, description="ISO 8601 date or date-time; a bare date includes that whole day."),
+    Query(
+        max_length=64,
+        description="ISO 8601 date or date-time; a bare date includes that whole day.",
+        examples=["2025-01-31", "2025-01-10T13:30:00+01:00"],
+    ),
 ]
 MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
 MaxLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Maximum latency in ms.")]
-ApiKeyId = Annotated[str | None, Query(pattern=API_KEY_ID_PATTERN, description="Filter by API key id.")]
+ApiKeyId = Annotated[
+    str | None, Query(pattern=API_KEY_ID_PATTERN, description="Filter by API key id.", examples=["key_abc123"])
+]
+MinCost = Annotated[
+    Decimal | None,
+    Query(ge=0, le=1_000_000, decimal_places=18, description="Minimum total cost of a log, in USD (inclusive)."),
+]
+MaxCost = Annotated[
+    Decimal | None,
+    Query(ge=0, le=1_000_000, decimal_places=18, description="Maximum total cost of a log, in USD (inclusive)."),
+]
+Sort = Annotated[
+    Literal["created_at", "cost", "latency", "tokens"],
+    Query(description="Sort by: created_at, cost, latency or tokens (total tokens). Default created_at."),
+]
+Order = Annotated[Literal["asc", "desc"], Query(description="Sort order: asc or desc (default desc).")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=4096,
+        description="pagination.nextCursor of the previous page, unchanged, with the same filters, sort and order.",
+    ),
+]
 GroupBy = Annotated[
     str,
     Query(
         max_length=64,
         description="Grouping: hour, day, week, model, provider, or a comma list such as day,model (default day).",
+        examples=["day", "model", "day,model"],
     ),
 ]
 
@@ -49,6 +87,11 @@ def date_range(start_date: str | None, end_date: str | None) -> tuple[int, int]:
 def latency_range(min_latency: int | None, max_latency: int | None) -> None:
     if min_latency is not None and max_latency is not None and min_latency > max_latency:
         raise InvalidParameter("min_latency must not exceed max_latency.", param="min_latency")
+
+
+def cost_range(min_cost: Decimal | None, max_cost: Decimal | None) -> None:
+    if min_cost is not None and max_cost is not None and min_cost > max_cost:
+        raise InvalidParameter("min_cost must not exceed max_cost.", param="min_cost")
 
 
 def _instant(param: str, value: str, *, exclusive_end: bool) -> int:

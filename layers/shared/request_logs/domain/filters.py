@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 # Filter attribute → (GSI name, GSI partition-key attribute). Mirrors template.yaml's indexes; a test
 # checks the two agree.
@@ -25,6 +26,8 @@ class LogQuery:
     api_key_id: str | None = None
     min_latency: int | None = None
     max_latency: int | None = None
+    min_cost: Decimal | None = None  # on the log's total cost; a log without a price never matches one
+    max_cost: Decimal | None = None
 
     def equality_filters(self) -> dict[str, str]:
         candidates = {
@@ -38,6 +41,39 @@ class LogQuery:
     @property
     def is_empty_range(self) -> bool:
         return self.start_ms >= self.end_ms
+
+    @property
+    def filters_cost(self) -> bool:
+        return self.min_cost is not None or self.max_cost is not None
+
+    def cost_matches(self, cost: Decimal | None) -> bool:
+        """The cost filter, which DynamoDB cannot evaluate (a log stores its input and output costs)."""
+        if not self.filters_cost:
+            return True
+        if cost is None:
+            return False
+        return (self.min_cost is None or cost >= self.min_cost) and (self.max_cost is None or cost <= self.max_cost)
+
+    def rollup_filter(self) -> tuple[str, str] | None:
+        """The rollup dimension and value that count exactly this query's logs, or None.
+
+        Rollups hold counters per dimension value (and per status inside the "all" items), so a time range
+        with at most one of status, model, provider or API key is answerable; latency and cost filters and
+        combinations of two equality filters are not.
+        """
+        if self.min_latency is not None or self.max_latency is not None or self.filters_cost:
+            return None
+        filters = self.equality_filters()
+        if not filters:
+            return ("all", "")
+        if len(filters) > 1:
+            return None
+        ((name, value),) = filters.items()
+        return (ROLLUP_DIMENSION_OF_FILTER[name], value)
+
+
+# Query filter → the rollup dimension holding its counters ("status" lives in the "all" items' groups).
+ROLLUP_DIMENSION_OF_FILTER = {"status": "status", "model": "model", "provider": "provider", "api_key_id": "api_key"}
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """Rollups: hour and day buckets × (all, model, provider, api key). Pure: folding logs into deltas,
 merging deltas, and the additive totals a stats response is built from.
 
-A rollup item for ``dimension == "all"`` also carries small per-model and per-provider counter maps, so
-``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and model.
-The maps are bounded in entries (``MAX_EMBEDDED_GROUPS``) and in the bytes of their names
-(``MAX_EMBEDDED_GROUP_BYTES``); past either bound the item says so and readers use the per-dimension items
-instead.
+A rollup item for ``dimension == "all"`` also carries small per-model, per-provider and per-status counter
+maps, so ``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and
+model, and a status filter's totals read the same items. The maps are bounded in entries
+(``MAX_EMBEDDED_GROUPS``) and in the bytes of their names (``MAX_EMBEDDED_GROUP_BYTES``); past either bound
+the item says so and readers use the per-dimension items instead. Status has no per-dimension items and
+needs none: its map holds two entries at most (ingest accepts ``success`` and ``error`` only). Items written
+before it was embedded have no status map, or one that covers only the logs added since, so a reader
+trusts it only when its requests add up to the item's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 GRANULARITIES: dict[str, int] = {"hour": HOUR_MS, "day": DAY_MS}
 ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key")
-EMBEDDED_GROUPS = ("model", "provider")
+EMBEDDED_GROUPS = ("model", "provider", "status")
 MAX_EMBEDDED_GROUPS = 256
 # A model or provider name may be 256 characters of up to 4 bytes each: 256 such names per group would take
 # the item past DynamoDB's 400 KB limit on their own, so the names' UTF-8 bytes are bounded too.
@@ -83,19 +86,30 @@ class Counters:
         return self.input_tokens + self.output_tokens
 
     def add_log(self, log: StoredLog) -> None:
+        self.add(
+            succeeded=log.status == "success",
+            input_tokens=log.input_tokens,
+            output_tokens=log.output_tokens,
+            cost=log.cost_total,
+            latency_ms=log.latency_ms,
+        )
+
+    def add(
+        self, *, succeeded: bool, input_tokens: int, output_tokens: int, cost: Decimal | None, latency_ms: int
+    ) -> None:
+        """One request; ``cost`` None when nobody priced it."""
         self.requests += 1
-        if log.status == "success":
+        if succeeded:
             self.successful += 1
         else:
             self.failed += 1
-        self.input_tokens += log.input_tokens
-        self.output_tokens += log.output_tokens
-        cost = log.cost_total
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
         if cost is None:
             self.unpriced += 1
         else:
             self.cost += cost
-        self.latency_sum += log.latency_ms
+        self.latency_sum += latency_ms
 
     def merge(self, other: Counters) -> None:
         self.requests += other.requests

@@ -97,3 +97,12 @@ def content_expiry_s(created_ms: int) -> int:
 def oldest_retained_log_ms(current_ms: int) -> int:
     """Logs created before this instant are past retention, even if DynamoDB has not deleted them yet."""
     return current_ms - int(LOG_RETENTION.total_seconds() * 1000)
+
+
+def first_visible_log_ms(current_ms: int) -> int:
+    """The earliest creation instant a read still returns: the first whose TTL second is after now's.
+
+    ``expires_at`` holds whole seconds, so logs of the last second before ``oldest_retained_log_ms`` and up
+    to a second after it are already filtered out; rollup-based totals start here to agree with reads.
+    """
+    return (current_ms // 1000 + 1) * 1000 - int(LOG_RETENTION.total_seconds() * 1000)

@@ -11,12 +11,19 @@ Marks are kept per *log partition* (``account#shard``), not per stream shard: La
 not name their shard, while DynamoDB Streams delivers the records of one partition key in sequence-number
 order (within a shard, and from parent to child shard). An account has ``LOG_SHARDS`` partitions, so an
 item never holds more than that many marks.
+
+After the rollups, the batch's progress: per log partition, the latest ingest stamp among the records
+that are applied together with every earlier record of the partition, which is what the freshness
+horizon (``domain/freshness``) may rely on.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.domain.rollups import Rollup, RollupKey, rollup_keys_for
 from request_logs.store import stats as stats_store
@@ -42,6 +49,8 @@ class AggregationResult:
     writes: int = 0
     conflicts: int = 0
     failed_sequence_numbers: list[str] = field(default_factory=list)
+    progress_writes: int = 0
+    progress_failed_accounts: list[str] = field(default_factory=list)  # their applied stamps lag, safely
 
 
 def _fold(entries: list[StreamLog], key: RollupKey) -> Rollup:
@@ -61,8 +70,14 @@ def _advance(stored: StoredRollup, fresh: list[StreamLog]) -> StoredRollup:
     return StoredRollup(stored.key, rollup, stored.version + 1, applied)
 
 
-def aggregate(entries: list[StreamLog]) -> AggregationResult:
-    """Fold a batch into the stats table: one conditional write per touched rollup item."""
+def aggregate(entries: list[StreamLog], unparsed_sequence_numbers: Iterable[str | None] = ()) -> AggregationResult:
+    """Fold a batch into the stats table: one conditional write per touched rollup item, then one progress
+    write per account.
+
+    ``unparsed_sequence_numbers``: records of the batch that are not in ``entries`` (poison records the
+    handler reports itself). Their partition is unknown, so no stamp is taken from any record after them;
+    one without a sequence number has no known place at all, and no stamp is taken from the batch.
+    """
     by_key: dict[RollupKey, list[StreamLog]] = defaultdict(list)
     for entry in sorted(entries, key=lambda e: (e.partition, e.sequence)):
         for key in rollup_keys_for(entry.log):
@@ -90,4 +105,38 @@ def aggregate(entries: list[StreamLog]) -> AggregationResult:
     failed |= pending
     # Lambda re-delivers from the lowest reported sequence number: every record of a failed item.
     result.failed_sequence_numbers = sorted({entry.sequence_number for key in failed for entry in by_key[key]}, key=int)
+    # Only now that the rollups are written: a stamp must never run ahead of them. A failed progress write
+    # leaves the horizon where it was, which is safe; the next batch moves it.
+    failed_sequences = {int(sequence) for sequence in result.failed_sequence_numbers}
+    unparsed = {-1 if sequence is None else int(sequence) for sequence in unparsed_sequence_numbers}
+    for account_id, stamps in sorted(applied_stamps(entries, failed_sequences, unparsed).items()):
+        try:
+            stats_store.record_applied_stamps(account_id, stamps)
+            result.progress_writes += 1
+        except (BotoCoreError, ClientError):
+            result.progress_failed_accounts.append(account_id)
     return result
+
+
+def applied_stamps(entries: list[StreamLog], failed: set[int], unparsed: set[int]) -> dict[str, dict[int, int]]:
+    """account → log shard → the latest stamp among the records applied with every earlier one of their
+    partition.
+
+    A partition counts only its records before its lowest unapplied one: Lambda re-delivers from there,
+    and a stamp past a gap would claim logs that are not in the rollups. An unparsed record may belong to
+    any partition, so it cuts them all. Logs ingested before stamps existed have none and give nothing.
+    """
+    cut_all = min(unparsed, default=None)
+    cut: dict[str, int] = {}
+    for entry in entries:
+        if entry.sequence in failed:
+            cut[entry.partition] = min(cut.get(entry.partition, entry.sequence), entry.sequence)
+    stamps: dict[str, dict[int, int]] = defaultdict(dict)
+    for entry in entries:
+        limit = min((c for c in (cut.get(entry.partition), cut_all) if c is not None), default=None)
+        stamp = entry.log.ingested_ms
+        if stamp is None or (limit is not None and entry.sequence >= limit):
+            continue
+        by_shard = stamps[entry.log.account_id]
+        by_shard[entry.log.shard] = max(by_shard.get(entry.log.shard, stamp), stamp)
+    return dict(stamps)

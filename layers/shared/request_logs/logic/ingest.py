@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from request_logs.domain.freshness import is_late
 from request_logs.domain.pricing import Cost, Prices, price_request
-from request_logs.domain.timeutil import log_expiry_s, to_ms
+from request_logs.domain.timeutil import log_expiry_s, now_ms, to_ms
 from request_logs.messages import RequestCompleted
 from request_logs.store import content as content_store
 from request_logs.store import keys
 from request_logs.store import logs as log_store
+from request_logs.store import stats as stats_store
 from request_logs.store.items import StoredLog
 
 
@@ -89,29 +92,48 @@ def prepare(body: str) -> PreparedMessage:
 
 @dataclass
 class BatchOutcome:
+    ingested_ms: int  # the batch's stamp
     outcomes: dict[str, IngestOutcome] = field(default_factory=dict)  # message id → outcome
     failed: list[str] = field(default_factory=list)  # message ids to report as batch item failures
 
 
 def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
-    """Store a batch of validated messages: every content first (batched), then each log once.
+    """Store a batch of validated messages: late logs announced, every content (batched), then each log once.
+
+    One stamp for the whole batch, taken before anything is written: each log is then written within the
+    function's timeout of its stamp, which the freshness horizon relies on (``domain/freshness``). A
+    redelivered duplicate keeps the stamp of its first write (its conditional put fails).
+
+    Late logs are announced before any log is written: the account's late marks are raised first, so a
+    reader never trusts rollups that may lack a late log already in the table. An account whose marks
+    could not be raised has its late messages reported failed; the redelivery stamps and announces them
+    again.
 
     Content before log: a crash in between leaves content that the redelivery rewrites identically,
     never a log whose content was skipped because the log already existed. A message whose content or
     log could not be written is reported failed, and SQS redelivers it.
     """
-    result = BatchOutcome()
+    stamp = now_ms()
+    result = BatchOutcome(ingested_ms=stamp)
+    stamped = [(message_id, replace(p.log, ingested_ms=stamp), p) for message_id, p in messages]
+    unannounced = _announce_late_logs([log for _, log, _ in stamped], stamp)
+    writable = []
+    for message_id, log, prepared in stamped:
+        if log.id in unannounced:
+            result.failed.append(message_id)
+        else:
+            writable.append((message_id, log, prepared))
     contents = [
-        content_store.prepare_content(p.log.account_id, p.log.id, p.log.created_ms, p.request, p.response)
-        for _, p in messages
+        content_store.prepare_content(log.account_id, log.id, log.created_ms, p.request, p.response)
+        for _, log, p in writable
     ]
     unwritten = content_store.put_contents(contents)
-    for message_id, prepared in messages:
-        if prepared.log.id in unwritten:
+    for message_id, log, _ in writable:
+        if log.id in unwritten:
             result.failed.append(message_id)
             continue
         try:
-            log_store.put_log(prepared.log)
+            log_store.put_log(log)
             result.outcomes[message_id] = IngestOutcome.WRITTEN
         except log_store.DuplicateLog:
             result.outcomes[message_id] = IngestOutcome.DUPLICATE
@@ -120,10 +142,28 @@ def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
     return result
 
 
+def _announce_late_logs(logs: list[StoredLog], stamp: int) -> set[str]:
+    """Raise each account's late marks for its late logs; returns the ids of late logs left unannounced."""
+    late_by_account: dict[str, list[StoredLog]] = defaultdict(list)
+    for log in logs:
+        if is_late(log.created_ms, stamp):
+            late_by_account[log.account_id].append(log)
+    unannounced: set[str] = set()
+    for account_id, late in late_by_account.items():
+        try:
+            stats_store.raise_late_marks(account_id, min(log.created_ms for log in late), stamp)
+        except (BotoCoreError, ClientError):
+            unannounced.update(log.id for log in late)
+    return unannounced
+
+
 def ingest(body: str) -> tuple[IngestOutcome, StoredLog]:
-    """Validate and store one message (a batch of one); raises if it could not be written."""
+    """Validate and store one message (a batch of one); raises if it could not be written.
+
+    Returns the log as this call wrote it (a duplicate's stored log keeps the stamp of its first write).
+    """
     prepared = prepare(body)
     result = write_batch([("single", prepared)])
     if result.failed:
         raise RuntimeError(f"could not store log {prepared.log.id}")
-    return result.outcomes["single"], prepared.log
+    return result.outcomes["single"], replace(prepared.log, ingested_ms=result.ingested_ms)

@@ -9,23 +9,19 @@ from request_logs.api.models import (
     LogDetail,
     LogListResponse,
     LogSummary,
-    Pagination,
 )
 from request_logs.domain.filters import LogQuery
+from request_logs.domain.ordering import Ordering
 from request_logs.domain.timeutil import format_ms
+from request_logs.logic.pages import PageRequest, read_page
 from request_logs.store import content as content_store
 from request_logs.store import logs as log_store
 from request_logs.store.items import StoredLog
 
 
-def list_request_logs(query: LogQuery, *, limit: int, offset: int, now_ms: int) -> LogListResponse:
-    page = log_store.list_logs(query, offset, limit, now_ms)
-    return LogListResponse(
-        logs=[LogSummary.from_stored(log) for log in page.logs],
-        pagination=Pagination(
-            total=page.total, limit=limit, offset=offset, hasMore=offset + len(page.logs) < page.total
-        ),
-    )
+def list_request_logs(query: LogQuery, *, limit: int, offset: int, cursor: str | None, now_ms: int) -> LogListResponse:
+    page = read_page(PageRequest("list", query, Ordering(), limit, offset, cursor, with_sums=False), now_ms=now_ms)
+    return LogListResponse(logs=[LogSummary.from_stored(log) for log in page.logs], pagination=page.pagination)
 
 
 def _require_log(account_id: str, log_id: str, now_ms: int) -> StoredLog:

@@ -65,3 +65,7 @@ def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between sessions)."""
     with _clients_lock:
         _clients.clear()
+
+
+def secretsmanager() -> Any:
+    return _client("secretsmanager")

@@ -48,6 +48,9 @@ class StoredLog:
     price_output_per_million: Decimal | None = None
     cost_source: str = "unpriced"
     catalog_version: str | None = None
+    # When ingest wrote it (epoch ms), taken before the write: what the freshness horizon is built on.
+    # None on logs written before ingest stamped them.
+    ingested_ms: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -93,6 +96,7 @@ class StoredLog:
             "expires_at",
             "ttft_ms",
             "gateway_type",
+            "ingested_ms",
         ):
             if values.get(name) is not None:
                 values[name] = int(values[name])

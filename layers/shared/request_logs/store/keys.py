@@ -89,6 +89,17 @@ def stats_pk(account_id: str, granularity: str, dimension: str) -> str:
     return f"{account_id}#{granularity}#{dimension}"
 
 
+def progress_pk(account_id: str) -> str:
+    """The account's freshness marks (``domain/freshness.Progress``) in the stats table, beside its rollups.
+
+    Two parts where a rollup partition has three (account ids hold no ``#``), so it never meets a rollup.
+    """
+    return f"{account_id}#progress"
+
+
+PROGRESS_SK = "progress"
+
+
 # DynamoDB caps a sort key at 1,024 bytes; a model name may be 256 characters of up to 4 bytes each.
 _MAX_SORT_KEY_BYTES = 1024
 

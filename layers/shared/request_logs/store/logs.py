@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.filters import IndexPlan, LogQuery, plan_index
+from request_logs.domain.ordering import Ordering, SortKey
+from request_logs.domain.rollups import Counters
 from request_logs.domain.timeutil import END_OF_TIME_MS, oldest_retained_log_ms
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb, from_attributes, to_attributes
@@ -71,13 +74,6 @@ class ReadStats:
         self.calls += 1
 
 
-@dataclass
-class LogPage:
-    logs: list[StoredLog]
-    total: int
-    reads: ReadStats = field(default_factory=ReadStats)
-
-
 @dataclass(frozen=True)
 class _QueryShape:
     """The Query parameters shared by every shard of one list request."""
@@ -117,7 +113,12 @@ class _QueryShape:
         return params
 
 
-def _shape(query: LogQuery, now_ms: int) -> _QueryShape | None:
+def _shape(query: LogQuery, now_ms: int, *, after_sk: str | None = None, descending: bool = True) -> _QueryShape | None:
+    """The Query parameters of ``query``, or None when its key range is empty.
+
+    ``after_sk`` (a cursor's position) narrows the key range to the side the walk goes on, inclusively:
+    BETWEEN has no open bound, and only the one shard holding that log reads it again (and skips it).
+    """
     start_ms = max(query.start_ms, oldest_retained_log_ms(now_ms))
     # Sort keys hold 13-digit epoch ms: a later bound (a date past 2286) would sort before today's keys.
     end_ms = min(query.end_ms, END_OF_TIME_MS)
@@ -140,7 +141,16 @@ def _shape(query: LogQuery, now_ms: int) -> _QueryShape | None:
         values[":maxlat"] = {"N": str(query.max_latency)}
         clauses.append("#lat <= :maxlat")
     sk_low, sk_high = keys.sk_range(start_ms, end_ms)
-    filters_in_range = len(clauses) > 1  # beyond the TTL guard, which keeps everything in a retained range
+    if after_sk is not None:
+        if descending:
+            sk_high = min(sk_high, after_sk)
+        else:
+            sk_low = max(sk_low, after_sk)
+        if sk_low > sk_high:
+            return None  # DynamoDB rejects a BETWEEN whose bounds are reversed
+    # Beyond the TTL guard (which keeps everything in a retained range), filters drop items inside the
+    # key range: residual equality and latency filters here, the cost filter after reading.
+    filters_in_range = len(clauses) > 1 or query.filters_cost
     return _QueryShape(plan, query.account_id, sk_low, sk_high, " AND ".join(clauses), names, values, filters_in_range)
 
 
@@ -149,30 +159,112 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=keys.LOG_SHARDS, thread_name_prefix="shard-query")
 
 
-def count_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> int:
-    """Exact number of retained logs matching the query (shards counted in parallel)."""
-    shape = _shape(query, now_ms)
-    if shape is None:
-        return 0
-    reads = reads if reads is not None else ReadStats()
+def _read_shards(
+    shape: _QueryShape,
+    reads: ReadStats,
+    consume: Callable[[int, dict[str, Any]], None],
+    *,
+    projection: tuple[str, ...] = (),
+    count_only: bool = False,
+) -> None:
+    """Every page of every shard's query (shards in parallel), each response handed to
+    ``consume(shard, response)`` on the shard's thread; reads are tallied once all are done."""
 
-    def count_shard(shard: int) -> tuple[int, list[dict[str, Any]]]:
-        params = {**shape.params(shard), "Select": "COUNT"}
-        responses, count = [], 0
+    def read_shard(shard: int) -> list[dict[str, Any]]:
+        params = shape.params(shard)
+        if count_only:
+            params["Select"] = "COUNT"
+        if projection:
+            projected = {f"#a{position}": name for position, name in enumerate(projection)}
+            params["ProjectionExpression"] = ", ".join(projected)
+            params["ExpressionAttributeNames"] = {**params["ExpressionAttributeNames"], **projected}
+        responses = []
         while True:
             response = dynamodb().query(**params)
             responses.append(response)
-            count += int(response["Count"])
+            consume(shard, response)
             if "LastEvaluatedKey" not in response:
-                return count, responses
+                return responses
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    total = 0
-    for count, responses in _pool().map(count_shard, range(keys.LOG_SHARDS)):
-        total += count
+    for responses in _pool().map(read_shard, range(keys.LOG_SHARDS)):
         for response in responses:
             reads.add(response)
+
+
+def count_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> int:
+    """Exact number of retained logs matching the query (shards counted in parallel)."""
+    reads = reads if reads is not None else ReadStats()
+    if query.filters_cost:
+        return summarize_logs(query, now_ms, reads).requests
+    shape = _shape(query, now_ms)
+    if shape is None:
+        return 0
+    counts = [0] * keys.LOG_SHARDS
+
+    def consume(shard: int, response: dict[str, Any]) -> None:
+        counts[shard] += int(response["Count"])
+
+    _read_shards(shape, reads, consume, count_only=True)
+    return sum(counts)
+
+
+# What a summary needs of a log: fetched alone, a full read of the range moves a fraction of the bytes.
+_SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_input", "cost_output", "latency_ms")
+
+
+def summarize_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> Counters:
+    """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them."""
+    reads = reads if reads is not None else ReadStats()
+    shape = _shape(query, now_ms)
+    if shape is None:
+        return Counters()
+    per_shard = [Counters() for _ in range(keys.LOG_SHARDS)]
+
+    def consume(shard: int, response: dict[str, Any]) -> None:
+        counters = per_shard[shard]
+        for raw in response.get("Items", []):
+            cost = _cost_of(raw)
+            if query.filters_cost and not query.cost_matches(cost):
+                continue
+            counters.add(
+                succeeded=raw["status"]["S"] == "success",
+                input_tokens=int(raw["input_tokens"]["N"]),
+                output_tokens=int(raw["output_tokens"]["N"]),
+                cost=cost,
+                latency_ms=int(raw["latency_ms"]["N"]),
+            )
+
+    _read_shards(shape, reads, consume, projection=_SUMMARY_ATTRIBUTES)
+    total = Counters()
+    for counters in per_shard:
+        total.merge(counters)
     return total
+
+
+def _cost_of(raw: dict[str, Any]) -> Decimal | None:
+    if "cost_input" not in raw or "cost_output" not in raw:
+        return None
+    return Decimal(raw["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"])
+
+
+def shards_with_logs(account_id: str, now_ms: int, reads: ReadStats) -> frozenset[int]:
+    """The account's log shards holding at least one retained log: one single-item read per shard."""
+    shape = _shape(LogQuery(account_id, 0, END_OF_TIME_MS), now_ms)
+    if shape is None:
+        return frozenset()
+
+    def probe(shard: int) -> tuple[int, dict[str, Any]]:
+        return shard, dynamodb().query(**shape.params(shard), Select="COUNT", Limit=1)
+
+    found = set()
+    for shard, response in _pool().map(probe, range(keys.LOG_SHARDS)):
+        reads.add(response)
+        # Limit counts items read before the TTL filter: a shard whose first item is expired but not yet
+        # deleted says Count 0 with more to read. Counting it as holding logs is the safe side.
+        if response["Count"] or "LastEvaluatedKey" in response:
+            found.add(shard)
+    return frozenset(found)
 
 
 @dataclass
@@ -188,16 +280,16 @@ class _MergeProgress:
 
 
 def _shard_stream(
-    shape: _QueryShape, shard: int, first_chunk: int, reads: ReadStats, progress: _MergeProgress
+    shape: _QueryShape, shard: int, first_chunk: int, reads: ReadStats, progress: _MergeProgress, *, descending: bool
 ) -> Iterator[dict[str, Any]]:
-    """Items of one shard, newest first, fetched in growing chunks only as the merge consumes them.
+    """Items of one shard in sort-key order, fetched in growing chunks only as the merge consumes them.
 
     Without a filter in the range, a refill asks for at most what the page still needs: the merge cannot
     take more than that from any one shard, so an unlucky shard does not read a doubled chunk it will
     mostly not use. With one, ``Limit`` counts items read rather than returned: chunks keep doubling so
     a sparse match costs a few calls, not one call per item.
     """
-    params = {**shape.params(shard), "ScanIndexForward": False}
+    params = {**shape.params(shard), "ScanIndexForward": not descending}
     chunk = first_chunk
     request = first_chunk
     while True:
@@ -211,36 +303,130 @@ def _shard_stream(
         request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining))
 
 
-def newest_logs(query: LogQuery, offset: int, limit: int, now_ms: int, reads: ReadStats) -> list[StoredLog]:
-    """Logs ``offset .. offset+limit`` of the query, newest first, merged across shards.
+def ordered_logs(
+    query: LogQuery,
+    *,
+    skip: int,
+    limit: int,
+    now_ms: int,
+    reads: ReadStats,
+    descending: bool = True,
+    after_sk: str | None = None,
+) -> list[StoredLog]:
+    """Logs ``skip .. skip+limit`` of the query in creation order (newest first unless ascending),
+    strictly after the sort key ``after_sk`` when a cursor gives one, merged across shards.
 
-    Each shard first reads a little more than its fair share of ``offset + limit`` (hash sharding spreads
-    logs evenly), so a page reads about as many items as it returns instead of ``LOG_SHARDS`` times more.
+    Each shard first reads a little more than its fair share of ``skip + limit`` (hash sharding spreads
+    logs evenly), so a page reads about as many items as it returns instead of ``LOG_SHARDS`` times more;
+    from a cursor, ``skip`` is 0, so a page costs the same however deep it is.
     """
-    shape = _shape(query, now_ms)
+    shape = _shape(query, now_ms, after_sk=after_sk, descending=descending)
     if shape is None or limit == 0:
         return []
-    wanted = offset + limit
+    wanted = skip + limit
     first_chunk = math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
     progress = _MergeProgress(wanted)
-    streams = [_shard_stream(shape, shard, first_chunk, reads, progress) for shard in range(keys.LOG_SHARDS)]
-    merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=True)
+    streams = [
+        _shard_stream(shape, shard, first_chunk, reads, progress, descending=descending)
+        for shard in range(keys.LOG_SHARDS)
+    ]
+    merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=descending)
     page: list[StoredLog] = []
     for raw in merged:
+        if raw["sk"]["S"] == after_sk:
+            continue  # the cursor's own log, read again because BETWEEN bounds are inclusive
+        log = None
+        if query.filters_cost:
+            log = StoredLog.from_item(from_attributes(raw))
+            if not query.cost_matches(log.cost_total):
+                continue
         progress.taken += 1
-        if progress.taken > offset:
-            page.append(StoredLog.from_item(from_attributes(raw)))
+        if progress.taken > skip:
+            page.append(log or StoredLog.from_item(from_attributes(raw)))
         # Stop on the last wanted item: asking the merge for one more would refill a shard for nothing.
         if progress.taken >= wanted:
             break
     return page
 
 
-def list_logs(query: LogQuery, offset: int, limit: int, now_ms: int) -> LogPage:
-    reads = ReadStats()
-    total = count_logs(query, now_ms, reads)
-    logs = newest_logs(query, offset, limit, now_ms, reads) if offset < total else []
-    return LogPage(logs, total, reads)
+# What ranking a log by cost, latency or tokens needs: reading only these moves a fraction of each item,
+# and only the page's logs are then fetched whole.
+_RANKING_ATTRIBUTES = ("pk", "sk", "cost_input", "cost_output", "latency_ms", "input_tokens", "output_tokens")
+_BATCH_GET_LIMIT = 100
+
+
+def _ranking_value(raw: dict[str, Any], sort: str) -> Decimal | None:
+    if sort == "cost":
+        return _cost_of(raw)
+    if sort == "latency":
+        return Decimal(raw["latency_ms"]["N"])
+    return Decimal(int(raw["input_tokens"]["N"]) + int(raw["output_tokens"]["N"]))
+
+
+def top_logs(
+    query: LogQuery,
+    ordering: Ordering,
+    *,
+    skip: int,
+    limit: int,
+    now_ms: int,
+    reads: ReadStats,
+    after: SortKey | None = None,
+) -> list[StoredLog]:
+    """Logs ``skip .. skip+limit`` of the query in ``ordering`` (by cost, latency or tokens), strictly
+    after the position ``after`` when a cursor gives one.
+
+    No index orders a time range by cost, so every log of the range is read, but never held: each
+    shard streams its pages, projected to the ranking attributes, through a bounded selection of the
+    ``skip + limit`` first (heapq's nsmallest/nlargest keep a heap of that size), the shards' selections
+    are merged, and only the page's logs are fetched whole. Memory is bounded by the page, not the range.
+    """
+    shape = _shape(query, now_ms)
+    wanted = skip + limit
+    if shape is None or wanted == 0:
+        return []
+    select = heapq.nlargest if ordering.descending else heapq.nsmallest
+    chosen: list[list[tuple[SortKey, str]]] = [[] for _ in range(keys.LOG_SHARDS)]
+
+    def consume(shard: int, response: dict[str, Any]) -> None:
+        candidates = chosen[shard]
+        for raw in response.get("Items", []):
+            value = _ranking_value(raw, ordering.sort)
+            if query.filters_cost and not query.cost_matches(value if ordering.sort == "cost" else _cost_of(raw)):
+                continue
+            key = ordering.key_of(value, raw["sk"]["S"])
+            if after is None or ordering.comes_after(key, after):
+                candidates.append((key, raw["pk"]["S"]))
+        # Trim once the page's worth is doubled: amortised O(1) per item, memory within 2 × wanted.
+        if len(candidates) >= 2 * wanted:
+            chosen[shard] = select(wanted, candidates, key=lambda pair: pair[0])
+
+    _read_shards(shape, reads, consume, projection=_RANKING_ATTRIBUTES)
+    merged = select(wanted, (pair for candidates in chosen for pair in candidates), key=lambda pair: pair[0])
+    page = [(pk, key[2]) for key, pk in merged[skip:]]
+    return _logs_by_key(page, reads)
+
+
+def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[StoredLog]:
+    """The logs with these (pk, sk) keys, in the order given (BatchGetItem returns them in any order)."""
+    table = get_settings().logs_table
+    found: dict[tuple[str, str], StoredLog] = {}
+    for start in range(0, len(table_keys), _BATCH_GET_LIMIT):
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in table_keys[start : start + _BATCH_GET_LIMIT]]
+            }
+        }
+        while request:
+            response = dynamodb().batch_get_item(RequestItems=request)
+            items = response.get("Responses", {}).get(table, [])
+            reads.items_read += len(items)
+            reads.calls += 1
+            for raw in items:
+                found[(raw["pk"]["S"], raw["sk"]["S"])] = StoredLog.from_item(from_attributes(raw))
+            request = response.get("UnprocessedKeys") or {}
+    # A log that expired and was deleted between the two reads is simply not on the page.
+    return [found[key] for key in table_keys if key in found]
 
 
 def logs_in_range(account_id: str, start_ms: int, end_ms: int, now_ms: int, reads: ReadStats) -> list[StoredLog]:
@@ -253,21 +439,7 @@ def logs_in_range(account_id: str, start_ms: int, end_ms: int, now_ms: int, read
     if shape is None:
         return []
 
-    def read_shard(shard: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        params = shape.params(shard)
-        responses, items = [], []
-        while True:
-            response = dynamodb().query(**params)
-            responses.append(response)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items, responses
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    per_shard: list[list[dict[str, Any]]] = []
-    for items, responses in _pool().map(read_shard, range(keys.LOG_SHARDS)):
-        per_shard.append(items)
-        for response in responses:
-            reads.add(response)
+    per_shard: list[list[dict[str, Any]]] = [[] for _ in range(keys.LOG_SHARDS)]
+    _read_shards(shape, reads, lambda shard, response: per_shard[shard].extend(response.get("Items", [])))
     merged = heapq.merge(*per_shard, key=lambda item: item["sk"]["S"])
     return [StoredLog.from_item(from_attributes(raw)) for raw in merged]

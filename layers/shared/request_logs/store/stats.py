@@ -1,4 +1,5 @@
-"""Rollup items in the stats table: read, and write conditionally on their version.
+"""Rollup items in the stats table: read, and write conditionally on their version. Beside them, one
+progress item per account holds the freshness marks (``domain/freshness.Progress``).
 
 Each item carries, besides its counters and sketches, ``applied``: per log partition, the highest stream
 sequence number already folded in. The aggregator folds only records above it and writes counters, sketches and
@@ -7,6 +8,7 @@ the new high-water mark in one conditional put, so a replayed record can never b
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 from collections.abc import Iterable
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from request_logs.config import get_settings
+from request_logs.domain.freshness import Progress
 from request_logs.domain.rollups import Counters, Rollup, RollupKey
 from request_logs.domain.sketches import Sketch
 from request_logs.store import keys
@@ -186,3 +189,73 @@ def query_rollups(
         if "LastEvaluatedKey" not in response:
             return found
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+# ---------------------------------------------------------------- freshness marks
+_APPLIED_PREFIX = "applied_"
+
+
+def _progress_key(account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": keys.progress_pk(account_id)}, "sk": {"S": keys.PROGRESS_SK}}
+
+
+def _move_mark(account_id: str, attribute: str, value: int, beyond: str) -> None:
+    """Set the mark to ``value`` unless it already lies ``beyond`` it: update expressions have no max()."""
+    client = dynamodb()
+    # A failed condition: the mark is already further out (a later batch, or a concurrent one, got there).
+    with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+        client.update_item(
+            TableName=get_settings().stats_table,
+            Key=_progress_key(account_id),
+            UpdateExpression="SET #mark = :value",
+            ConditionExpression=f"attribute_not_exists(#mark) OR #mark {beyond} :value",
+            ExpressionAttributeNames={"#mark": attribute},
+            ExpressionAttributeValues={":value": {"N": str(value)}},
+        )
+
+
+def raise_late_marks(account_id: str, created_min: int, ingested_max: int) -> None:
+    """Announce late logs before they are written: ``late_ingested_max`` only rises, ``late_created_min``
+    only falls. Two updates, since one condition cannot let one mark move while the other stays; a failure
+    between them leaves one mark moved, which only makes readers more careful. Raises botocore errors:
+    the caller must then not write the logs these marks announce."""
+    _move_mark(account_id, "late_ingested_max", ingested_max, "<")
+    _move_mark(account_id, "late_created_min", created_min, ">")
+
+
+def record_applied_stamps(account_id: str, stamps: dict[int, int]) -> None:
+    """Per log shard, the stamp of a log whose record and every earlier one of its partition are applied.
+
+    Unconditional: any such stamp is a valid bound, so a lower one written by a replay only makes the
+    horizon more careful, and no read or condition is needed. One update per account and batch, of at
+    most ``LOG_SHARDS`` clauses, far below the expression limits.
+    """
+    if not stamps:
+        return
+    shards = sorted(stamps)
+    dynamodb().update_item(
+        TableName=get_settings().stats_table,
+        Key=_progress_key(account_id),
+        UpdateExpression="SET " + ", ".join(f"{_APPLIED_PREFIX}{shard} = :s{shard}" for shard in shards),
+        ExpressionAttributeValues={f":s{shard}": {"N": str(stamps[shard])} for shard in shards},
+    )
+
+
+def load_progress(account_id: str) -> Progress:
+    """The account's marks, read consistently: a missing item (nothing ingested or applied yet) is empty."""
+    response = dynamodb().get_item(
+        TableName=get_settings().stats_table, Key=_progress_key(account_id), ConsistentRead=True
+    )
+    item = from_attributes(response.get("Item") or {})
+    applied = {
+        int(name.removeprefix(_APPLIED_PREFIX)): int(value)
+        for name, value in item.items()
+        if name.startswith(_APPLIED_PREFIX)
+    }
+    late_ingested_max = item.get("late_ingested_max")
+    late_created_min = item.get("late_created_min")
+    return Progress(
+        applied_stamps=applied,
+        late_ingested_max=None if late_ingested_max is None else int(late_ingested_max),
+        late_created_min=None if late_created_min is None else int(late_created_min),
+    )

@@ -1,0 +1,67 @@
+"""GET /api/account/request-logs/enhanced — logs with token, cost and price detail, sorted, with a summary."""
+
+# First: importing it pauses the garbage collector until cold_start.loaded() at the end of this module.
+from request_logs.api import cold_start
+
+# isort: split
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from request_logs.api import params
+from request_logs.api.models import EnhancedListResponse
+from request_logs.api.resolver import caller_account, create_resolver
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.ordering import Ordering
+from request_logs.domain.timeutil import now_ms
+from request_logs.logic.enhanced import enhanced_request_logs
+
+logger = Logger()
+app = create_resolver()
+
+
+@app.get("/api/account/request-logs/enhanced")
+def list_enhanced_logs(
+    limit: params.Limit = 50,
+    offset: params.Offset = 0,
+    model: params.Model = None,
+    provider: params.Provider = None,
+    status: params.Status = None,
+    start_date: params.StartDate = None,
+    end_date: params.EndDate = None,
+    min_latency: params.MinLatency = None,
+    max_latency: params.MaxLatency = None,
+    api_key_id: params.ApiKeyId = None,
+    min_cost: params.MinCost = None,
+    max_cost: params.MaxCost = None,
+    sort: params.Sort = "created_at",
+    order: params.Order = "desc",
+    cursor: params.Cursor = None,
+) -> EnhancedListResponse:
+    start_ms, end_ms = params.date_range(start_date, end_date)
+    params.latency_range(min_latency, max_latency)
+    params.cost_range(min_cost, max_cost)
+    query = LogQuery(
+        account_id=caller_account(app),
+        start_ms=start_ms,
+        end_ms=end_ms,
+        status=status,
+        model=model,
+        provider=provider,
+        api_key_id=api_key_id,
+        min_latency=min_latency,
+        max_latency=max_latency,
+        min_cost=min_cost,
+        max_cost=max_cost,
+    )
+    return enhanced_request_logs(
+        query, Ordering(sort, order), limit=limit, offset=offset, cursor=cursor, now_ms=now_ms()
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
+
+
+cold_start.loaded()

@@ -1,0 +1,124 @@
+"""The cursor codec: opaque, signed page tokens for the list and enhanced endpoints (decisions §15).
+
+A cursor is ``base64url(payload) "." base64url(HMAC-SHA256(key, payload))``. The payload names the
+account, a fingerprint of the query it continues (filters, sort, order, endpoint), the position after the
+last log returned, how many logs came before, and the snapshot the walk pins: the instant the first page
+was served (later logs are not part of the walk) with that instant's total and summary. So a deeper
+page reads only its own logs, whatever the depth.
+
+Anything that does not verify, or continues another query or another account, is a 400 naming
+``cursor``; the position is only ever applied under the caller's own partitions anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from request_logs.api.errors import InvalidParameter
+from request_logs.domain.ordering import SortKey, decode_key, encode_key
+
+CURSOR_VERSION = 1
+# A walk is a snapshot: a cursor older than a day would page through a picture that old. Ask anew.
+CURSOR_TTL_MS = 24 * 3_600_000
+MAX_CURSOR_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """Where a walk stands. ``totals`` is the snapshot's total and summary, as the first page gave them."""
+
+    account_id: str
+    fingerprint: str
+    position: SortKey
+    returned: int  # logs returned before this page: its offset
+    snapshot_ms: int  # exclusive end the walk is pinned to
+    issued_ms: int
+    totals: dict[str, Any] = field(default_factory=dict)
+
+
+def query_fingerprint(endpoint: str, parameters: dict[str, Any]) -> str:
+    """What a cursor continues: the endpoint and every parameter but the page size and position."""
+    canonical = json.dumps({"endpoint": endpoint, **parameters}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def encode_cursor(state: CursorState, key: bytes) -> str:
+    payload = json.dumps(
+        {
+            "v": CURSOR_VERSION,
+            "a": state.account_id,
+            "f": state.fingerprint,
+            "p": encode_key(state.position),
+            "n": state.returned,
+            "s": state.snapshot_ms,
+            "i": state.issued_ms,
+            "t": state.totals,
+        },
+        separators=(",", ":"),
+    ).encode()
+    return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
+
+
+def _invalid(reason: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"Invalid value for 'cursor': {reason}. Use the nextCursor of the previous page unchanged, with the same "
+        "filters, sort and order; start again without a cursor if it is lost.",
+        param="cursor",
+        code="invalid_cursor",
+    )
+
+
+def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, now_ms: int) -> CursorState:
+    """Verify and read a cursor for this caller and query; any mismatch is a 400 naming ``cursor``."""
+    if len(token) > MAX_CURSOR_LENGTH or token.count(".") != 1:
+        raise _invalid("not a cursor this API issued")
+    encoded_payload, encoded_signature = token.split(".")
+    try:
+        payload, signature = _unb64(encoded_payload), _unb64(encoded_signature)
+    except (binascii.Error, ValueError) as exc:
+        raise _invalid("not a cursor this API issued") from exc
+    # Constant-time: a forger learns nothing from how long the comparison took.
+    if not hmac.compare_digest(signature, _signature(key, payload)):
+        raise _invalid("its signature does not verify (modified, or issued elsewhere)")
+    try:
+        raw = json.loads(payload)
+        state = CursorState(
+            account_id=str(raw["a"]),
+            fingerprint=str(raw["f"]),
+            position=decode_key(raw["p"]),
+            returned=int(raw["n"]),
+            snapshot_ms=int(raw["s"]),
+            issued_ms=int(raw["i"]),
+            totals=dict(raw["t"]),
+        )
+        version = raw["v"]
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise _invalid("not a cursor this API issued") from exc
+    if version != CURSOR_VERSION:
+        raise _invalid("issued by an older version of the API")
+    # Not a lookup of someone else's data, but a cursor is only ever valid for the key's own account.
+    if not hmac.compare_digest(state.account_id.encode(), account_id.encode()):
+        raise _invalid("it was not issued to this API key's account")
+    if state.fingerprint != fingerprint:
+        raise _invalid("it continues a query with other filters, sort or order")
+    if now_ms - state.issued_ms > CURSOR_TTL_MS:
+        raise _invalid("it has expired (cursors are valid for 24 hours)")
+    return state

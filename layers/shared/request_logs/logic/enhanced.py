@@ -1,0 +1,51 @@
+"""Use case of ``GET /api/account/request-logs/enhanced``: logs with token, cost and price detail, in any
+order, with a summary of the whole filtered set."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from request_logs.api.models import CostSummary, EnhancedListResponse, EnhancedLog
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.ordering import Ordering
+from request_logs.domain.rollups import Counters
+from request_logs.logic.pages import PageRequest, read_page
+from request_logs.store.logs import ReadStats
+
+# Averages are the one inexact figure: rounded half-even to a millionth of a micro-dollar.
+AVERAGE_COST_QUANTUM = Decimal("1e-12")
+
+
+def enhanced_request_logs(
+    query: LogQuery,
+    ordering: Ordering,
+    *,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+    now_ms: int,
+    reads: ReadStats | None = None,
+) -> EnhancedListResponse:
+    page = read_page(
+        PageRequest("enhanced", query, ordering, limit, offset, cursor, with_sums=True), now_ms=now_ms, reads=reads
+    )
+    return EnhancedListResponse(
+        logs=[EnhancedLog.from_stored(log) for log in page.logs],
+        summary=cost_summary(page.totals),
+        pagination=page.pagination,
+    )
+
+
+def cost_summary(totals: Counters) -> CostSummary:
+    priced = totals.requests - totals.unpriced
+    average = (totals.cost / priced).quantize(AVERAGE_COST_QUANTUM, ROUND_HALF_EVEN) if priced else None
+    return CostSummary(
+        total_cost=totals.cost,
+        total_tokens=totals.total_tokens,
+        avg_cost_per_request=average,
+        requests=totals.requests,
+        priced_requests=priced,
+        unpriced_requests=totals.unpriced,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+    )

@@ -1,0 +1,153 @@
+"""One place for pagination of the list and enhanced endpoints: offset or cursor, total, next cursor.
+
+A page fetches one log more than it returns, so ``hasMore`` is known without counting. The first page
+of a walk pins a snapshot (logs created up to that instant) and computes the total (and summary) once;
+every cursor page after it carries them and reads only its own logs (decisions §15).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from request_logs.api.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint
+from request_logs.api.errors import InvalidParameter
+from request_logs.api.models import Pagination
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.ordering import Ordering
+from request_logs.domain.rollups import Counters
+from request_logs.logic.totals import filtered_totals
+from request_logs.store import logs as log_store
+from request_logs.store.items import StoredLog
+from request_logs.store.logs import ReadStats
+from request_logs.store.secrets import cursor_signing_key
+
+# Sorting by cost, latency or tokens selects the first offset+limit logs of the whole range in memory:
+# offset paging stops here (like most search APIs); cursors page on without limit at constant memory.
+MAX_SORTED_OFFSET_WINDOW = 10_000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    endpoint: str  # "list" or "enhanced": a cursor continues only the endpoint that issued it
+    query: LogQuery
+    ordering: Ordering
+    limit: int
+    offset: int
+    cursor: str | None
+    with_sums: bool  # the summary needs token and cost sums, the list only the count
+
+
+@dataclass(frozen=True)
+class Page:
+    logs: list[StoredLog]
+    totals: Counters
+    pagination: Pagination
+    reads: ReadStats
+
+
+def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = None) -> Page:
+    reads = reads if reads is not None else ReadStats()
+    query, ordering = request.query, request.ordering
+    fingerprint = query_fingerprint(request.endpoint, {**asdict(query), "sort": ordering.sort, "order": ordering.order})
+    key = cursor_signing_key()
+    if request.cursor is not None:
+        if request.offset:
+            raise InvalidParameter("Use either 'offset' or 'cursor', not both.", param="offset")
+        state = decode_cursor(request.cursor, key, account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms)
+        snapshot_ms, issued_ms, totals = state.snapshot_ms, state.issued_ms, _counters(state.totals)
+    else:
+        state = None
+        snapshot_ms, issued_ms = now_ms + 1, now_ms
+        if not ordering.by_creation and request.offset + request.limit > MAX_SORTED_OFFSET_WINDOW:
+            raise InvalidParameter(
+                f"With sort={ordering.sort}, offset + limit may not exceed {MAX_SORTED_OFFSET_WINDOW}; "
+                "page further with the cursor in pagination.nextCursor.",
+                param="offset",
+            )
+    # The walk and its total cover the snapshot: logs created later belong to a later walk.
+    pinned = replace(query, end_ms=min(query.end_ms, snapshot_ms))
+    if state is None:
+        totals = filtered_totals(pinned, now_ms=now_ms, reads=reads, with_sums=request.with_sums).counters
+    returned_before = state.returned if state is not None else request.offset
+    logs = _fetch(request, pinned, state, totals, now_ms, reads)
+    has_more = len(logs) > request.limit
+    logs = logs[: request.limit]
+    next_cursor = None
+    if has_more:
+        next_state = CursorState(
+            account_id=query.account_id,
+            fingerprint=fingerprint,
+            position=ordering.key(logs[-1]),
+            returned=returned_before + len(logs),
+            snapshot_ms=snapshot_ms,
+            issued_ms=issued_ms,
+            totals=_encoded(totals),
+        )
+        next_cursor = encode_cursor(next_state, key)
+    pagination = Pagination(
+        total=totals.requests,
+        limit=request.limit,
+        offset=returned_before,
+        hasMore=has_more,
+        nextCursor=next_cursor,
+    )
+    return Page(logs, totals, pagination, reads)
+
+
+def _fetch(
+    request: PageRequest, pinned: LogQuery, state: CursorState | None, totals: Counters, now_ms: int, reads: ReadStats
+) -> list[StoredLog]:
+    """``limit + 1`` logs from the position (offset, or the cursor's), in the requested order."""
+    ordering = request.ordering
+    wanted = request.limit + 1
+    if state is None and request.offset >= totals.requests:
+        return []  # past the end: nothing to read
+    if ordering.by_creation:
+        return log_store.ordered_logs(
+            pinned,
+            skip=request.offset if state is None else 0,
+            limit=wanted,
+            now_ms=now_ms,
+            reads=reads,
+            descending=ordering.descending,
+            after_sk=state.position[2] if state is not None else None,
+        )
+    return log_store.top_logs(
+        pinned,
+        ordering,
+        skip=request.offset if state is None else 0,
+        limit=wanted,
+        now_ms=now_ms,
+        reads=reads,
+        after=state.position if state is not None else None,
+    )
+
+
+def _encoded(totals: Counters) -> dict[str, Any]:
+    return {
+        "r": totals.requests,
+        "s": totals.successful,
+        "i": totals.input_tokens,
+        "o": totals.output_tokens,
+        "c": str(totals.cost),
+        "u": totals.unpriced,
+    }
+
+
+def _counters(raw: dict[str, Any]) -> Counters:
+    try:
+        requests = int(raw["r"])
+        successful = int(raw["s"])
+        return Counters(
+            requests=requests,
+            successful=successful,
+            failed=requests - successful,
+            input_tokens=int(raw["i"]),
+            output_tokens=int(raw["o"]),
+            cost=Decimal(raw["c"]),
+            unpriced=int(raw["u"]),
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidParameter("Invalid value for 'cursor': not a cursor this API issued.", param="cursor") from exc

@@ -1,0 +1,110 @@
+"""``total`` and ``summary`` of a filtered log list: from the stats rollups where they answer exactly,
+by reading the matching logs otherwise (decisions §16).
+
+Rollups answer a time range with at most one of status, model, provider or API key
+(``LogQuery.rollup_filter``), at a cost that grows with buckets: day items for whole days, hour items for
+whole hours, raw logs for the partial hours at the edges (the stats endpoint's plan). Only the part of
+the range the aggregator has settled (``domain/freshness``) comes from rollups; logs created after it
+are read. When nothing is settled, or a rollup cannot prove it is complete (an old item without per-status
+counters), the whole answer is read from the logs. Both ways give the same numbers; tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.freshness import rollups_settled_before
+from request_logs.domain.rollups import GRANULARITIES, Counters, RollupKey
+from request_logs.domain.stats_plan import plan_stats
+from request_logs.domain.timeutil import END_OF_TIME_MS, first_visible_log_ms
+from request_logs.store import logs as log_store
+from request_logs.store import stats as stats_store
+from request_logs.store.keys import LOG_SHARDS
+from request_logs.store.logs import ReadStats
+
+_BATCH_GET_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counters of every log a query matches; ``source`` says how they were obtained."""
+
+    counters: Counters
+    source: Literal["rollups", "logs"]
+
+
+def filtered_totals(query: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
+    """Exact totals of ``query``; with ``with_sums`` False only ``counters.requests`` is needed."""
+    from_rollups = _totals_from_rollups(query, now_ms, reads)
+    if from_rollups is not None:
+        return Totals(from_rollups, "rollups")
+    if with_sums:
+        return Totals(log_store.summarize_logs(query, now_ms, reads), "logs")
+    return Totals(Counters(requests=log_store.count_logs(query, now_ms, reads)), "logs")
+
+
+def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Counters | None:
+    rollup_filter = query.rollup_filter()
+    if rollup_filter is None:
+        return None
+    start_ms = max(query.start_ms, first_visible_log_ms(now_ms))
+    end_ms = min(query.end_ms, END_OF_TIME_MS)
+    if start_ms >= end_ms:
+        return None  # nothing to count: the query path answers 0 without reading
+    progress = stats_store.load_progress(query.account_id)
+    reads.items_read += 1
+    reads.calls += 1
+    if not progress.applied_stamps:
+        return None  # the aggregator has applied nothing of this account yet
+    if len(progress.applied_stamps) == LOG_SHARDS:
+        # Every shard has a stamp: no probe needed (a shard whose logs all expired only holds the horizon
+        # back, which is safe).
+        shards = frozenset(progress.applied_stamps)
+    else:
+        shards = log_store.shards_with_logs(query.account_id, now_ms, reads)
+    settled_ms = rollups_settled_before(progress, shards, end_ms)
+    if settled_ms is None or settled_ms <= start_ms:
+        return None
+    plan = plan_stats(start_ms, min(end_ms, settled_ms), now_ms=now_ms, hourly=False)
+    if plan.rounded:
+        return None  # an edge past retention: rollups would count logs the list no longer shows
+    dimension, value = rollup_filter
+    item_dimension = "all" if dimension == "status" else dimension
+    item_value = "" if dimension == "status" else value
+    bucket_keys: list[RollupKey] = []
+    total = Counters()
+    for piece in plan.pieces:
+        if piece.source == "raw":
+            total.merge(
+                log_store.summarize_logs(replace(query, start_ms=piece.start_ms, end_ms=piece.end_ms), now_ms, reads)
+            )
+            continue
+        size = GRANULARITIES[piece.source]
+        bucket_keys.extend(
+            RollupKey(query.account_id, piece.source, bucket, item_dimension, item_value)
+            for bucket in range(piece.start_ms, piece.end_ms, size)
+        )
+    found = stats_store.load_rollups(bucket_keys)
+    # A BatchGetItem is charged for every key asked, found or not.
+    reads.items_read += len(bucket_keys)
+    reads.calls += math.ceil(len(bucket_keys) / _BATCH_GET_LIMIT)
+    for stored in found.values():
+        if dimension != "status":
+            total.merge(stored.rollup.counters)
+            continue
+        by_status = stored.rollup.groups.get("status", {})
+        # Items written before per-status counters existed cannot answer a status filter.
+        if (
+            stored.rollup.groups_overflow
+            or sum(c.requests for c in by_status.values()) != stored.rollup.counters.requests
+        ):
+            return None
+        if value in by_status:
+            total.merge(by_status[value])
+    if plan.end_ms < end_ms:
+        unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
+        total.merge(log_store.summarize_logs(unsettled, now_ms, reads))
+    return total
