@@ -58,6 +58,7 @@ HANDLER_PATHS = {
     "list_request_logs": "/api/account/request-logs",
     "get_request_log": "/api/account/request-logs/{id}",
     "get_request_log_details": "/api/account/request-logs/{id}/details",
+    "enhanced_request_logs": "/api/account/request-logs/enhanced",
 }
 _SEEDED_LOGS = 40
 

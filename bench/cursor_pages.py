@@ -1,12 +1,15 @@
 """Items DynamoDB reads for a deep page reached by cursor, against the first page and the same page by
 offset, through the real list and enhanced handlers, on moto in process.
 
-Data: ``CURSOR_LOGS`` logs of one account over the 30 days up to "now" (the stats benchmark's time of
-day, the clock frozen there), loaded like the other data sets, and the stream aggregated by the real
+Data: ``CURSOR_LOGS`` logs of one account over the 30 days up to a fixed "now", ``CURSOR_NOW`` (the
+clock frozen there), loaded like the other data sets, and the stream aggregated by the real
 ``StatsAggregatorFunction`` so that first pages take their totals from rollups, as they do once the
-aggregator has caught up (``bench.stats_reads.aggregated_stack``). Its own data set rather than the
-stats one: moto answers every Query by walking the whole table, and the 100,000 logs of the stats data
-would make the hundred-odd page requests here take many minutes; a page's reads do not depend on it.
+aggregator has caught up (``bench.stats_reads.aggregated_stack``). Fixed, not today: a log's partition is
+a hash of its id, which includes its creation instant, and how the newest-first merge of the partitions
+falls around a page boundary decides what the page reads. With the same instant every run reads the
+same items. Its own data set rather than the stats one: moto answers every Query by walking the whole
+table, and the 100,000 logs of the stats data would make the hundred-odd page requests here take many
+minutes; a page's reads do not depend on how many logs there are.
 
 Each endpoint is walked newest first (the default sort, ``created_at`` desc), 100 logs a page, with no
 filter and no dates: the whole retained range. The first page is requested plainly; pages 2 to 50 pass
@@ -19,7 +22,9 @@ Definitions (docs/benchmarks.md explains the choice):
   summary and the position of its last log, so the page reads only its own logs, whatever the depth.
 - ``cursor_read_amplification_page1``, ``cursor_read_amplification_page1_enhanced``: the same for the
   first page, which also computes the total (and, for the enhanced endpoint, the summary).
-- ``cursor_read_amplification_max_deeper_page``: the worst of the list's pages 2 to 50.
+- ``cursor_read_amplification_max_deeper_page``, ``cursor_read_amplification_mean_deeper_pages``: the
+  worst of the list's pages 2 to 50, and their mean: every one of them costs what page 50 does, give or
+  take how the partitions' logs interleave around it.
 - ``offset_read_amplification_page50``, ``offset_read_amplification_page50_enhanced``: page 50 by
   ``offset``: it computes the total again and reads the 4,900 logs before its own.
 
@@ -31,11 +36,13 @@ must return exactly what page 50 by cursor returned. Any mismatch stops the run.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.dataset import api_event
 from bench.dynamo_tally import DynamoTally, tally
 from bench.stats_reads import AggregatedStack, aggregated_stack
+from request_logs.domain.timeutil import to_ms
 from request_logs.store.dynamo import dynamodb
 
 ENDPOINTS = {"list": "/api/account/request-logs", "enhanced": "/api/account/request-logs/enhanced"}
@@ -44,6 +51,7 @@ DEEP_PAGE = 50
 CURSOR_LOGS = 8_000  # page 50 and a next one need 5,001
 CURSOR_DAYS = 30
 CURSOR_SEED = 50
+CURSOR_NOW = datetime(2026, 11, 24, 14, 37, 12, 345_000, tzinfo=UTC)
 
 
 def _get(world: AggregatedStack, path: str, query: list[tuple[str, str]]) -> tuple[dict[str, Any], DynamoTally]:
@@ -97,12 +105,14 @@ def _walk(world: AggregatedStack, endpoint: str, newest_first: list[str]) -> dic
         f"offset_page{DEEP_PAGE}{suffix}_dynamodb_calls": offset_reads.calls,
     }
     if endpoint == "list":
-        figures["cursor_read_amplification_max_deeper_page"] = max(r.items_read for r in reads[1:]) / PAGE_LIMIT
+        deeper = [page_reads.items_read for page_reads in reads[1:]]
+        figures["cursor_read_amplification_max_deeper_page"] = max(deeper) / PAGE_LIMIT
+        figures["cursor_read_amplification_mean_deeper_pages"] = sum(deeper) / len(deeper) / PAGE_LIMIT
     return figures
 
 
 def measure_cursor_pages(log_count: int = CURSOR_LOGS) -> dict[str, float]:
-    with aggregated_stack(log_count, days=CURSOR_DAYS, seed=CURSOR_SEED) as world:
+    with aggregated_stack(log_count, days=CURSOR_DAYS, seed=CURSOR_SEED, at_ms=to_ms(CURSOR_NOW)) as world:
         return _measure(world)
 
 

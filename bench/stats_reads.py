@@ -225,9 +225,12 @@ class AggregatedStack:
 
 
 @contextmanager
-def aggregated_stack(log_count: int, *, days: int = DAYS, seed: int = SEED) -> Iterator[AggregatedStack]:
-    """``log_count`` logs over the ``days`` up to "now" (today at ``NOW_TIME_OF_DAY_MS``), aggregated."""
-    now = now_ms() // DAY_MS * DAY_MS + NOW_TIME_OF_DAY_MS
+def aggregated_stack(
+    log_count: int, *, days: int = DAYS, seed: int = SEED, at_ms: int | None = None
+) -> Iterator[AggregatedStack]:
+    """``log_count`` logs over the ``days`` up to "now", aggregated. Now is ``at_ms``, by default today at
+    ``NOW_TIME_OF_DAY_MS``."""
+    now = at_ms if at_ms is not None else now_ms() // DAY_MS * DAY_MS + NOW_TIME_OF_DAY_MS
     dataset = build_dataset(log_count, days=days, end_ms=now, error_rate=ERROR_RATE, seed=seed)
     with time_machine.travel(from_ms(now), tick=False), loaded_stack(dataset) as stack:
         functions = FunctionRegistry(stack.template)

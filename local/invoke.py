@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import time_machine
 
 from local.event_fixtures import EVENTS_NOW, seed_event_fixtures
@@ -116,7 +117,9 @@ def _against_endpoint(template: Template) -> FunctionRegistry:
     # A loopback moto server accepts any credentials; boto3 refuses to sign without some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    _use_environment(Stack(template).function_environment())
+    stack = Stack(template)
+    stack.read_secrets(boto3.Session(region_name=os.environ["AWS_DEFAULT_REGION"]))
+    _use_environment(stack.function_environment())
     return FunctionRegistry(template)
 
 

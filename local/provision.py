@@ -7,6 +7,7 @@ deployed key schemas, indexes, streams and TTL attributes.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ class Stack:
     queue_urls: dict[str, str] = field(default_factory=dict)
     arns: dict[str, str] = field(default_factory=dict)
     stream_arns: dict[str, str] = field(default_factory=dict)
+    secret_values: dict[str, str] = field(default_factory=dict)  # secret ARN → its value
 
     def name(self, logical_id: str) -> str:
         return self.template.physical_names[logical_id]
@@ -31,11 +33,27 @@ class Stack:
         merged: dict[str, str] = {}
         for spec in self.template.functions().values():
             for key, value in spec.environment.items():
-                resolved = str(self.template.resolve(value, self.arns))
+                resolved = self._dynamic_references(str(self.template.resolve(value, self.arns)))
                 if merged.get(key, resolved) != resolved:
                     raise ValueError(f"functions disagree on environment variable {key}")
                 merged[key] = resolved
         return merged
+
+    def _dynamic_references(self, value: str) -> str:
+        """``{{resolve:secretsmanager:<arn>:SecretString}}``, as CloudFormation resolves it at deploy time."""
+        # A stack not provisioned in this process (the admin CLI reading table names) leaves them as they are.
+        return _SECRET_REFERENCE.sub(lambda match: self.secret_values.get(match["arn"], match[0]), value)
+
+    def read_secrets(self, session: boto3.Session) -> None:
+        """Learn the secrets' values from a stack provisioned elsewhere (``make run``'s moto server)."""
+        client = session.client("secretsmanager")
+        for logical in self.template.of_type("AWS::SecretsManager::Secret"):
+            secret = client.get_secret_value(SecretId=self.name(logical))
+            self.arns[f"{logical}.Ref"] = secret["ARN"]
+            self.secret_values[secret["ARN"]] = secret["SecretString"]
+
+
+_SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:(?P<arn>[^}]+?):SecretString\}\}")
 
 
 def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +120,7 @@ def provision(template: Template | None = None, session: boto3.Session | None = 
         value = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))
         created = secretsmanager.create_secret(Name=stack.name(logical), SecretString=value)
         stack.arns[f"{logical}.Ref"] = created["ARN"]
+        stack.secret_values[created["ARN"]] = value
 
     for logical, resource in template.of_type("AWS::S3::Bucket").items():
         bucket = stack.name(logical)

@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from request_logs.api import params
 from request_logs.api.models import EnhancedListResponse
 from request_logs.api.resolver import caller_account, create_resolver
-from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.enhanced import enhanced_request_logs
@@ -38,19 +37,16 @@ def list_enhanced_logs(
     order: params.Order = "desc",
     cursor: params.Cursor = None,
 ) -> EnhancedListResponse:
-    start_ms, end_ms = params.date_range(start_date, end_date)
-    params.latency_range(min_latency, max_latency)
-    params.cost_range(min_cost, max_cost)
-    query = LogQuery(
-        account_id=caller_account(app),
-        start_ms=start_ms,
-        end_ms=end_ms,
-        status=status,
+    query = params.log_query(
+        caller_account(app),
         model=model,
         provider=provider,
-        api_key_id=api_key_id,
+        status=status,
+        start_date=start_date,
+        end_date=end_date,
         min_latency=min_latency,
         max_latency=max_latency,
+        api_key_id=api_key_id,
         min_cost=min_cost,
         max_cost=max_cost,
     )

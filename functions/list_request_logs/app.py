@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from request_logs.api import params
 from request_logs.api.models import LogListResponse
 from request_logs.api.resolver import caller_account, create_resolver
-from request_logs.domain.filters import LogQuery
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.read_logs import list_request_logs
 
@@ -33,18 +32,16 @@ def list_logs(
     api_key_id: params.ApiKeyId = None,
     cursor: params.Cursor = None,
 ) -> LogListResponse:
-    start_ms, end_ms = params.date_range(start_date, end_date)
-    params.latency_range(min_latency, max_latency)
-    query = LogQuery(
-        account_id=caller_account(app),
-        start_ms=start_ms,
-        end_ms=end_ms,
-        status=status,
+    query = params.log_query(
+        caller_account(app),
         model=model,
         provider=provider,
-        api_key_id=api_key_id,
+        status=status,
+        start_date=start_date,
+        end_date=end_date,
         min_latency=min_latency,
         max_latency=max_latency,
+        api_key_id=api_key_id,
     )
     return list_request_logs(query, limit=limit, offset=offset, cursor=cursor, now_ms=now_ms())
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+from request_logs.api import exact_json
 from request_logs.domain.rollups import Counters, Rollup
 from request_logs.domain.sketches import Sketch
 from request_logs.domain.stats_plan import StatsPlan
@@ -67,7 +69,8 @@ def test_buckets_merge_into_days_and_costs_stay_exact() -> None:
         ("2026-10-28", 1, Decimal("0.2")),
     ]
     assert result.stats.total_cost == Decimal("0.3000001")
-    assert result.model_dump(mode="json")["stats"]["total_cost"] == 0.3000001
+    written = json.loads(exact_json.dumps(result.model_dump(mode="json")), parse_float=Decimal)
+    assert written["stats"]["total_cost"] == Decimal("0.3000001")
 
 
 def test_models_order_by_requests_then_name_and_embedded_counters_have_no_percentiles() -> None:

@@ -49,7 +49,6 @@ LIST_READS = {
     # Exact totals from rollups: the account's progress item and the bucket items, by key.
     "dynamodb:GetItem": {"StatsTable"},
     "dynamodb:BatchGetItem": {"StatsTable"},
-    "secretsmanager:GetSecretValue": {"CursorSigningSecret"},  # signs and checks cursors
 }
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"dynamodb:GetItem": {"ApiKeysTable"}},

@@ -14,7 +14,7 @@ class Settings:
     api_keys_table: str
     content_bucket: str
     stats_table: str
-    cursor_secret_arn: str
+    cursor_signing_key: str  # resolved from Secrets Manager by CloudFormation at deploy time
 
 
 @lru_cache(maxsize=1)
@@ -25,5 +25,5 @@ def get_settings() -> Settings:
         api_keys_table=os.environ.get("API_KEYS_TABLE", ""),
         content_bucket=os.environ.get("CONTENT_BUCKET", ""),
         stats_table=os.environ.get("STATS_TABLE", ""),
-        cursor_secret_arn=os.environ.get("CURSOR_SECRET_ARN", ""),
+        cursor_signing_key=os.environ.get("CURSOR_SIGNING_KEY", ""),
     )

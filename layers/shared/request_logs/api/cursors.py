@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from request_logs.api.errors import InvalidParameter
+from request_logs.config import get_settings
 from request_logs.domain.ordering import SortKey, decode_key, encode_key
 
 CURSOR_VERSION = 1
@@ -40,6 +41,14 @@ class CursorState:
     snapshot_ms: int  # exclusive end the walk is pinned to
     issued_ms: int
     totals: dict[str, Any] = field(default_factory=dict)
+
+
+def signing_key() -> bytes:
+    """The HMAC key: the ``CursorSigningSecret`` value CloudFormation resolved into the environment."""
+    key = get_settings().cursor_signing_key
+    if not key:
+        raise RuntimeError("CURSOR_SIGNING_KEY is not set: this function cannot sign cursors")
+    return key.encode()
 
 
 def query_fingerprint(endpoint: str, parameters: dict[str, Any]) -> str:

@@ -8,20 +8,18 @@ class creation they cost next to nothing.
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from request_logs.api.exact_json import mark_number
 from request_logs.domain.timeutil import format_ms
 from request_logs.store.items import StoredLog
 
-
-def _as_number(value: Decimal) -> float:
-    # A Python function rather than the builtin ``float``: pydantic inspects a serializer's signature,
-    # and a builtin's is parsed from its text signature, a few milliseconds of every cold start.
-    return float(value)
-
-
-# Costs are exact Decimals; JSON carries them as numbers (shortest repr, exact for ≤ 15 digits).
-Money = Annotated[Decimal, PlainSerializer(_as_number, return_type=float)]
+# Costs are exact Decimals and JSON carries them as exact numbers (api/exact_json.py); the schema says number.
+Money = Annotated[
+    Decimal,
+    PlainSerializer(mark_number, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "number"}, mode="serialization"),
+]
 
 
 def _is_none(value: Any) -> bool:

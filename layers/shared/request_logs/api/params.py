@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from request_logs.api.errors import InvalidParameter
+from request_logs.domain.filters import LogQuery
 from request_logs.domain.timeutil import END_OF_TIME_MS, InvalidInstant, parse_instant
 from request_logs.store.keys import API_KEY_ID_PATTERN
 
@@ -92,6 +93,39 @@ def latency_range(min_latency: int | None, max_latency: int | None) -> None:
 def cost_range(min_cost: Decimal | None, max_cost: Decimal | None) -> None:
     if min_cost is not None and max_cost is not None and min_cost > max_cost:
         raise InvalidParameter("min_cost must not exceed max_cost.", param="min_cost")
+
+
+def log_query(
+    account_id: str,
+    *,
+    model: str | None,
+    provider: str | None,
+    status: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    min_latency: int | None,
+    max_latency: int | None,
+    api_key_id: str | None,
+    min_cost: Decimal | None = None,
+    max_cost: Decimal | None = None,
+) -> LogQuery:
+    """The list filters both list endpoints share, checked against each other (400 naming the parameter)."""
+    start_ms, end_ms = date_range(start_date, end_date)
+    latency_range(min_latency, max_latency)
+    cost_range(min_cost, max_cost)
+    return LogQuery(
+        account_id=account_id,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        status=status,
+        model=model,
+        provider=provider,
+        api_key_id=api_key_id,
+        min_latency=min_latency,
+        max_latency=max_latency,
+        min_cost=min_cost,
+        max_cost=max_cost,
+    )
 
 
 def _instant(param: str, value: str, *, exclusive_end: bool) -> int:

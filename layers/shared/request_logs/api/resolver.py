@@ -8,6 +8,7 @@ from typing import Any, get_args
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from request_logs.api import exact_json
 from request_logs.api.errors import AuthenticationError, InvalidParameter, register_error_handlers
 
 _NUMBERS = (int, float, Decimal)
@@ -42,7 +43,7 @@ def strict_query_string(app: APIGatewayRestResolver, next_middleware: NextMiddle
 
 
 def create_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, serializer=exact_json.dumps)
     register_error_handlers(app)
     app.use(middlewares=[strict_query_string])
     return app

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from request_logs.api.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint
+from request_logs.api.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
 from request_logs.api.errors import InvalidParameter
 from request_logs.api.models import Pagination
 from request_logs.domain.filters import LogQuery
@@ -21,7 +21,6 @@ from request_logs.logic.totals import filtered_totals
 from request_logs.store import logs as log_store
 from request_logs.store.items import StoredLog
 from request_logs.store.logs import ReadStats
-from request_logs.store.secrets import cursor_signing_key
 
 # Sorting by cost, latency or tokens selects the first offset+limit logs of the whole range in memory:
 # offset paging stops here (like most search APIs); cursors page on without limit at constant memory.
@@ -51,11 +50,12 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
     reads = reads if reads is not None else ReadStats()
     query, ordering = request.query, request.ordering
     fingerprint = query_fingerprint(request.endpoint, {**asdict(query), "sort": ordering.sort, "order": ordering.order})
-    key = cursor_signing_key()
     if request.cursor is not None:
         if request.offset:
             raise InvalidParameter("Use either 'offset' or 'cursor', not both.", param="offset")
-        state = decode_cursor(request.cursor, key, account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms)
+        state = decode_cursor(
+            request.cursor, signing_key(), account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms
+        )
         snapshot_ms, issued_ms, totals = state.snapshot_ms, state.issued_ms, _counters(state.totals)
     else:
         state = None
@@ -85,7 +85,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             issued_ms=issued_ms,
             totals=_encoded(totals),
         )
-        next_cursor = encode_cursor(next_state, key)
+        next_cursor = encode_cursor(next_state, signing_key())
     pagination = Pagination(
         total=totals.requests,
         limit=request.limit,

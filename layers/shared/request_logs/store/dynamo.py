@@ -65,7 +65,3 @@ def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between sessions)."""
     with _clients_lock:
         _clients.clear()
-
-
-def secretsmanager() -> Any:
-    return _client("secretsmanager")

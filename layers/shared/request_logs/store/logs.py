@@ -300,7 +300,10 @@ def _shard_stream(
             return
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         chunk *= 2
-        request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining))
+        # A refill asks for no more than the shard's fair share of what the page still needs: a shard that
+        # ran short early would otherwise fetch the whole remainder alone and over-read on deep pages.
+        fair_share = math.ceil(progress.remaining * 1.25 / keys.LOG_SHARDS) + 1
+        request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining, fair_share))
 
 
 def ordered_logs(
