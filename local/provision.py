@@ -32,7 +32,7 @@ class Stack:
         """The union of every function's environment (they must agree where they overlap)."""
         merged: dict[str, str] = {}
         for spec in self.template.functions().values():
-            for key, value in spec.environment.items():
+            for key, value in spec.environment_source.items():
                 resolved = self._dynamic_references(str(self.template.resolve(value, self.arns)))
                 if merged.get(key, resolved) != resolved:
                     raise ValueError(f"functions disagree on environment variable {key}")

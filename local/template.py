@@ -53,9 +53,11 @@ class FunctionSpec:
     logical_id: str
     code_uri: Path
     handler: str
-    environment: dict[str, Any]
+    environment: dict[str, Any]  # resolved before any resource exists: names, not ARNs
     events: dict[str, dict[str, Any]]
     timeout: int
+    # As written in the template, for resolving once resources exist (a secret's Ref is its ARN).
+    environment_source: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class Template:
                 environment={name: self.resolve(value) for name, value in environment.items()},
                 events=props.get("Events", {}),
                 timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                environment_source=environment,
             )
         return specs
 

@@ -5,8 +5,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from request_logs.api import params
-from request_logs.api.models import StatsResponse
 from request_logs.api.resolver import caller_account, create_resolver
+from request_logs.api.stats_models import StatsResponse
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.stats import get_request_log_stats
 

@@ -14,7 +14,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
 
 NonNegativeInt = Annotated[int, Field(ge=0, le=2**53)]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=30)]
+# At most $1,000,000 and 12 decimal places (a cost of tokens × a price with 6 decimals ÷ 1,000,000): sums of
+# up to 10¹⁰ such amounts stay within the 28 significant digits Decimal arithmetic keeps, so every total
+# is exact and both ways of computing a summary (rollups, logs) agree to the last digit.
+Money = Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False, decimal_places=12)]
 ShortText = Annotated[str, Field(min_length=1, max_length=256)]
 
 

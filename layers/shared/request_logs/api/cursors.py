@@ -46,7 +46,8 @@ class CursorState:
 def signing_key() -> bytes:
     """The HMAC key: the ``CursorSigningSecret`` value CloudFormation resolved into the environment."""
     key = get_settings().cursor_signing_key
-    if not key:
+    # An unresolved dynamic reference would be a key anyone can read in the template: refuse it too.
+    if not key or key.startswith("{{resolve:"):
         raise RuntimeError("CURSOR_SIGNING_KEY is not set: this function cannot sign cursors")
     return key.encode()
 

@@ -12,12 +12,12 @@ gateway sent can be mistaken for one.
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 from decimal import Decimal
 from typing import Any
 
-_MARKER = f"\x1emoney-{secrets.token_hex(8)}:"
+_MARKER = f"\x1emoney-{os.urandom(8).hex()}:"  # os.urandom: the secrets module costs a cold start more
 # How the marker looks inside a JSON string once json.dumps has escaped it.
 _ENCODED_MARKER = json.dumps(_MARKER)[1:-1]
 _MARKED_NUMBER = re.compile('"' + re.escape(_ENCODED_MARKER) + r'(-?[0-9]+(?:\.[0-9]+)?)"')

@@ -3,7 +3,7 @@ order, with a summary of the whole filtered set."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from request_logs.api.models import CostSummary, EnhancedListResponse, EnhancedLog
 from request_logs.domain.filters import LogQuery
@@ -38,7 +38,11 @@ def enhanced_request_logs(
 
 def cost_summary(totals: Counters) -> CostSummary:
     priced = totals.requests - totals.unpriced
-    average = (totals.cost / priced).quantize(AVERAGE_COST_QUANTUM, ROUND_HALF_EVEN) if priced else None
+    average = None
+    if priced:
+        # Wide enough for any total the ingest bounds allow, so quantize never runs out of digits.
+        with localcontext(prec=60):
+            average = (totals.cost / priced).quantize(AVERAGE_COST_QUANTUM, ROUND_HALF_EVEN)
     return CostSummary(
         total_cost=totals.cost,
         total_tokens=totals.total_tokens,

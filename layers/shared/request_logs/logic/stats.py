@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NotRequired, TypedDict
 
 from request_logs.api.errors import InvalidParameter
-from request_logs.api.models import (
+from request_logs.api.stats_models import (
     DayStats,
     GroupStats,
     HourStats,

@@ -7,8 +7,12 @@ one, and the cold-start benchmark sees the import cost alone.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+# DynamoDB's cap on the keys of one BatchGetItem call.
+BATCH_GET_LIMIT = 100
 
 _clients: dict[str, Any] = {}
 # One client per service even when the first calls race: the list handler's shard threads all ask for
@@ -65,3 +69,15 @@ def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between sessions)."""
     with _clients_lock:
         _clients.clear()
+
+
+@dataclass
+class ReadStats:
+    """DynamoDB items read (ScannedCount) and calls made, for benchmarks and logs."""
+
+    items_read: int = 0
+    calls: int = 0
+
+    def add(self, response: dict[str, Any]) -> None:
+        self.items_read += int(response.get("ScannedCount", 0))
+        self.calls += 1

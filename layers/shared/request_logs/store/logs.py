@@ -21,7 +21,7 @@ from request_logs.domain.ordering import Ordering, SortKey
 from request_logs.domain.rollups import Counters
 from request_logs.domain.timeutil import END_OF_TIME_MS, oldest_retained_log_ms
 from request_logs.store import keys
-from request_logs.store.dynamo import dynamodb, from_attributes, to_attributes
+from request_logs.store.dynamo import BATCH_GET_LIMIT, ReadStats, dynamodb, from_attributes, to_attributes
 from request_logs.store.items import StoredLog
 
 _DYNAMODB_MAX_LIMIT = 1000
@@ -60,18 +60,6 @@ def get_log(account_id: str, log_id: str, now_ms: int) -> StoredLog | None:
     if log.expires_at * 1000 <= now_ms or log.account_id != account_id:
         return None
     return log
-
-
-@dataclass
-class ReadStats:
-    """DynamoDB items read (ScannedCount) and calls made, for benchmarks and logs."""
-
-    items_read: int = 0
-    calls: int = 0
-
-    def add(self, response: dict[str, Any]) -> None:
-        self.items_read += int(response.get("ScannedCount", 0))
-        self.calls += 1
 
 
 @dataclass(frozen=True)
@@ -355,7 +343,6 @@ def ordered_logs(
 # What ranking a log by cost, latency or tokens needs: reading only these moves a fraction of each item,
 # and only the page's logs are then fetched whole.
 _RANKING_ATTRIBUTES = ("pk", "sk", "cost_input", "cost_output", "latency_ms", "input_tokens", "output_tokens")
-_BATCH_GET_LIMIT = 100
 
 
 def _ranking_value(raw: dict[str, Any], sort: str) -> Decimal | None:
@@ -414,10 +401,10 @@ def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[St
     """The logs with these (pk, sk) keys, in the order given (BatchGetItem returns them in any order)."""
     table = get_settings().logs_table
     found: dict[tuple[str, str], StoredLog] = {}
-    for start in range(0, len(table_keys), _BATCH_GET_LIMIT):
+    for start in range(0, len(table_keys), BATCH_GET_LIMIT):
         request: dict[str, Any] = {
             table: {
-                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in table_keys[start : start + _BATCH_GET_LIMIT]]
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in table_keys[start : start + BATCH_GET_LIMIT]]
             }
         }
         while request:

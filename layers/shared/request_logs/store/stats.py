@@ -9,7 +9,6 @@ the new high-water mark in one conditional put, so a replayed record can never b
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,9 +19,7 @@ from request_logs.domain.freshness import Progress
 from request_logs.domain.rollups import Counters, Rollup, RollupKey
 from request_logs.domain.sketches import Sketch
 from request_logs.store import keys
-from request_logs.store.dynamo import dynamodb, from_attributes, to_attributes
-
-_BATCH_GET_LIMIT = 100
+from request_logs.store.dynamo import BATCH_GET_LIMIT, ReadStats, dynamodb, from_attributes, to_attributes
 
 
 class VersionConflict(Exception):
@@ -54,12 +51,16 @@ def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
     }
     # UTF-8 rather than \u escapes: an escaped four-byte character takes 12 bytes instead of 4.
     text = json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    import gzip  # here, not at the top: the list functions read rollups but rarely their group maps
+
     return gzip.compress(text.encode(), mtime=0)
 
 
 def _decode_groups(blob: bytes | None) -> dict[str, dict[str, Counters]]:
     if not blob:
         return {}
+    import gzip
+
     plain = json.loads(gzip.decompress(blob))
     return {
         group: {value: Counters.from_dict(raw) for value, raw in entries.items()} for group, entries in plain.items()
@@ -108,20 +109,27 @@ def from_item(item: dict[str, Any]) -> StoredRollup:
     return StoredRollup(key, rollup, int(item["version"]), applied)
 
 
-def load_rollups(rollup_keys: Iterable[RollupKey]) -> dict[RollupKey, StoredRollup]:
-    """Current items for these keys (missing keys are absent), by BatchGetItem, 100 keys a call."""
+def load_rollups(rollup_keys: Iterable[RollupKey], reads: ReadStats | None = None) -> dict[RollupKey, StoredRollup]:
+    """Current items for these keys (missing keys are absent), by BatchGetItem, 100 keys a call.
+
+    ``reads`` counts every key asked for, found or not: DynamoDB charges a BatchGetItem for each.
+    """
     table = get_settings().stats_table
     wanted = sorted(set(rollup_keys))
     found: dict[RollupKey, StoredRollup] = {}
-    for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+    for start in range(0, len(wanted), BATCH_GET_LIMIT):
         request: dict[str, Any] = {
             table: {
-                "Keys": [_key_attributes(k) for k in wanted[start : start + _BATCH_GET_LIMIT]],
+                "Keys": [_key_attributes(k) for k in wanted[start : start + BATCH_GET_LIMIT]],
                 "ConsistentRead": True,
             }
         }
+        if reads is not None:
+            reads.items_read += len(request[table]["Keys"])
         while request:
             response = dynamodb().batch_get_item(RequestItems=request)
+            if reads is not None:
+                reads.calls += 1
             for raw in response.get("Responses", {}).get(table, []):
                 stored = from_item(from_attributes(raw))
                 found[stored.key] = stored
@@ -165,7 +173,7 @@ def delete_rollup(key: RollupKey, expected_version: int) -> None:
 
 
 def query_rollups(
-    account_id: str, granularity: str, dimension: str, start_ms: int, end_ms: int, reads: Any | None = None
+    account_id: str, granularity: str, dimension: str, start_ms: int, end_ms: int, reads: ReadStats | None = None
 ) -> list[StoredRollup]:
     """Every item of one account/granularity/dimension whose bucket starts in ``[start_ms, end_ms)``."""
     if start_ms >= end_ms:

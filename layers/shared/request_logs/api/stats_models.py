@@ -1,0 +1,115 @@
+"""Response models of ``GET /api/account/request-logs/stats``, apart from the log models: the list, log
+and details functions never load them (a model class costs a little of every cold start that imports it).
+"""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from request_logs.api.models import Money, _is_none, _ResponseModel
+
+
+class StatsSummary(_ResponseModel):
+    """``stats`` of ``GET /api/account/request-logs/stats``: the spec's fields, then extra ones.
+
+    Rates, averages and percentiles are null when the range holds no request (undefined, not zero).
+    Latencies are whole milliseconds, like every latency the API returns.
+    """
+
+    total_requests: int
+    successful_requests: int
+    failed_requests: int
+    success_rate: float | None
+    total_tokens: int
+    input_tokens: int
+    output_tokens: int
+    total_cost: Money
+    avg_latency_ms: int | None
+    p50_latency_ms: int | None
+    p95_latency_ms: int | None
+    p99_latency_ms: int | None
+    p50_time_to_first_token_ms: int | None
+    p95_time_to_first_token_ms: int | None
+    p99_time_to_first_token_ms: int | None
+    unpriced_requests: int
+
+
+class GroupStats(_ResponseModel):
+    """What every ``by_<group>`` entry carries after its key. Percentiles only where sketches were read."""
+
+    requests: int
+    tokens: int
+    cost: Money
+    successful: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    unpriced_requests: int  # not in ``cost``: a model without a price shows cost 0, this says why
+    avg_latency_ms: int | None
+    p50_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+    p95_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+    p99_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+
+
+# Each entry is its key followed by the GroupStats fields: pydantic orders fields from the last base
+# class to the first, so the key's base comes last.
+class _HourKey(_ResponseModel):
+    hour: str
+
+
+class _DateKey(_ResponseModel):
+    date: str
+
+
+class _WeekKey(_ResponseModel):
+    week: str
+    start_date: str
+
+
+class _ModelKey(_ResponseModel):
+    model: str
+
+
+class _ProviderKey(_ResponseModel):
+    provider: str
+
+
+class HourStats(GroupStats, _HourKey):
+    pass
+
+
+class DayStats(GroupStats, _DateKey):
+    pass
+
+
+class WeekStats(GroupStats, _WeekKey):
+    pass
+
+
+class ModelStats(GroupStats, _ModelKey):
+    pass
+
+
+class ProviderStats(GroupStats, _ProviderKey):
+    pass
+
+
+class StatsRange(_ResponseModel):
+    """The range answered: ``start`` inclusive, ``end`` exclusive. ``rounded`` when an edge was widened."""
+
+    start: str
+    end: str
+    rounded: bool
+    note: Annotated[str | None, Field(exclude_if=_is_none)] = None
+
+
+class StatsResponse(_ResponseModel):
+    """``GET /api/account/request-logs/stats``: one ``by_<group>`` per requested grouping, ``by_model`` always."""
+
+    stats: StatsSummary
+    by_hour: Annotated[list[HourStats] | None, Field(exclude_if=_is_none)] = None
+    by_day: Annotated[list[DayStats] | None, Field(exclude_if=_is_none)] = None
+    by_week: Annotated[list[WeekStats] | None, Field(exclude_if=_is_none)] = None
+    by_model: list[ModelStats]
+    by_provider: Annotated[list[ProviderStats] | None, Field(exclude_if=_is_none)] = None
+    range: StatsRange
