@@ -112,6 +112,11 @@ def _without(name: str) -> dict[str, Any]:
         ("negative cost", {**GOOD, "cost": {**GOOD["cost"], "input": "-0.1"}}),
         ("NaN cost", {**GOOD, "cost": {**GOOD["cost"], "input": "NaN"}}),
         ("infinite cost", {**GOOD, "cost": {**GOOD["cost"], "output": "Infinity"}}),
+        # Past what sums keep exactly in 28 digits (decisions §7): an average of such costs was a 500.
+        ("absurd cost", {**GOOD, "cost": {**GOOD["cost"], "input": "100000000000000000000"}}),
+        ("cost over a million dollars", {**GOOD, "cost": {**GOOD["cost"], "output": "1000000.01"}}),
+        ("cost with 13 decimals", {**GOOD, "cost": {**GOOD["cost"], "input": "0.0000000000001"}}),
+        ("absurd price", {**GOOD, "cost": {**GOOD["cost"], "input_per_million": "1e7"}}),
         ("future version", {**GOOD, "version": 2}),
         ("streaming not a bool", {**GOOD, "streaming": "maybe"}),
     ],
