@@ -26,14 +26,17 @@ ORDERS: tuple[Order, ...] = ("asc", "desc")
 SortKey = tuple[bool, Decimal, str]
 
 
-def sort_value(log: StoredLog, sort: Sort) -> Decimal | None:
+def sort_value(
+    sort: Sort, *, cost: Decimal | None, latency_ms: int, total_tokens: int, created_ms: int
+) -> Decimal | None:
+    """The value a log is ordered by; None only for the cost of a log nobody priced."""
     if sort == "cost":
-        return log.cost_total
+        return cost
     if sort == "latency":
-        return Decimal(log.latency_ms)
+        return Decimal(latency_ms)
     if sort == "tokens":
-        return Decimal(log.total_tokens)
-    return Decimal(log.created_ms)
+        return Decimal(total_tokens)
+    return Decimal(created_ms)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,14 @@ class Ordering:
 
     def key(self, log: StoredLog) -> SortKey:
         """Larger first when descending, smaller first when ascending; logs without a value always last."""
-        return self.key_of(sort_value(log, self.sort), log_sk(log.created_ms, log.id))
+        value = sort_value(
+            self.sort,
+            cost=log.cost_total,
+            latency_ms=log.latency_ms,
+            total_tokens=log.total_tokens,
+            created_ms=log.created_ms,
+        )
+        return self.key_of(value, log_sk(log.created_ms, log.id))
 
     def key_of(self, value: Decimal | None, sk: str) -> SortKey:
         """The key of a log with this sort value and table sort key (``key`` without the whole log)."""

@@ -8,7 +8,6 @@ every cursor page after it carries them and reads only its own logs (decisions Â
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from request_logs.api.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
@@ -126,28 +125,12 @@ def _fetch(
 
 
 def _encoded(totals: Counters) -> dict[str, Any]:
-    return {
-        "r": totals.requests,
-        "s": totals.successful,
-        "i": totals.input_tokens,
-        "o": totals.output_tokens,
-        "c": str(totals.cost),
-        "u": totals.unpriced,
-    }
+    # The cursor's payload is JSON: the exact cost travels as its decimal string (Counters.from_dict reads it).
+    return {**totals.to_dict(), "cost": str(totals.cost)}
 
 
 def _counters(raw: dict[str, Any]) -> Counters:
     try:
-        requests = int(raw["r"])
-        successful = int(raw["s"])
-        return Counters(
-            requests=requests,
-            successful=successful,
-            failed=requests - successful,
-            input_tokens=int(raw["i"]),
-            output_tokens=int(raw["o"]),
-            cost=Decimal(raw["c"]),
-            unpriced=int(raw["u"]),
-        )
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return Counters.from_dict(raw)
+    except (TypeError, ValueError, ArithmeticError) as exc:
         raise InvalidParameter("Invalid value for 'cursor': not a cursor this API issued.", param="cursor") from exc

@@ -50,6 +50,11 @@ def log_sk(created_ms: int, log_id: str) -> str:
     return f"{created_ms:013d}#{log_id}"
 
 
+def sk_created_ms(sort_key: str) -> int:
+    """The creation instant a log's sort key starts with."""
+    return int(sort_key[:13])
+
+
 def index_pk(account_id: str, shard: int, value: str) -> str:
     """Partition key of a filter index (status, model, provider, api key): value last, any characters."""
     return f"{account_id}#{shard}#{value}"

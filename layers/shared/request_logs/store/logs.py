@@ -17,7 +17,7 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.filters import IndexPlan, LogQuery, plan_index
-from request_logs.domain.ordering import Ordering, SortKey
+from request_logs.domain.ordering import Ordering, SortKey, sort_value
 from request_logs.domain.rollups import Counters
 from request_logs.domain.timeutil import END_OF_TIME_MS, oldest_retained_log_ms
 from request_logs.store import keys
@@ -345,14 +345,6 @@ def ordered_logs(
 _RANKING_ATTRIBUTES = ("pk", "sk", "cost_input", "cost_output", "latency_ms", "input_tokens", "output_tokens")
 
 
-def _ranking_value(raw: dict[str, Any], sort: str) -> Decimal | None:
-    if sort == "cost":
-        return _cost_of(raw)
-    if sort == "latency":
-        return Decimal(raw["latency_ms"]["N"])
-    return Decimal(int(raw["input_tokens"]["N"]) + int(raw["output_tokens"]["N"]))
-
-
 def top_logs(
     query: LogQuery,
     ordering: Ordering,
@@ -381,10 +373,18 @@ def top_logs(
     def consume(shard: int, response: dict[str, Any]) -> None:
         candidates = chosen[shard]
         for raw in response.get("Items", []):
-            value = _ranking_value(raw, ordering.sort)
-            if query.filters_cost and not query.cost_matches(value if ordering.sort == "cost" else _cost_of(raw)):
+            cost = _cost_of(raw)
+            if not query.cost_matches(cost):
                 continue
-            key = ordering.key_of(value, raw["sk"]["S"])
+            sk = raw["sk"]["S"]
+            value = sort_value(
+                ordering.sort,
+                cost=cost,
+                latency_ms=int(raw["latency_ms"]["N"]),
+                total_tokens=int(raw["input_tokens"]["N"]) + int(raw["output_tokens"]["N"]),
+                created_ms=keys.sk_created_ms(sk),
+            )
+            key = ordering.key_of(value, sk)
             if after is None or ordering.comes_after(key, after):
                 candidates.append((key, raw["pk"]["S"]))
         # Trim once the page's worth is doubled: amortised O(1) per item, memory within 2 × wanted.
