@@ -4,7 +4,7 @@ clock, the template's functions loaded as Lambda would, and callers that build r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ import time_machine
 from moto import mock_aws
 
 from local.demo_data import DemoKey, generate_messages
-from local.events import rest_proxy_event, sqs_event, sqs_record
+from local.events import dynamodb_stream_event, rest_proxy_event, sqs_event, sqs_record
 from local.functions import FunctionRegistry
 from local.provision import Stack, provision
 from local.routing import match_route
@@ -66,6 +66,28 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 @pytest.fixture
 def functions(stack: Stack) -> FunctionRegistry:
     return FunctionRegistry(stack.template)
+
+
+# A DynamoDB stream record, and a call handing a batch of them to the aggregator.
+Record = dict[str, Any]
+Delivery = Callable[[list[Record]], dict[str, Any]]
+
+
+@pytest.fixture
+def aggregator(stack: Stack) -> str:
+    ((function, _),) = stack.template.event_sources("DynamoDB")
+    return function
+
+
+@pytest.fixture
+def deliver(functions: FunctionRegistry, aggregator: str) -> Delivery:
+    """Invoke the aggregator with a batch, as the event-source mapping does."""
+
+    def invoke(records: list[Record]) -> dict[str, Any]:
+        result: dict[str, Any] = functions.invoke(aggregator, dynamodb_stream_event(records))
+        return result
+
+    return invoke
 
 
 @dataclass

@@ -30,7 +30,7 @@ from ddsketch.mapping import LogarithmicMapping
 
 from local.demo_data import generate_messages
 from local.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
-from local.events import dynamodb_stream_event, dynamodb_stream_record
+from local.events import dynamodb_stream_record
 from local.functions import FunctionRegistry
 from local.provision import Stack
 from local.stream_poller import StreamPoller, stream_event_sources
@@ -41,7 +41,7 @@ from request_logs.logic.stream_records import stream_log_from
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
 from request_logs.store.items import StoredLog
-from tests.conftest import ACCOUNT_A, KEYS_A, NOW_MS, Ingestor
+from tests.conftest import ACCOUNT_A, KEYS_A, NOW_MS, Delivery, Ingestor, Record
 from tests.integration.rollup_oracle import (
     DAY_MS,
     assert_stats_are_the_truth,
@@ -51,8 +51,6 @@ from tests.integration.rollup_oracle import (
     scan,
 )
 
-Record = dict[str, Any]
-Delivery = Callable[[list[Record]], dict[str, Any]]
 MIDNIGHT_MS = NOW_MS - NOW_MS % DAY_MS - DAY_MS  # the night before NOW: windows around it span two days
 HALF_HOUR_MS = 1_800_000
 
@@ -67,23 +65,6 @@ def recorded_batch(stack: Stack) -> list[Record]:
 
 def ingest_window(ingest: Ingestor, count: int, start_ms: int, end_ms: int, seed: int) -> None:
     assert ingest.messages(generate_messages(ACCOUNT_A, KEYS_A, count, start_ms, end_ms, seed=seed)) == []
-
-
-@pytest.fixture
-def aggregator(stack: Stack) -> str:
-    ((function, _),) = stack.template.event_sources("DynamoDB")
-    return function
-
-
-@pytest.fixture
-def deliver(functions: FunctionRegistry, aggregator: str) -> Delivery:
-    """Invoke the aggregator with a batch, as the event-source mapping does."""
-
-    def invoke(records: list[Record]) -> dict[str, Any]:
-        result: dict[str, Any] = functions.invoke(aggregator, dynamodb_stream_event(records))
-        return result
-
-    return invoke
 
 
 @pytest.fixture

@@ -24,8 +24,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.demo_data import generate_messages
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
 from local.provision import Stack
 from local.stream_reader import StreamReader
 from request_logs.config import get_settings
@@ -34,7 +32,7 @@ from request_logs.domain.timeutil import END_OF_TIME_MS
 from request_logs.store import keys
 from request_logs.store import stats as stats_store
 from request_logs.store.dynamo import dynamodb
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, KEYS_A, KEYS_B, NOW_MS, Ingestor
+from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, KEYS_A, KEYS_B, NOW_MS, Delivery, Ingestor, Record
 from tests.integration import oracle
 from tests.integration.rollup_oracle import (
     assert_stats_are_the_truth,
@@ -44,8 +42,6 @@ from tests.integration.rollup_oracle import (
     stored_rollups,
 )
 
-Record = dict[str, Any]
-Delivery = Callable[[list[Record]], dict[str, Any]]
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 
@@ -98,21 +94,6 @@ def progress_item(account: str) -> dict[str, Any] | None:
 def late_marks(account: str) -> tuple[int | None, int | None]:
     progress = stats_store.load_progress(account)
     return progress.late_ingested_max, progress.late_created_min
-
-
-@pytest.fixture
-def aggregator(stack: Stack) -> str:
-    ((function, _),) = stack.template.event_sources("DynamoDB")
-    return function
-
-
-@pytest.fixture
-def deliver(functions: FunctionRegistry, aggregator: str) -> Delivery:
-    def invoke(records: list[Record]) -> dict[str, Any]:
-        result: dict[str, Any] = functions.invoke(aggregator, dynamodb_stream_event(records))
-        return result
-
-    return invoke
 
 
 @pytest.fixture
