@@ -3,7 +3,7 @@
 Two targets, and never a real AWS table by accident:
 
 - the local stack (the default): needs ``AWS_ENDPOINT_URL`` (the moto server of ``make run``); the keys
-  table is ``$API_KEYS_TABLE``, or the name ``local.provision`` gives the template's table;
+  table is ``$API_KEYS_TABLE``, or the name ``local.stack.provision`` gives the template's table;
 - a deployed stack: ``--stack NAME`` reads the stack's ``ApiKeysTableName`` and ``UsagePlanId``
   outputs. There a new key also gets an API Gateway API key linked to the usage plan: the authorizer
   returns its value as ``usageIdentifierKey``, which is how the per-key throttles of the plan apply.
@@ -32,12 +32,12 @@ from botocore.exceptions import ClientError
 
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import generate_id
+from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
 from request_logs.domain.timeutil import InvalidInstant, format_ms, now_ms, parse_instant
 from request_logs.logic import accounts
 from request_logs.logic import rebuild as stats_rebuild
 from request_logs.store import api_keys as key_store
 from request_logs.store.api_keys import StoredApiKey
-from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
 
 ONCE_WARNING = "Store this key now: it is shown only this once. Only its hash is kept, so it cannot be recovered."
 
@@ -85,8 +85,8 @@ def resolve_target(stack_name: str | None) -> Target:
         )
     table = os.environ.get("API_KEYS_TABLE")
     if not table:
-        from local.provision import Stack
-        from local.template import load_template
+        from local.stack.provision import Stack
+        from local.stack.template import load_template
 
         table = Stack(load_template()).function_environment()["API_KEYS_TABLE"]
     return Target(table, None)
@@ -126,8 +126,8 @@ def _use_stats_tables(stack_name: str | None) -> None:
 
         tables = {"LOGS_TABLE": physical("RequestLogsTable"), "STATS_TABLE": physical("StatsTable")}
     else:
-        from local.provision import Stack
-        from local.template import load_template
+        from local.stack.provision import Stack
+        from local.stack.template import load_template
 
         local = Stack(load_template()).function_environment()
         tables = {name: os.environ.get(name) or local[name] for name in ("LOGS_TABLE", "STATS_TABLE")}
@@ -137,7 +137,7 @@ def _use_stats_tables(stack_name: str | None) -> None:
 
 def _aggregator_settle_seconds() -> int:
     """From the template's stream event source: how long a log's record may still reach the aggregator."""
-    from local.template import load_template
+    from local.stack.template import load_template
 
     template = load_template()
     ((function, properties),) = template.event_sources("DynamoDB")

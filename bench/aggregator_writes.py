@@ -5,7 +5,7 @@ template's ``BatchSize`` (1,000), and each batch is handed to ``StatsAggregatorF
 event-source mapping delivers it (``dynamodb_stream_event``: the records Lambda puts in ``Records``).
 Every batch holds INSERT records only, as the mapping's filter lets through.
 
-Definitions (docs/benchmarks.md explains them):
+Definitions (bench/aggregator_writes.md explains them):
 
 - items a batch touches: the distinct rollup items its logs belong to, computed here from the records'
   images by brute force (hour and day buckets by integer division × all, model, provider, api key),
@@ -25,14 +25,16 @@ figure from an aggregator that writes the wrong items would be worthless.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bench.dynamo_tally import tally
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.stream_reader import StreamReader
+from local.emulator.events import dynamodb_stream_event
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack
+from request_logs.domain.timeutil import format_ms
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
 
@@ -124,4 +126,19 @@ def aggregation_figures(batches: list[BatchFigures]) -> dict[str, float]:
         "aggregator_items_touched_per_batch_max": max(touched),
         "aggregator_write_requests": writes,
         "aggregator_write_calls": sum(batch.write_calls for batch in batches),
+    }
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/aggregator_writes.md says besides the figures themselves."""
+    # The aggregator runs over the stats data set, which bench.stats_reads builds (and which imports this module).
+    from bench.stats_reads import ERROR_RATE, NOW_TIME_OF_DAY_MS
+
+    batch_records = figures["aggregator_batch_records_max"]
+    return {
+        "now_time_of_day": format_ms(NOW_TIME_OF_DAY_MS)[11:-1],  # the time of day, without the Z
+        "error_rate": f"{ERROR_RATE:.0%}",
+        "batch_days": f"{batch_records * figures['stats_data_days'] / figures['stats_data_logs']:.1f}",
+        "writes_per_batch_if_per_record": f"{len(_BUCKETS) * len(_DIMENSIONS) * batch_records:,.0f}",
+        "log_shards": str(keys.LOG_SHARDS),
     }

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +38,10 @@ from moto.server import ThreadedMotoServer
 
 from bench.dataset import ACCOUNT_ID, DAY_MS, KEYS, api_event
 from bench.dynamo_tally import tally
-from local.demo_data import generate_messages
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.template import LAYER_PATH, REGION
+from local.demo.messages import generate_messages
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack, provision
+from local.stack.template import LAYER_PATH, REGION
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.ingest import ingest
@@ -114,6 +114,8 @@ def _child_environment(aws: dict[str, str], stack: Stack, code_uri: Path | None,
     }
     environment.update(aws)
     environment.update(stack.function_environment())
+    # Deployed functions emit their metrics (the local runtime turns them off): the cold start pays for them.
+    environment["POWERTOOLS_METRICS_DISABLED"] = "false"
     # Every variant runs from bytecode that the untimed first run compiled, as from a precompiled
     # deployment package: the benchmark measures importing and running code, not compiling it.
     environment["PYTHONPYCACHEPREFIX"] = str(pycache)
@@ -133,7 +135,8 @@ def _run(variant: _Variant) -> _Sample:
     if completed.returncode != 0:
         raise RuntimeError(f"{variant.command} failed:\n{completed.stderr}")
     process_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    modules, cpu_s = completed.stdout.split()
+    # The last line is the child's report; a handler's EMF document (its metrics) comes before it.
+    modules, cpu_s = completed.stdout.strip().splitlines()[-1].split()
     return _Sample(float(cpu_s), process_cpu_s, wall_s, int(modules))
 
 
@@ -211,3 +214,18 @@ def measure_cold_init(runs: int) -> dict[str, float]:
     for name, count in calls.items():
         results[f"cold_init_{name}_dynamodb_calls"] = count
     return results
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/cold_init.md says besides the figures themselves."""
+
+    def slowest(measure: str) -> str:
+        return max(HANDLER_PATHS, key=lambda name: figures[f"cold_init_{name}_{measure}_ms_median"])
+
+    shutdown = 1 - figures["cold_init_boto3_cpu_ms_median"] / figures["cold_init_boto3_process_cpu_ms_median"]
+    return {
+        "handlers": ", ".join(f"`{name}`" for name in HANDLER_PATHS),
+        "slowest_by_cpu": slowest("cpu"),
+        "slowest_by_wall": slowest("wall"),
+        "baseline_shutdown_share": f"{shutdown:.0%}",
+    }

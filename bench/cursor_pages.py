@@ -15,7 +15,7 @@ Each endpoint is walked newest first (the default sort, ``created_at`` desc), 10
 filter and no dates: the whole retained range. The first page is requested plainly; pages 2 to 50 pass
 the previous page's ``pagination.nextCursor``. Then page 50 is requested again by ``offset=4900``.
 
-Definitions (docs/benchmarks.md explains the choice):
+Definitions (bench/cursor_pages.md explains the choice):
 
 - ``cursor_read_amplification_deep`` (list) and ``cursor_read_amplification_deep_enhanced``: items read
   by the request for page 50 by cursor ÷ the logs it returns (100). A cursor carries the walk's total and
@@ -36,14 +36,17 @@ must return exactly what page 50 by cursor returned. Any mismatch stops the run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.dataset import api_event
 from bench.dynamo_tally import DynamoTally, tally
 from bench.stats_reads import AggregatedStack, aggregated_stack
-from request_logs.domain.timeutil import to_ms
+from request_logs.domain.retention import log_expiry_s
+from request_logs.domain.timeutil import format_ms, to_ms
 from request_logs.store.dynamo import dynamodb
+from request_logs.store.keys import LOG_SHARDS
 
 ENDPOINTS = {"list": "/api/account/request-logs", "enhanced": "/api/account/request-logs/enhanced"}
 PAGE_LIMIT = 100
@@ -117,9 +120,8 @@ def measure_cursor_pages(log_count: int = CURSOR_LOGS) -> dict[str, float]:
 
 
 def _measure(world: AggregatedStack) -> dict[str, float]:
-    now_s = world.now_ms // 1000
     # Brute force is the oracle: the logs a read may still return (TTL second after now's), newest first.
-    retained = [log for log in world.dataset.logs if log.expires_at > now_s]
+    retained = [log for log in world.dataset.logs if log_expiry_s(log.created_ms) > world.now_ms // 1000]
     newest_first = [log.id for log in sorted(retained, key=lambda log: (log.created_ms, log.id), reverse=True)]
     if len(newest_first) < DEEP_PAGE * PAGE_LIMIT + 1:
         raise RuntimeError(f"{len(newest_first)} logs cannot fill {DEEP_PAGE} pages of {PAGE_LIMIT} and a next one")
@@ -131,3 +133,13 @@ def _measure(world: AggregatedStack) -> dict[str, float]:
     for endpoint in ENDPOINTS:
         results.update(_walk(world, endpoint, newest_first))
     return results
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/cursor_pages.md says besides the figures themselves."""
+    return {
+        "cursor_now": format_ms(to_ms(CURSOR_NOW)),
+        "page_limit": str(PAGE_LIMIT),
+        "deep_page": str(DEEP_PAGE),
+        "log_shards": str(LOG_SHARDS),
+    }

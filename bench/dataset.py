@@ -1,6 +1,6 @@
 """The benchmark's data and requests: one account's gateway traffic, and the events API Gateway sends.
 
-Logs are built by ingest's own mapping (``RequestCompleted`` → ``stored_log_from`` → ``to_item``), so
+Logs are built by ingest's own mapping (``RequestCompleted`` → ``request_log_from`` → ``log_to_item``), so
 they carry exactly the keys and index attributes the real write path gives them; only SQS and the
 per-message ``PutItem`` are replaced by ``BatchWriteItem`` to load tens of thousands of logs quickly.
 """
@@ -17,17 +17,18 @@ from unittest import mock
 
 from moto import mock_aws
 
-from local.demo_data import DemoKey, generate_messages
-from local.events import rest_proxy_event
-from local.provision import Stack, provision
-from local.routing import match_route
-from local.template import Template
+from local.demo.messages import DemoKey, generate_messages
+from local.emulator.events import rest_proxy_event
+from local.emulator.gateway.routing import match_route
+from local.stack.provision import Stack, provision
+from local.stack.template import Template
 from request_logs.config import get_settings
 from request_logs.domain.freshness import is_late
-from request_logs.logic.ingest import stored_log_from
-from request_logs.messages import RequestCompleted
+from request_logs.domain.log import RequestLog
+from request_logs.logic.ingest import request_log_from
+from request_logs.models.messages import RequestCompleted
 from request_logs.store.dynamo import dynamodb, reset_clients, to_attributes
-from request_logs.store.items import StoredLog
+from request_logs.store.items import log_to_item
 from request_logs.store.stats import raise_late_marks
 
 ACCOUNT_ID = "acct_bench"
@@ -42,7 +43,7 @@ INGEST_DELAY_MS = 1_500
 class Dataset:
     start_ms: int
     end_ms: int  # exclusive
-    logs: list[StoredLog]
+    logs: list[RequestLog]
 
 
 def build_dataset(count: int, *, days: int, end_ms: int, error_rate: float, seed: int) -> Dataset:
@@ -56,22 +57,22 @@ def build_dataset(count: int, *, days: int, end_ms: int, error_rate: float, seed
     messages = generate_messages(ACCOUNT_ID, KEYS, count, start_ms, end_ms, seed=seed, error_rate=error_rate)
     logs = []
     for message in messages:
-        log = stored_log_from(RequestCompleted.model_validate(message))
+        log = request_log_from(RequestCompleted.model_validate(message))
         logs.append(replace(log, ingested_ms=log.completed_ms + INGEST_DELAY_MS))
     return Dataset(start_ms, end_ms, logs)
 
 
-def write_logs(client: Any, table: str, logs: list[StoredLog]) -> None:
+def write_logs(client: Any, table: str, logs: list[RequestLog]) -> None:
     for start in range(0, len(logs), _BATCH_WRITE_MAX):
         requests = [
-            {"PutRequest": {"Item": to_attributes(log.to_item())}} for log in logs[start : start + _BATCH_WRITE_MAX]
+            {"PutRequest": {"Item": to_attributes(log_to_item(log))}} for log in logs[start : start + _BATCH_WRITE_MAX]
         ]
         pending: dict[str, Any] = {table: requests}
         while pending:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
-def _announce_late_logs(logs: list[StoredLog]) -> None:
+def _announce_late_logs(logs: list[RequestLog]) -> None:
     """Raise the late marks ingest would raise before writing these logs (``logic/ingest.write_batch``)."""
     late = [log for log in logs if log.ingested_ms is not None and is_late(log.created_ms, log.ingested_ms)]
     for account_id in {log.account_id for log in late}:

@@ -24,12 +24,13 @@ granularity) of the longest account id, built with the package's own mapping (``
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from ddsketch.mapping import LogarithmicMapping
 
-from local.dynamodb_limits import item_size
+from local.stack.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
 from request_logs.domain.rollups import (
     EMBEDDED_GROUPS,
     MAX_EMBEDDED_GROUP_BYTES,
@@ -45,10 +46,10 @@ from request_logs.store import keys
 from request_logs.store.dynamo import to_attributes
 from request_logs.store.stats import StoredRollup, to_item
 
-MAX_LATENCY_MS = 2**53  # messages.py: ingest accepts latencies and times to first token up to 2^53 ms
+MAX_LATENCY_MS = 2**53  # models/messages.py: ingest accepts latencies and times to first token up to 2^53 ms
 _NUMBER_DIGITS = 38
 _SEQUENCE_NUMBER_DIGITS = 40
-_LONGEST_ACCOUNT_ID = "acct_" + "W" * 64  # keys.ACCOUNT_ID_PATTERN: acct_ and up to 64 characters
+_LONGEST_ACCOUNT_ID = "acct_" + "W" * 64  # domain/ids.ACCOUNT_ID_PATTERN: acct_ and up to 64 characters
 _NAME_CHARACTERS = MAX_EMBEDDED_GROUP_BYTES // MAX_EMBEDDED_GROUPS // 4  # four-byte characters per name
 _NAMES_OFFERED = MAX_EMBEDDED_GROUPS + 44  # per embedded map: more than it holds
 
@@ -108,4 +109,15 @@ def measure_worst_case_item() -> dict[str, float]:
         "rollup_worst_case_sketch_bins": len(stored.rollup.latency.bins),
         "rollup_worst_case_sketch_bytes": len(item["latency_sketch"]["B"]),
         "rollup_worst_case_groups_bytes": len(item["groups"]["B"]),
+    }
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/item_size.md says besides the figures themselves."""
+    return {
+        "item_limit_bytes": f"{ITEM_LIMIT_BYTES:,}",
+        "max_latency_exponent": str(MAX_LATENCY_MS.bit_length() - 1),
+        "max_embedded_groups": str(MAX_EMBEDDED_GROUPS),
+        "max_embedded_group_bytes": f"{MAX_EMBEDDED_GROUP_BYTES:,}",
+        "log_shards": str(keys.LOG_SHARDS),
     }

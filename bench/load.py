@@ -25,6 +25,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -46,24 +47,20 @@ import boto3
 import requests
 
 from bench.report import LOAD_RESULTS_PATH
-from local.demo_data import DemoKey, generate_messages
-from local.gateway import GatewayServer, LocalApiGateway
-from local.run import Backend, enqueue, start_backend
-from local.template import REGION
-from request_logs.domain.api_keys import generate_id
+from local.demo.accounts import create_demo_account
+from local.demo.messages import DemoKey, generate_messages
+from local.demo.traffic import DAY_MS, enqueue, send_messages
+from local.emulator.gateway import GatewayServer, LocalApiGateway
+from local.run import LOG_FORMAT, Backend, say, start_backend
+from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
-from request_logs.logic import accounts
-from request_logs.store import keys
 
 LIST = "/api/account/request-logs"
 STATS = f"{LIST}/stats"
 ENHANCED = f"{LIST}/enhanced"
-DAY_MS = 86_400_000
 # Seed data spread over the last week: inside the stats endpoint's default range (30 days), so one
 # stats call without dates counts every log of the account.
 SEED_DAYS = 7
-_SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
-_DRAIN_TIMEOUT_SECONDS = 300
 _HTTP_TIMEOUT_SECONDS = 60
 # Of the single-log and details calls, this share asks for an id that must be a 404: half unknown
 # ids, half ids of another account (tenant isolation under load).
@@ -121,7 +118,7 @@ def _request_for(route: str, key: LoadKey, plan: ClientPlan, rng: random.Random)
         own = plan.log_ids[key.account_id]
         draw = rng.random()
         if draw < _NOT_FOUND_SHARE / 2:
-            unknown = keys.make_log_id(key.account_id, f"req_unknown_{rng.randrange(10**9)}", int(time.time() * 1000))
+            unknown = make_log_id(key.account_id, f"req_unknown_{rng.randrange(10**9)}", int(time.time() * 1000))
             return route.replace("{id}", unknown), {}, True
         if draw < _NOT_FOUND_SHARE:
             others = [log_id for account, ids in plan.log_ids.items() if account != key.account_id for log_id in ids]
@@ -277,14 +274,7 @@ class IngestProducer:
                     bodies.append(body)
                     self.tally.redelivered += 1
         self._rng.shuffle(bodies)
-        for start in range(0, len(bodies), _SEND_BATCH):
-            chunk = bodies[start : start + _SEND_BATCH]
-            response = self._sqs.send_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[{"Id": str(number), "MessageBody": body} for number, body in enumerate(chunk)],
-            )
-            if response.get("Failed"):
-                raise RuntimeError(f"SendMessageBatch failed: {response['Failed']}")
+        send_messages(self._sqs, self._queue_url, bodies)
 
 
 # ------------------------------------------------------------------ the runtime side
@@ -298,17 +288,19 @@ class LoadAccount:
 
 
 def create_load_account(name: str, key_count: int, greedy_count: int) -> LoadAccount:
-    """An account whose every key has its own usage identifier, as ``admin create-key --stack`` makes
-    them on a deployed stack (one API Gateway key each): the throttles apply per key."""
-    account = accounts.create_account(name)
-    created = [
-        accounts.create_api_key(account.account_id, name=f"load-{number}", usage_identifier=generate_id("usage"))
-        for number in range(key_count + greedy_count + 1)
+    """A demo account whose every key has its own usage identifier: the throttles apply per key."""
+    names = [f"load-{number}" for number in range(key_count + greedy_count + 1)]
+    account = create_demo_account(name, names, usage_identifier_per_key=True)
+    load_keys = [
+        LoadKey(account.account_id, key.api_key_id, api_key)
+        for key, api_key in zip(account.keys, account.api_keys, strict=True)
     ]
-    load_keys = [LoadKey(account.account_id, key.record.api_key_id, key.api_key) for key in created]
-    demo_keys = [DemoKey(key.record.api_key_id, key.record.prefix) for key in created[:key_count]]
     return LoadAccount(
-        account.account_id, load_keys[:key_count], load_keys[key_count:-1], demo_keys, verifier=load_keys[-1]
+        account.account_id,
+        keys=load_keys[:key_count],
+        greedy_keys=load_keys[key_count:-1],
+        demo_keys=account.keys[:key_count],
+        verifier=load_keys[-1],
     )
 
 
@@ -471,9 +463,7 @@ class LoadRun:
         poller = self.backend.ingest_poller
         say(f"seeding {sum(map(len, seeded.values())):,} messages through SQS for {len(load_accounts)} accounts")
         enqueue(poller, [json.dumps(message) for messages in seeded.values() for message in messages])
-        poller.wait_until_drained(_DRAIN_TIMEOUT_SECONDS)
-        for stream_poller in self.backend.stream_pollers:
-            stream_poller.drain()
+        self.backend.drain()
 
         # The real clock: throttle buckets refill as they would on API Gateway.
         server = GatewayServer(LocalApiGateway(self.backend.stack.template, self.backend.functions))
@@ -487,7 +477,7 @@ class LoadRun:
                 greedy_keys=tuple(key for account in load_accounts for key in account.greedy_keys),
                 log_ids={
                     account_id: [
-                        keys.make_log_id(account_id, m["request_id"], parse_instant(m["created_at"])) for m in messages
+                        make_log_id(account_id, m["request_id"], parse_instant(m["created_at"])) for m in messages
                     ]
                     for account_id, messages in seeded.items()
                 },
@@ -514,9 +504,7 @@ class LoadRun:
             finally:
                 tally = producer.stop()
             say(f"{len(samples):,} requests in {elapsed:.1f} s; draining ingest and the stream")
-            poller.wait_until_drained(_DRAIN_TIMEOUT_SECONDS)
-            for stream_poller in self.backend.stream_pollers:
-                stream_poller.drain()
+            self.backend.drain()
             checks = [
                 check_account(
                     server.url,
@@ -560,40 +548,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-rate", type=float, default=LoadConfig.ingest_per_second, help="messages/s")
     parser.add_argument("--output", default=str(LOAD_RESULTS_PATH), help="results JSON")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     # boto3's pool holds 10 connections per client; under 20 clients the runtime's threads (gateway,
     # shard queries, pollers) open more to moto and urllib3 warns each time it closes a spare one.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-    # Never a real account: the runtime's own moto server.
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     config = LoadConfig(clients=args.clients, duration_s=args.duration, ingest_per_second=args.ingest_rate)
-    started = time.monotonic()
-
-    def say(text: str) -> None:
-        print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
-
-    say("starting the local runtime (moto server, template provisioned, pollers)")
+    progress = functools.partial(say, time.monotonic())
+    progress("starting the local runtime (moto server, template provisioned, pollers)")
+    # Never a real account: start_backend points every client of this process at the runtime's own moto
+    # server (local.stack.moto_server.use_endpoint drops what would redirect one or sign as someone real).
     backend = start_backend()
     # The functions' INFO lines (a line per ingest and aggregator batch) would drown the progress;
     # set after start_backend, which sets the template's environment, and before any function loads.
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     try:
-        results = LoadRun(backend, config, say).run()
+        results = LoadRun(backend, config, progress).run()
     finally:
         backend.stop()
     with open(args.output, "w") as handle:
         json.dump(results, handle, indent=2, sort_keys=True)
         handle.write("\n")
     summary = results["summary"]
-    say(
+    progress(
         f"{summary['requests']:,} requests ({summary['requests_per_s']} /s, {summary['served_per_s']} /s served), "
         f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms; outcomes {summary['outcomes']}"
     )
     for check in results["ingest"]["accounts"]:
-        say(f"{check['account_id']}: {json.dumps({k: v for k, v in check.items() if k != 'account_id'})}")
-    say(f"wrote {args.output}; {'passed' if results['passed'] else 'FAILED'}")
+        progress(f"{check['account_id']}: {json.dumps({k: v for k, v in check.items() if k != 'account_id'})}")
+    progress(f"wrote {args.output}; {'passed' if results['passed'] else 'FAILED'}")
     return 0 if results["passed"] else 1
 
 

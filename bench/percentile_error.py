@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from request_logs.domain.sketches import Sketch, merge_sketches
 
@@ -90,3 +90,8 @@ def measure_percentile_error() -> dict[str, float]:
     results["percentile_hourly_sketches"] = HOURS
     results["percentile_values_per_distribution"] = HOURS * VALUES_PER_HOUR
     return results
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/percentile_error.md says besides the figures themselves."""
+    return {"values_per_hour": str(VALUES_PER_HOUR)}

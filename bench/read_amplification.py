@@ -1,6 +1,6 @@
 """Items DynamoDB reads for a selective list request, through the real list handler, on moto in process.
 
-Definitions (docs/benchmarks.md explains the choice):
+Definitions (bench/read_amplification.md explains the choice):
 
 - ``list_selective_read_amplification``: items read by every DynamoDB call of ONE ``status=error``
   request over the 30 days (``limit=100``: the exact-total COUNT queries plus the page queries) ÷ the
@@ -16,13 +16,14 @@ Definitions (docs/benchmarks.md explains the choice):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.dataset import ACCOUNT_ID, DAY_MS, Dataset, api_event, build_dataset, loaded_stack
 from bench.dynamo_tally import DynamoTally, tally
-from local.functions import FunctionRegistry
-from local.provision import Stack
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.store import keys
@@ -139,4 +140,14 @@ def measure_read_amplification(log_count: int) -> dict[str, float]:
         "list_full_walk_requests": len(walk_reads),
         "list_full_walk_items_read": walk_items_read,
         "list_filter_expression_baseline_items_read": baseline_reads.items_read,
+    }
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/read_amplification.md says besides the figures themselves."""
+    return {
+        "error_rate": f"{ERROR_RATE:.0%}",
+        "page_limit": str(PAGE_LIMIT),
+        "log_shards": str(keys.LOG_SHARDS),
+        "items_read_per_returned_log": f"{figures['list_request_items_read'] / figures['list_page_logs']:.2f}",
     }

@@ -13,12 +13,13 @@ import time
 from bench.cold_init import measure_cold_init
 from bench.cursor_pages import CURSOR_LOGS, measure_cursor_pages
 from bench.enhanced_summary import measure_enhanced_summary
+from bench.figures import BUDGETS, failed_budgets, format_figure
 from bench.item_size import measure_worst_case_item
 from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
-from bench.report import BUDGETS, DOC_PATH, RESULTS_PATH, failed_budgets, format_figure, write_reports
+from bench.report import DOC_PATH, RESULTS_PATH, write_reports
 from bench.stats_reads import DAYS, aggregated_stack, measure_stats
-from local.template import REGION, ROOT
+from local.stack.template import REGION, ROOT
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ by batch (``bench.aggregator_writes``). Each stats request goes through the real
 counted with botocore hooks on the handler's DynamoDB client (``bench.dynamo_tally``: Query
 ``ScannedCount``, BatchGetItem items, GetItem).
 
-Definitions (docs/benchmarks.md explains the choice):
+Definitions (bench/stats_reads.md explains the choice):
 
 - ``stats_90d_read_reduction_vs_naive``: the logs in the range the endpoint answered (what a naive
   computation reads: every log in range, once) ÷ the items the endpoint read, for ``group_by=day`` over
@@ -30,7 +30,7 @@ import os
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,15 +41,16 @@ import time_machine
 from bench.aggregator_writes import BatchFigures, aggregate_stream, aggregation_figures
 from bench.dataset import DAY_MS, Dataset, api_event, build_dataset, loaded_stack
 from bench.dynamo_tally import tally
+from bench.figures import format_figure
 from bench.percentile_error import QUANTILES, exact_quantile
-from local.dynamodb_limits import item_size
-from local.functions import FunctionRegistry
-from local.provision import Stack
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.dynamodb_limits import item_size
+from local.stack.provision import Stack
+from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import GRANULARITIES, HOUR_MS
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.domain.timeutil import format_ms, from_ms, now_ms, parse_instant
 from request_logs.store.dynamo import dynamodb
-from request_logs.store.items import StoredLog
 
 STATS_PATH = "/api/account/request-logs/stats"
 DAYS = 90
@@ -68,7 +69,7 @@ def _check_percentile(got: int | None, values: list[int], q: float, what: str) -
         raise RuntimeError(f"{what}: {got} is not within 1 % + 0.5 ms of the exact {exact}")
 
 
-def _expected_measures(logs: list[StoredLog]) -> dict[str, Any]:
+def _expected_measures(logs: list[RequestLog]) -> dict[str, Any]:
     costs = [log.cost_total for log in logs]
     priced = [cost for cost in costs if cost is not None]
     input_tokens, output_tokens = sum(log.input_tokens for log in logs), sum(log.output_tokens for log in logs)
@@ -80,14 +81,14 @@ def _expected_measures(logs: list[StoredLog]) -> dict[str, Any]:
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "tokens": input_tokens + output_tokens,
-        "cost": float(sum(priced, Decimal(0))),  # JSON carries costs as numbers (api/models.py)
+        "cost": float(sum(priced, Decimal(0))),  # JSON carries costs as numbers (models/logs.py)
         "unpriced_requests": len(costs) - len(priced),
         # Whole milliseconds, half up, as the API rounds them.
         "avg_latency_ms": (2 * latency_sum + len(logs)) // (2 * len(logs)),
     }
 
 
-def _check_entry(entry: dict[str, Any], logs: list[StoredLog], what: str) -> None:
+def _check_entry(entry: dict[str, Any], logs: list[RequestLog], what: str) -> None:
     expected = _expected_measures(logs)
     got = {name: entry[name] for name in expected}
     if got != expected:
@@ -97,7 +98,7 @@ def _check_entry(entry: dict[str, Any], logs: list[StoredLog], what: str) -> Non
             _check_percentile(entry[f"{name}_latency_ms"], [log.latency_ms for log in logs], q, f"{what} {name}")
 
 
-def _check_answer(body: dict[str, Any], logs: list[StoredLog], group_by: str) -> None:
+def _check_answer(body: dict[str, Any], logs: list[RequestLog], group_by: str) -> None:
     """The response against brute force over ``logs``, the logs of the range it answered."""
     stats = body["stats"]
     summary = {
@@ -117,14 +118,14 @@ def _check_answer(body: dict[str, Any], logs: list[StoredLog], group_by: str) ->
     ttfts = [log.ttft_ms for log in logs if log.ttft_ms is not None]
     for name, q in QUANTILES.items():
         _check_percentile(stats[f"{name}_time_to_first_token_ms"], ttfts, q, f"stats {name} time to first token")
-    keyed: dict[str, tuple[str, Callable[[StoredLog], str]]] = {
+    keyed: dict[str, tuple[str, Callable[[RequestLog], str]]] = {
         "hour": ("hour", lambda log: format_ms(log.created_ms - log.created_ms % HOUR_MS)),
         "day": ("date", lambda log: from_ms(log.created_ms).date().isoformat()),
         "model": ("model", lambda log: log.model),
     }
     for group in {group_by, "model"}:  # by_model is always answered
         field, key_of = keyed[group]
-        expected: dict[str, list[StoredLog]] = defaultdict(list)
+        expected: dict[str, list[RequestLog]] = defaultdict(list)
         for log in logs:
             expected[key_of(log)].append(log)
         entries = {entry[field]: entry for entry in body[f"by_{group}"]}
@@ -134,7 +135,7 @@ def _check_answer(body: dict[str, Any], logs: list[StoredLog], group_by: str) ->
             _check_entry(entry, expected[key], f"by_{group} {key}")
 
 
-def _planned_reads(logs: list[StoredLog], start_ms: int, end_ms: int, now: int, group: str) -> tuple[int, int]:
+def _planned_reads(logs: list[RequestLog], start_ms: int, end_ms: int, now: int, group: str) -> tuple[int, int]:
     """(rollup items, raw logs) the plan reads: per day or hour piece one item per bucket with data (one
     per bucket and model for group_by=model), every log of a raw edge piece."""
     items = raw = 0
@@ -152,7 +153,7 @@ def _planned_reads(logs: list[StoredLog], start_ms: int, end_ms: int, now: int, 
 
 
 def _stats_request(
-    stack: Stack, functions: FunctionRegistry, logs: list[StoredLog], now: int, days: int, group: str
+    stack: Stack, functions: FunctionRegistry, logs: list[RequestLog], now: int, days: int, group: str
 ) -> dict[str, float]:
     query = [("start_date", format_ms(now - days * DAY_MS)), ("group_by", group)]  # end_date: now, by default
     function, event = api_event(stack.template, STATS_PATH, query)
@@ -256,3 +257,15 @@ def measure_stats(world: AggregatedStack) -> dict[str, float]:
         }
     )
     return results
+
+
+def report_values(figures: Mapping[str, float]) -> dict[str, str]:
+    """What bench/stats_reads.md says besides the figures themselves: whether the 90-day range was widened."""
+    if not figures["stats_90d_range_rounded"]:
+        return {"range_edges": "Both edges of the range are inside log\n  retention."}
+    hours = format_figure("stats_90d_range_hours", figures["stats_90d_range_hours"])
+    return {
+        "range_edges": "The start, exactly 90 days before now, is past log retention by a\n  hair (logs are kept 90 "
+        "days), so the endpoint widens it to its whole hour, which that hour's rollup\n  answers, and says so "
+        f"(`range.rounded`): the range answered is {hours} hours."
+    }

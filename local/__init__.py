@@ -1,1 +1,10 @@
-"""Docker-free local runtime: template loader, moto provisioning, gateway, pollers, invoke, demo data."""
+"""Docker-free local runtime of ``template.yaml``, by role.
+
+- ``stack/``: the template as data (``template``), provisioned on moto (``provision``, ``moto_server``),
+  and the DynamoDB limits moto does not enforce (``dynamodb_limits``);
+- ``emulator/``: what behaves like AWS: the Lambda runtime (``lambda_runtime``), the events it receives
+  (``events``), API Gateway REST (``gateway/``) and the SQS and DynamoDB-stream event sources
+  (``sqs_poller``, ``stream_poller``, ``stream_reader``);
+- ``demo/``: demo data: realistic gateway messages, demo accounts and traffic, the world ``events/`` describes;
+- entry points: ``run`` (``make run``), ``invoke`` (``make invoke``), ``openapi`` (``make openapi``).
+"""

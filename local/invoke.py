@@ -6,7 +6,7 @@ Like ``sam local invoke`` it prints the handler's return value as JSON on stdout
 log lines go to stderr) and, if the handler raises, prints Lambda's error object instead and exits 1.
 
 Without ``AWS_ENDPOINT_URL`` everything happens in this process: moto, every table, queue and bucket
-provisioned from the template, the event fixtures seeded (``local.event_fixtures``: the accounts, keys
+provisioned from the template, the event fixtures seeded (``local.demo.event_fixtures``: the accounts, keys
 and logs the files in ``events/`` refer to), and the clock pinned at the instant the fixtures are
 written for, so that retention does not expire them as the calendar moves on. With ``AWS_ENDPOINT_URL``
 (a running ``make run``, say) the function runs against that endpoint's tables as they are: nothing is
@@ -29,10 +29,10 @@ from typing import Any
 import boto3
 import time_machine
 
-from local.event_fixtures import EVENTS_NOW, seed_event_fixtures
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.template import REGION, Template, load_template
+from local.demo.event_fixtures import EVENTS_NOW, seed_event_fixtures
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack, provision
+from local.stack.template import REGION, Template, load_template
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import InvalidInstant, format_ms, from_ms, parse_instant, to_ms
 from request_logs.store.dynamo import reset_clients
@@ -112,7 +112,7 @@ def _in_process(template: Template, *, seed: bool) -> FunctionRegistry:
 
 
 def _against_endpoint(template: Template) -> FunctionRegistry:
-    """The tables named as ``local.provision`` names them, behind AWS_ENDPOINT_URL."""
+    """The tables named as ``local.stack.provision`` names them, behind AWS_ENDPOINT_URL."""
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     # A loopback moto server accepts any credentials; boto3 refuses to sign without some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -128,7 +128,9 @@ def _invoke(registry: FunctionRegistry, function: str, event: dict[str, Any]) ->
         return Outcome(registry.invoke(function, event), raised=False)
     except Exception as exc:  # reported to the caller the way Lambda reports it
         # Lambda's stack trace starts in the function's code: leave out this runtime's own frames.
-        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename).parent != _HERE]
+        frames = [
+            frame for frame in traceback.extract_tb(exc.__traceback__) if not Path(frame.filename).is_relative_to(_HERE)
+        ]
         return Outcome(
             {
                 "errorMessage": str(exc),

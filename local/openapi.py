@@ -3,8 +3,8 @@
 Every function of ``template.yaml`` with an ``Api`` event is imported as Lambda would import it, and its
 Powertools resolver (``app``) describes its own routes, parameters and response models. This module
 merges those documents into one and adds what no single handler knows: the Bearer security scheme and
-the error responses of ARCHITECTURE §3, all in the one JSON error shape. A new API function appears
-here as soon as its route is in the template.
+the error responses of docs/architecture.md, "Errors", all in the one JSON error shape. A new API
+function appears here as soon as its route is in the template.
 
 The handlers and the template must agree: a route the template sends to a function that the
 function's resolver does not serve (or the other way round), or one schema name with two meanings,
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.functions import load_module
-from local.template import ROOT, FunctionSpec, Template, load_template
+from local.emulator.lambda_runtime import load_module
+from local.stack.template import ROOT, FunctionSpec, Template, load_template
 
 DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
 TITLE = "Request Logs API"
@@ -69,7 +69,7 @@ class ErrorResponse:
     example: dict[str, str]
 
 
-# ARCHITECTURE §3: the statuses a client can meet and the error type of each.
+# docs/architecture.md, "Errors": the statuses a client can meet and the error type of each.
 ERROR_RESPONSES: dict[str, ErrorResponse] = {
     "400": ErrorResponse(
         "BadRequest",
@@ -251,7 +251,7 @@ def _function_environment(spec: FunctionSpec) -> Iterator[None]:
     """The function's environment while its module loads, as Lambda sets it before the import (a
     Powertools Logger reads its service name then); the process's own environment afterwards."""
     saved = {name: os.environ.get(name) for name in spec.environment}
-    os.environ.update({name: str(value) for name, value in spec.environment.items()})
+    os.environ.update({name: _loadable(str(value)) for name, value in spec.environment.items()})
     try:
         yield
     finally:
@@ -260,6 +260,12 @@ def _function_environment(spec: FunctionSpec) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _loadable(value: str) -> str:
+    """A secret the template resolves at deploy time, as a stand-in: a function refuses to start with an
+    unresolved reference (``config.require_settings``), and generating the document signs nothing."""
+    return "not-a-secret-openapi-generation-only" if value.startswith("{{resolve:") else value
 
 
 def _function_document(template: Template, logical_id: str) -> tuple[dict[str, Any], Any]:

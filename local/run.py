@@ -21,7 +21,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -29,42 +28,32 @@ from typing import Any
 import boto3
 import requests
 
-from local.demo_data import DemoKey, generate_messages
-from local.functions import FunctionRegistry
-from local.gateway import GatewayServer, LocalApiGateway
-from local.moto_server import LOOPBACK, MotoServer, use_endpoint
+from local.demo.accounts import DemoAccount, create_demo_account
+from local.demo.traffic import demo_messages, enqueue, malformed_bodies
+from local.emulator.gateway import GatewayServer, LocalApiGateway
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.sqs_poller import SqsPoller, sqs_event_sources
+from local.emulator.stream_poller import StreamPoller, stream_event_sources
 from local.openapi import DOCS_PATH, DOCUMENT_URL_PATH
-from local.provision import Stack, provision
-from local.sqs_poller import SqsPoller, sqs_event_sources
-from local.stream_poller import StreamPoller, stream_event_sources
+from local.stack.moto_server import LOOPBACK, MotoServer, use_endpoint
+from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
-from request_logs.domain.api_keys import generate_id
+from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
-from request_logs.logic import accounts
-from request_logs.store import keys
 from request_logs.store.dynamo import reset_clients
 
 DEFAULT_PORT = 3000
-DAY_MS = 86_400_000
 DEMO_DAYS = 35
 FIRST_ACCOUNT_MESSAGES = 5_000
 SECOND_ACCOUNT_MESSAGES = 250
 # Lambda scales an SQS source with concurrent pollers. Here they share one interpreter (one GIL) with
 # moto and the functions, and invocations of one function take turns (one execution environment, see
-# local.functions), so a second thread only adds contention: measured on 1,000 messages, 1 poller took
-# about 9.5 ms per message and 2 pollers 12.4 ms. Concurrency stays a parameter of start_backend().
+# local.emulator.lambda_runtime), so a second thread only adds contention: measured on 1,000 messages,
+# 1 poller took about 9.5 ms per message and 2 pollers 12.4 ms. Concurrency stays a parameter of
+# start_backend().
 POLLERS_PER_QUEUE = 1
-_WAITING_BATCHES_PER_POLLER = 2  # see enqueue()
-_BACK_PRESSURE_POLL_SECONDS = 0.005
-_SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
-_DRAIN_TIMEOUT_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    account_id: str
-    api_key: str  # the plaintext of the first key: shown once, as on creation
-    keys: list[DemoKey]  # every key of the account; its demo traffic is spread over them
+DRAIN_TIMEOUT_SECONDS = 300
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @dataclass
@@ -82,6 +71,13 @@ class Backend:
         """The poller of the template's one SQS event source: the gateway's messages."""
         (poller,) = self.pollers
         return poller
+
+    def drain(self, timeout_s: float = DRAIN_TIMEOUT_SECONDS) -> None:
+        """Wait until the ingest queue is drained, then deliver what is left of the stream: every message
+        sent so far is ingested (or in the dead-letter queue) and aggregated."""
+        self.ingest_poller.wait_until_drained(timeout_s)
+        for stream_poller in self.stream_pollers:
+            stream_poller.drain()
 
     def stop(self) -> None:
         for poller in self.pollers:
@@ -115,57 +111,6 @@ def start_backend(*, pollers_per_queue: int = POLLERS_PER_QUEUE) -> Backend:
         moto.stop()
         raise
     return backend
-
-
-def create_demo_account(name: str, key_names: Sequence[str]) -> DemoAccount:
-    """An account linked to the usage plan (its usage identifier), with one API key per name."""
-    account = accounts.create_account(name, usage_identifier=generate_id("usage"))
-    created = [accounts.create_api_key(account.account_id, name=key_name) for key_name in key_names]
-    demo_keys = [DemoKey(key.record.api_key_id, key.record.prefix) for key in created]
-    return DemoAccount(account.account_id, created[0].api_key, demo_keys)
-
-
-def demo_messages(account: DemoAccount, count: int, *, days: int, seed: int) -> list[dict[str, Any]]:
-    """Realistic gateway messages of ``account``, spread over the last ``days`` days up to now."""
-    now_ms = time.time_ns() // 1_000_000
-    return generate_messages(account.account_id, account.keys, count, now_ms - days * DAY_MS, now_ms, seed=seed)
-
-
-def malformed_bodies(template_message: dict[str, Any]) -> list[str]:
-    """Messages a faulty gateway could send; each must end in the DLQ with its reason logged."""
-    misspelled = {**template_message, "request_id": "req_malformed_field", "tokens_in": 12}
-    inconsistent = {**template_message, "request_id": "req_malformed_status", "status": "error", "error": None}
-    return ["{this is not JSON", json.dumps(misspelled), json.dumps(inconsistent)]
-
-
-def enqueue(poller: SqsPoller, bodies: Sequence[str], *, on_progress: Callable[[int], None] | None = None) -> None:
-    """Send ``bodies`` to the poller's queue with SendMessageBatch, with back-pressure.
-
-    moto's SQS scans the whole queue on every send and receive, so a backlog of thousands makes every
-    call slow. Like a producer that waits for its consumer, this keeps a couple of batches per poller
-    waiting. It counts what the pollers handled from the poller's own tally rather than by asking SQS:
-    a request to moto competes for the same CPU as the ingest it waits for.
-    """
-    sqs = boto3.client("sqs")
-    max_waiting = _WAITING_BATCHES_PER_POLLER * poller.source.batch_size * poller.concurrency
-    before = poller.stats
-    handled_before = before.succeeded + before.failed
-    for start in range(0, len(bodies), _SEND_BATCH):
-        while True:
-            now = poller.stats
-            # A failed delivery counts as handled: the message comes back, but never blocks the sender.
-            if start - (now.succeeded + now.failed - handled_before) < max_waiting:
-                break
-            time.sleep(_BACK_PRESSURE_POLL_SECONDS)
-        chunk = bodies[start : start + _SEND_BATCH]
-        response = sqs.send_message_batch(
-            QueueUrl=poller.source.queue_url,
-            Entries=[{"Id": str(position), "MessageBody": body} for position, body in enumerate(chunk)],
-        )
-        if response.get("Failed"):
-            raise RuntimeError(f"SendMessageBatch failed: {response['Failed']}")
-        if on_progress is not None:
-            on_progress(start + len(chunk))
 
 
 def _dead_letter_count(backend: Backend) -> int:
@@ -237,7 +182,7 @@ def _example_log_id(base_url: str, account: DemoAccount, messages: list[dict[str
     and proves the whole path serves (a list would do too, but costs seconds against moto).
     """
     newest = max((m for m in messages if m["status"] == "success"), key=lambda m: parse_instant(m["created_at"]))
-    log_id = keys.make_log_id(account.account_id, newest["request_id"], parse_instant(newest["created_at"]))
+    log_id = make_log_id(account.account_id, newest["request_id"], parse_instant(newest["created_at"]))
     response = requests.get(
         f"{base_url}/api/account/request-logs/{log_id}",
         headers={"Authorization": f"Bearer {account.api_key}"},
@@ -247,7 +192,8 @@ def _example_log_id(base_url: str, account: DemoAccount, messages: list[dict[str
     return log_id
 
 
-def _say(started: float, text: str) -> None:
+def say(started: float, text: str) -> None:
+    """A progress line, stamped with the seconds since ``started`` (a ``time.monotonic()``)."""
     print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
 
 
@@ -256,7 +202,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint for sqs via: environment"
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     port = int(os.environ.get("PORT", DEFAULT_PORT))
@@ -264,32 +210,32 @@ def main() -> int:
     backend: Backend | None = None
     server: GatewayServer | None = None
     try:
-        _say(started, "starting moto server, provisioning template.yaml, starting the SQS and stream pollers")
+        say(started, "starting moto server, provisioning template.yaml, starting the SQS and stream pollers")
         backend = start_backend()
         try:
             server = GatewayServer(LocalApiGateway(backend.stack.template, backend.functions), LOOPBACK, port)
         except OSError as exc:
             print(f"cannot listen on {LOOPBACK}:{port} ({exc.strerror}): set PORT to a free port", file=sys.stderr)
             return 1
-        _say(started, f"moto server at {backend.moto.endpoint_url} (the AWS_ENDPOINT_URL for the admin CLI)")
+        say(started, f"moto server at {backend.moto.endpoint_url} (the AWS_ENDPOINT_URL for the admin CLI)")
         first = create_demo_account("Demo Account", ["default", "batch-jobs"])
         second = create_demo_account("Second Demo Account", ["default"])
-        _say(started, f"demo accounts {first.account_id} (2 keys) and {second.account_id} (1 key)")
+        say(started, f"demo accounts {first.account_id} (2 keys) and {second.account_id} (1 key)")
 
         first_messages = demo_messages(first, FIRST_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=7)
         messages = first_messages + demo_messages(second, SECOND_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=8)
         # Malformed first: their retries overlap the bulk instead of trailing it.
         bodies = malformed_bodies(messages[0]) + [json.dumps(message) for message in messages]
         poller = backend.ingest_poller
-        _say(started, f"sending {len(bodies):,} gateway messages ({len(bodies) - len(messages)} malformed) to SQS")
+        say(started, f"sending {len(bodies):,} gateway messages ({len(bodies) - len(messages)} malformed) to SQS")
 
         def progress(sent: int) -> None:
             if sent % 1000 == 0:
-                _say(started, f"  sent {sent:,}, ingested {poller.stats.succeeded:,}")
+                say(started, f"  sent {sent:,}, ingested {poller.stats.succeeded:,}")
 
         enqueue(poller, bodies, on_progress=progress)
-        poller.wait_until_drained(_DRAIN_TIMEOUT_SECONDS)
-        _say(
+        poller.wait_until_drained(DRAIN_TIMEOUT_SECONDS)
+        say(
             started,
             f"ingested {poller.stats.succeeded:,} messages; {_dead_letter_count(backend)} malformed ones are in "
             "the dead-letter queue (the ingest function's log above says why)",
@@ -297,11 +243,11 @@ def main() -> int:
         # The stream pollers aggregated while ingest ran; drain() delivers what is left, so stats are complete.
         for stream_poller in backend.stream_pollers:
             stream_poller.drain()
-        _say(started, "aggregated every log into the hour and day stats")
+        say(started, "aggregated every log into the hour and day stats")
 
         server.start()
         log_id = _example_log_id(server.url, first, first_messages)
-        _say(started, f"ready: the API is at {server.url}\n")
+        say(started, f"ready: the API is at {server.url}\n")
         print(f"export RL_BASE_URL={server.url} RL_API_KEY={first.api_key} RL_API_KEY_2={second.api_key}\n")
         print(curl_examples(backend.stack, log_id), flush=True)
         print(api_reference(server.url), flush=True)

@@ -13,11 +13,11 @@ import pytest
 import time_machine
 from moto import mock_aws
 
-from local.demo_data import DemoKey, generate_messages
-from local.events import dynamodb_stream_event, rest_proxy_event, sqs_event, sqs_record
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.routing import match_route
+from local.demo.messages import DemoKey, generate_messages
+from local.emulator.events import dynamodb_stream_event, rest_proxy_event, sqs_event, sqs_record
+from local.emulator.gateway.routing import match_route
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
 from request_logs.domain.timeutil import to_ms
 from request_logs.store.dynamo import reset_clients

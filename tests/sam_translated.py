@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from local.template import REGION, load_template_document
+from local.stack.template import REGION, load_template_document
 
 
 class _NoManagedPolicies:

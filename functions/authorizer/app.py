@@ -3,8 +3,10 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from request_logs.config import require_settings
 from request_logs.logic.authorize import Unauthorized, authorize
 
+settings = require_settings("api_keys_table")
 logger = Logger()
 
 

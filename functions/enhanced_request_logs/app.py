@@ -4,18 +4,22 @@
 from request_logs.api import cold_start
 
 # isort: split
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from request_logs.api import params
-from request_logs.api.models import EnhancedListResponse
-from request_logs.api.resolver import caller_account, create_resolver
+from request_logs.api.resolver import caller_account, create_resolver, request_reads, resolve_metered
+from request_logs.config import require_settings
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.enhanced import enhanced_request_logs
+from request_logs.models.logs import EnhancedListResponse
+from request_logs.observability import publish_metrics
 
+settings = require_settings("logs_table", "stats_table", "cursor_signing_key")
 logger = Logger()
+metrics = Metrics()
 app = create_resolver()
 
 
@@ -51,13 +55,20 @@ def list_enhanced_logs(
         max_cost=max_cost,
     )
     return enhanced_request_logs(
-        query, Ordering(sort, order), limit=limit, offset=offset, cursor=cursor, now_ms=now_ms()
+        query,
+        Ordering(sort, order),
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        now_ms=now_ms(),
+        reads=request_reads(app),
     )
 
 
+@publish_metrics(metrics)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve_metered(app, metrics, event, context)
 
 
 cold_start.loaded()

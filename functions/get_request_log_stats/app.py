@@ -1,16 +1,20 @@
 """GET /api/account/request-logs/stats — aggregated statistics from rollups, exact for any range."""
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from request_logs.api import params
-from request_logs.api.resolver import caller_account, create_resolver
-from request_logs.api.stats_models import StatsResponse
+from request_logs.api.resolver import caller_account, create_resolver, request_reads, resolve_metered
+from request_logs.config import require_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.stats import get_request_log_stats
+from request_logs.models.stats import StatsResponse
+from request_logs.observability import publish_metrics
 
+settings = require_settings("logs_table", "stats_table")
 logger = Logger()
+metrics = Metrics()
 app = create_resolver()
 
 
@@ -21,11 +25,14 @@ def get_stats(
     group_by: params.GroupBy = "day",
 ) -> StatsResponse:
     now = now_ms()
-    start_ms, end_ms = params.stats_range(start_date, end_date, now)
+    requested = params.stats_range(start_date, end_date, now)
     groups = params.group_by_list(group_by)
-    return get_request_log_stats(caller_account(app), start_ms, end_ms, groups, now_ms=now)
+    return get_request_log_stats(
+        caller_account(app), requested.start_ms, requested.end_ms, groups, now_ms=now, reads=request_reads(app)
+    )
 
 
+@publish_metrics(metrics)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve_metered(app, metrics, event, context)

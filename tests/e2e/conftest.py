@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from local.gateway import GatewayServer, LocalApiGateway
-from local.run import Backend, DemoAccount, create_demo_account, demo_messages, enqueue, start_backend
-from local.template import Template
+from local.demo.accounts import DemoAccount, create_demo_account
+from local.demo.traffic import demo_messages, enqueue
+from local.emulator.gateway import GatewayServer, LocalApiGateway
+from local.run import Backend, start_backend
+from local.stack.template import Template
 from request_logs.config import get_settings
 from request_logs.store.dynamo import reset_clients
 

@@ -1,5 +1,5 @@
 """Requests byte for byte as written (no client normalising dot segments, encoding or header values),
-and the one JSON error shape every non-2xx answer of the API must have (ARCHITECTURE §3)."""
+and the one JSON error shape every non-2xx answer of the API must have (docs/architecture.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.openapi import build_document
-from local.template import Template, load_template
+from local.stack.template import Template, load_template
 from tests.e2e.conftest import LocalApi
 
 Header = tuple[str, str | bytes]

@@ -33,7 +33,7 @@ schema = schemathesis.openapi.from_dict(document())
 
 
 def assert_error_shape(response: schemathesis.Response) -> None:
-    """The one JSON error shape (ARCHITECTURE §3); a 400 names the parameter at fault."""
+    """The one JSON error shape (docs/architecture.md, "Errors"); a 400 names the parameter at fault."""
     (content_type,) = response.headers["content-type"]
     assert content_type.startswith("application/json"), content_type
     body = response.json()

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from local.gateway import GatewayServer, LocalApiGateway, UsagePlanThrottle
-from local.template import Template, load_template
+from local.emulator.gateway import GatewayServer, LocalApiGateway, UsagePlanThrottle
+from local.stack.template import Template, load_template
 from tests.e2e.conftest import LIST, ManualClock
 
 pytestmark = pytest.mark.e2e

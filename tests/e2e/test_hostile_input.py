@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
+from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
-from request_logs.store.keys import make_log_id
 from tests.e2e.conftest import LIST, LocalApi
 from tests.e2e.raw_http import RawResponse, assert_error, bearer, document, query_parameters, request, send_raw
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bench.load import LoadConfig, LoadRun
-from bench.report import _load_markdown
+from bench.report import load_section
 from tests.e2e.conftest import LocalApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -37,4 +37,4 @@ def test_a_short_load_run_loses_nothing_and_answers_only_as_expected(local_runti
         assert account["listed"] == account["expected"] == account["stats_total_requests"], account
     assert results["ingest"]["sent_during_run"] > 0
     assert results["passed"]
-    assert "## Load" in _load_markdown(results)
+    assert "## Load" in load_section(results)

@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from local.template import load_template
+from local.stack.template import load_template
+from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
-from request_logs.store.keys import make_log_id
 from tests.e2e.conftest import LocalApi
 from tests.e2e.raw_http import RawResponse, assert_error, bearer, document, query_parameters, request
 

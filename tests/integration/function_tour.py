@@ -34,21 +34,21 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from local.events import (
+from local.emulator.events import (
     authorizer_request_event,
     dynamodb_stream_event,
     rest_proxy_event,
     sqs_event,
     sqs_record,
 )
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.stream_reader import StreamReader
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import hash_api_key
+from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import format_ms, now_ms, parse_instant
 from request_logs.logic import accounts
-from request_logs.store import keys
 from request_logs.store.dynamo import reset_clients
 
 CANARY = "CANARY-" + uuid.uuid4().hex  # planted in every body; found in a log line = a body leaked
@@ -288,8 +288,8 @@ def run_tour(out_dir: Path) -> None:
     tour.ingest(bodies)
     tour.aggregate()
 
-    log_ids = [keys.make_log_id(m["account_id"], m["request_id"], parse_instant(m["created_at"])) for m in messages]
-    big_id = keys.make_log_id(first.account_id, "req_tour_big", parse_instant(created_at))
+    log_ids = [make_log_id(m["account_id"], m["request_id"], parse_instant(m["created_at"])) for m in messages]
+    big_id = make_log_id(first.account_id, "req_tour_big", parse_instant(created_at))
     every_route(tour, valid, other, first.account_id, second.account_id, [log_ids[0], big_id, log_ids[1]])
 
     # Then a log that reaches ingest days after it was created, and every route again.

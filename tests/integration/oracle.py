@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from request_logs.store.keys import make_log_id
+from request_logs.domain.ids import make_log_id
 
 CATALOG_FILE = Path(__file__).parents[2] / "layers/shared/request_logs/domain/catalogs/2026-11-01.json"
 CATALOG: dict[str, dict[str, str]] = json.loads(CATALOG_FILE.read_text())["models"]

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from ddsketch.mapping import LogarithmicMapping
 
-from local.provision import Stack
+from local.stack.provision import Stack
 from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb

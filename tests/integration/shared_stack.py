@@ -15,10 +15,10 @@ import pytest
 import time_machine
 from moto import mock_aws
 
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.stream_reader import StreamReader
+from local.emulator.events import dynamodb_stream_event
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
 from request_logs.store.dynamo import reset_clients
 from tests.conftest import NOW, ApiCaller, Ingestor

@@ -17,9 +17,9 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from admin.cli import ONCE_WARNING, main
-from local.events import authorizer_request_event
-from local.provision import Stack, provision
-from local.template import load_template_document
+from local.emulator.events import authorizer_request_event
+from local.stack.provision import Stack, provision
+from local.stack.template import load_template_document
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import hash_api_key
 from request_logs.logic.authorize import Unauthorized, authorize
@@ -72,7 +72,7 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture
 def local_stack(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    """What `make run` serves: the template's resources behind AWS_ENDPOINT_URL, names from local.provision."""
+    """What `make run` serves: the template's resources behind AWS_ENDPOINT_URL, names from local.stack.provision."""
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return provision()

@@ -24,23 +24,24 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import ClientError
 from ddsketch.mapping import LogarithmicMapping
 
-from local.demo_data import generate_messages
-from local.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
-from local.events import dynamodb_stream_record
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.stream_poller import StreamPoller, stream_event_sources
-from local.stream_reader import StreamReader
+from local.demo.messages import generate_messages
+from local.emulator.events import dynamodb_stream_record
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_poller import StreamPoller, stream_event_sources
+from local.emulator.stream_reader import StreamReader
+from local.stack.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
+from local.stack.provision import Stack
+from request_logs.domain.ids import make_log_id
+from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import MAX_EMBEDDED_GROUPS
 from request_logs.logic.aggregate import AggregationResult, StreamLog, aggregate
-from request_logs.logic.stream_records import stream_log_from
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
-from request_logs.store.items import StoredLog
+from request_logs.store.items import log_to_item
+from request_logs.store.stream_records import stream_log_from
 from tests.conftest import ACCOUNT_A, KEYS_A, NOW_MS, Delivery, Ingestor, Record
 from tests.integration.rollup_oracle import (
     DAY_MS,
@@ -235,11 +236,11 @@ def test_two_shards_aggregating_into_the_same_items_at_once_retry_their_conflict
     stack: Stack, clock: Any, ingest: Ingestor
 ) -> None:
     ingest_window(ingest, 40, MIDNIGHT_MS - HALF_HOUR_MS, MIDNIGHT_MS + HALF_HOUR_MS, seed=23)
-    entries = [stream_log_from(DynamoDBRecord(record)) for record in recorded_batch(stack)]
+    entries = [stream_log_from(record) for record in recorded_batch(stack)]
     # A stream shard holds whole log partitions: split the records by partition, keeping their order.
     shards = [
-        [entry for entry in entries if entry.log.shard < keys.LOG_SHARDS // 2],
-        [entry for entry in entries if entry.log.shard >= keys.LOG_SHARDS // 2],
+        [entry for entry in entries if keys.log_shard(entry.log.id) < keys.LOG_SHARDS // 2],
+        [entry for entry in entries if keys.log_shard(entry.log.id) >= keys.LOG_SHARDS // 2],
     ]
     assert all(shards)
 
@@ -376,7 +377,7 @@ def check_limits(params: dict[str, Any]) -> None:
             assert len(_OPERATORS.findall(params[name])) <= OPERATOR_BUDGET, params[name]
 
 
-def worst_case_logs(name_length: int) -> list[StoredLog]:
+def worst_case_logs(name_length: int) -> list[RequestLog]:
     """One hour of one account made as large as ingest allows: latencies and TTFTs in every sketch bin from
     1 ms to 2^53 ms (the largest latency ingest accepts), counters near 2^53, more model and provider names
     than the embedded bounds take, each ``name_length`` random four-byte characters (incompressible, and
@@ -392,8 +393,8 @@ def worst_case_logs(name_length: int) -> list[StoredLog]:
         created = hour_ms + position
         model = names[position % len(names)]
         logs.append(
-            StoredLog(
-                id=keys.make_log_id(ACCOUNT_A, f"req_worst_{position}", created),
+            RequestLog(
+                id=make_log_id(ACCOUNT_A, f"req_worst_{position}", created),
                 account_id=ACCOUNT_A,
                 request_id=f"req_worst_{position}",
                 api_key_id=f"key_{'W' * 60}{position % 4}",
@@ -410,7 +411,6 @@ def worst_case_logs(name_length: int) -> list[StoredLog]:
                 input_tokens=2**53 - position,
                 output_tokens=2**53 - 2 * position,
                 streaming=True,
-                expires_at=created // 1000 + 90 * 86_400,
                 ttft_ms=latency,
                 cost_input=Decimal("123456.123456789012345678") + position,
                 cost_output=Decimal("654321.987654321098765432") + position,
@@ -426,7 +426,7 @@ def test_every_write_stays_within_dynamodb_limits_in_the_worst_case_and_touches_
 ) -> None:
     logs = worst_case_logs(name_length)
     entries = [
-        StreamLog(keys.log_pk(log.account_id, log.shard), position, str(position), log)
+        StreamLog(keys.log_pk(log.account_id, keys.log_shard(log.id)), position, str(position), log)
         for position, log in enumerate(logs, start=10**20)
     ]
     batch_gets: list[dict[str, Any]] = []
@@ -449,7 +449,7 @@ def test_every_write_stays_within_dynamodb_limits_in_the_worst_case_and_touches_
     # One write per rollup item, and exactly the items the brute force expects.
     written = Counter((params["Item"]["pk"]["S"], params["Item"]["sk"]["S"]) for params in puts)
     assert max(written.values()) == 1
-    assert len(written) == len(expected_rollups([log.to_item() for log in logs]))
+    assert len(written) == len(expected_rollups([log_to_item(log) for log in logs]))
     # The "all" items are the largest: their embedded groups overflowed, and they say so.
     assert len({log.model for log in logs}) > MAX_EMBEDDED_GROUPS
     all_items = [params["Item"] for params in puts if params["Item"]["pk"]["S"].endswith("#all")]

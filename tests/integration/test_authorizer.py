@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from local.events import authorizer_request_event, method_arn
-from local.functions import FunctionRegistry
-from local.provision import Stack
+from local.emulator.events import authorizer_request_event, method_arn
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack
 from request_logs.domain.api_keys import generate_api_key, hash_api_key
 from request_logs.logic.accounts import create_account, create_api_key, revoke_api_key
 from request_logs.logic.authorize import Unauthorized

@@ -22,10 +22,10 @@ import pytest
 import time_machine
 
 from request_logs.domain.filters import LogQuery
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.timeutil import END_OF_TIME_MS
 from request_logs.logic.totals import filtered_totals
-from request_logs.store.keys import LOG_SHARDS, parse_log_id
-from request_logs.store.logs import ReadStats
+from request_logs.store.keys import LOG_SHARDS, log_key
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import Filters, created_ms, expected_cost, log_id
@@ -51,7 +51,7 @@ def _fresh_messages(template: list[dict[str, Any]], at_ms: int, account: str, pr
     while len(covered) < LOG_SHARDS or len(chosen) < 12:
         message = oracle.variant(rng.choice(template), f"{prefix}_{n}", at_ms - 1000 - rng.randrange(0, 30_000))
         message["account_id"] = account
-        key = parse_log_id(log_id(message))
+        key = log_key(log_id(message))
         assert key is not None
         covered.add(key.shard)
         chosen.append(message)

@@ -1,5 +1,5 @@
 """Every file in events/ is exercised: invoked through the function the template routes it to, on a
-stack seeded by local.event_fixtures, with the clock pinned where the fixtures are meaningful.
+stack seeded by local.demo.event_fixtures, with the clock pinned where the fixtures are meaningful.
 
 A new file under events/ fails here until it has an entry in EXPECTATIONS.
 """
@@ -22,7 +22,7 @@ import pytest
 import time_machine
 from boto3.dynamodb.types import TypeDeserializer
 
-from local.event_fixtures import (
+from local.demo.event_fixtures import (
     ACCOUNT,
     EVENTS_DIR,
     EVENTS_NOW,
@@ -34,15 +34,16 @@ from local.event_fixtures import (
     seed_event_fixtures,
     sqs_consumer,
 )
-from local.events import rest_proxy_event
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.routing import match_route
-from local.stream_poller import stream_event_sources
-from local.template import ROOT
-from request_logs.domain.timeutil import CONTENT_RETENTION, LOG_RETENTION, parse_instant, to_ms
+from local.emulator.events import rest_proxy_event
+from local.emulator.gateway.routing import match_route
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_poller import stream_event_sources
+from local.stack.provision import Stack
+from local.stack.template import ROOT
+from request_logs.domain.ids import make_log_id
+from request_logs.domain.retention import CONTENT_RETENTION, LOG_RETENTION
+from request_logs.domain.timeutil import parse_instant, to_ms
 from request_logs.store.dynamo import dynamodb
-from request_logs.store.keys import make_log_id
 from tests.integration.rollup_oracle import expected_rollups, mismatches, stored_rollups
 
 EVENT_FILES = sorted(path.relative_to(EVENTS_DIR).as_posix() for path in EVENTS_DIR.glob("**/*.json"))
@@ -163,7 +164,7 @@ def expect(name: str, *, seeded: bool = True) -> Callable[[Callable[[Invocation]
 
 
 def assert_error(call: Invocation, status: int, error_type: str, param: str | None = None) -> dict[str, Any]:
-    """The one JSON error shape of ARCHITECTURE §3."""
+    """The one JSON error shape (docs/architecture.md, "Errors")."""
     assert call.status == status, call.result
     assert call.result["multiValueHeaders"]["Content-Type"] == ["application/json"]
     error: dict[str, Any] = call.body["error"]
@@ -177,7 +178,7 @@ def assert_error(call: Invocation, status: int, error_type: str, param: str | No
 
 
 def cursor_payload(cursor: str) -> dict[str, Any]:
-    """The JSON a cursor signs (``api/cursors.py``: base64url payload, a dot, base64url signature)."""
+    """The JSON a cursor signs (``logic/cursors.py``: base64url payload, a dot, base64url signature)."""
     payload = cursor.split(".", maxsplit=1)[0]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return decoded

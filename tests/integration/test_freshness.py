@@ -23,9 +23,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.demo_data import generate_messages
-from local.provision import Stack
-from local.stream_reader import StreamReader
+from local.demo.messages import generate_messages
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack
 from request_logs.config import get_settings
 from request_logs.domain.freshness import LATE_AFTER_MS, SETTLE_MS, Progress, rollups_settled_before
 from request_logs.domain.timeutil import END_OF_TIME_MS

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from local.template import LAYER_PATH, ROOT, load_template
+from local.stack.template import LAYER_PATH, ROOT, load_template
 from tests.sam_translated import allows, granted, role_of, translate
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from request_logs.store.keys import make_log_id
+from request_logs.domain.ids import make_log_id
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.shared_stack import SharedStack, shared_stack

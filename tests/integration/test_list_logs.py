@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from request_logs.store.keys import parse_log_id
+from request_logs.store.keys import log_key
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import Filters, ms_of
@@ -96,7 +96,7 @@ def test_dataset_covers_the_cases_the_assertions_rely_on(world) -> None:
     assert any(oracle.expected_cost(m) is None for m in visible), "no unpriced log"
     assert any(m.get("cost") is None and oracle.expected_cost(m) is not None for m in visible)
     ties = [m for m in visible if oracle.created_ms(m) == TIE_MS]
-    assert len({parse_log_id(oracle.log_id(m)).shard for m in ties}) >= 3, "ties should span shards"
+    assert len({log_key(oracle.log_id(m)).shard for m in ties}) >= 3, "ties should span shards"
     assert len(visible) > 100
 
 

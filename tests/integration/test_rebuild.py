@@ -12,17 +12,16 @@ from typing import Any
 
 import pytest
 import requests
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from admin.cli import main
-from local.demo_data import generate_messages
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
-from local.provision import Stack, provision
-from local.stream_poller import StreamPoller, stream_event_sources
-from local.stream_reader import StreamReader
+from local.demo.messages import generate_messages
+from local.emulator.events import dynamodb_stream_event
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_poller import StreamPoller, stream_event_sources
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
 from request_logs.logic import accounts
 from request_logs.logic.aggregate import aggregate
@@ -33,8 +32,8 @@ from request_logs.logic.rebuild import (
     rebuild_stats,
     settle_seconds,
 )
-from request_logs.logic.stream_records import stream_log_from
 from request_logs.store.dynamo import dynamodb, reset_clients, to_attributes
+from request_logs.store.stream_records import stream_log_from
 from tests.conftest import ACCOUNT_A, DAY_MS, KEYS_A, NOW_MS, Ingestor
 from tests.integration.rollup_oracle import (
     assert_stats_are_the_truth,
@@ -173,7 +172,7 @@ def test_an_aggregator_write_during_the_rebuild_makes_it_read_the_day_again(
         if late:
             assert ingest.messages([late.pop()]) == []
             ((record,),) = reader.poll(10).values()
-            assert aggregate([stream_log_from(DynamoDBRecord(record))]).writes > 0
+            assert aggregate([stream_log_from(record)]).writes > 0
 
     for item in rollup_items(stack):
         put_raw(stack, {**item, "requests": 0})  # every item wrong, so the rebuild has something to write

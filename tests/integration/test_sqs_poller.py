@@ -17,10 +17,10 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from local.demo_data import generate_messages
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.sqs_poller import SqsEventSource, SqsPoller, sqs_event_sources
+from local.demo.messages import generate_messages
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.sqs_poller import SqsEventSource, SqsPoller, sqs_event_sources
+from local.stack.provision import Stack
 from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, DAY_MS, KEYS_A, ApiCaller
 
@@ -104,7 +104,7 @@ def test_good_messages_become_logs_and_a_duplicate_makes_none(
 def test_malformed_message_reaches_the_dlq_after_max_receives_while_its_batch_is_ingested(
     stack: Stack, source: SqsEventSource, poller: SqsPoller, api: ApiCaller, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="local.sqs_poller")
+    caplog.set_level(logging.WARNING, logger="local.emulator.sqs_poller")
     messages = recent_messages(source.batch_size - 1, seed=6)
     malformed = json.dumps({**messages[0], "request_id": "req_misspelled", "tokens_in": 1})
     # One SendMessageBatch, so the malformed message shares its first batch with the good ones.

@@ -25,10 +25,10 @@ import pytest
 import time_machine
 
 from request_logs.domain import rollups
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.logic.stats import get_request_log_stats
 from request_logs.store import stats as stats_store
-from request_logs.store.logs import ReadStats
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of

@@ -19,10 +19,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.demo_data import generate_messages
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.stream_poller import StreamEventSource, StreamPoller, stream_event_sources
+from local.demo.messages import generate_messages
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_poller import StreamEventSource, StreamPoller, stream_event_sources
+from local.stack.provision import Stack
 from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, DAY_MS, KEYS_A, NOW_MS, Ingestor
 from tests.integration.rollup_oracle import (

@@ -15,7 +15,7 @@ from request_logs.domain.api_keys import (
     hash_api_key,
     hashes_match,
 )
-from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
+from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
 
 KEY = "sk-" + "Ab3" * 13 + "x"  # sk- and 40 alphanumerics
 

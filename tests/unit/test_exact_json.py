@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from request_logs.api import exact_json
-from request_logs.api.models import CostBreakdown, CostSummary
+from request_logs.models import exact_json
+from request_logs.models.logs import CostBreakdown, CostSummary
 
 
 def _exact(text: str) -> object:

@@ -6,9 +6,11 @@ import itertools
 
 import pytest
 
-from local.template import load_template_document
-from request_logs.domain.filters import FILTER_INDEXES, LogQuery, plan_index
-from request_logs.store.items import StoredLog
+from local.stack.template import load_template_document
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.log import RequestLog
+from request_logs.store.indexes import FILTER_INDEXES, plan_index
+from request_logs.store.items import log_to_item
 
 
 def query(**filters: object) -> LogQuery:
@@ -76,26 +78,27 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
     resources = load_template_document()["Resources"]
     tables = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     indexes = {index["IndexName"]: index for table in tables for index in table.get("GlobalSecondaryIndexes", [])}
-    item = StoredLog(
-        id="log_19a1f610de8577ab599d58ef533",
-        account_id="acct_a",
-        request_id="r",
-        api_key_id="key_a",
-        api_key_prefix="sk-a...",
-        model="m",
-        provider="p",
-        endpoint="/e",
-        method="POST",
-        status="error",
-        status_code=500,
-        created_ms=1,
-        completed_ms=2,
-        latency_ms=1,
-        input_tokens=1,
-        output_tokens=1,
-        streaming=False,
-        expires_at=9,
-    ).to_item()
+    item = log_to_item(
+        RequestLog(
+            id="log_19a1f610de8577ab599d58ef533",
+            account_id="acct_a",
+            request_id="r",
+            api_key_id="key_a",
+            api_key_prefix="sk-a...",
+            model="m",
+            provider="p",
+            endpoint="/e",
+            method="POST",
+            status="error",
+            status_code=500,
+            created_ms=1,
+            completed_ms=2,
+            latency_ms=1,
+            input_tokens=1,
+            output_tokens=1,
+            streaming=False,
+        )
+    )
     for name, (index, attribute) in FILTER_INDEXES.items():
         schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
         assert schema == {"HASH": attribute, "RANGE": "sk"}, index

@@ -10,12 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from local.template import load_template
+from local.stack.template import load_template
 from request_logs.domain.freshness import LATE_AFTER_MS, SETTLE_MS, Progress, is_late, rollups_settled_before
+from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import HOUR_MS
 from request_logs.logic.aggregate import StreamLog, applied_stamps
 from request_logs.store import keys
-from request_logs.store.items import StoredLog
+from request_logs.store.items import log_from_item, log_to_item
+from request_logs.store.keys import log_shard
 from tests.unit.test_rollups import log
 
 H0 = 1_794_960_000_000 + 13 * HOUR_MS  # 2026-11-19T13:00:00Z, an hour boundary
@@ -102,30 +104,32 @@ def test_lateness_is_measured_from_creation_to_the_stamp() -> None:
 # ------------------------------------------------------------------ the stamp on the stored item
 def test_the_stamp_is_stored_and_read_back_as_an_integer() -> None:
     stamped = replace(log(), ingested_ms=H0 + 123)
-    item = stamped.to_item()
+    item = log_to_item(stamped)
     assert item["ingested_ms"] == H0 + 123
     # DynamoDB gives numbers back as Decimal (a stream image, a GetItem through the deserializer).
-    read = StoredLog.from_item({**item, "ingested_ms": Decimal(H0 + 123)})
+    read = log_from_item({**item, "ingested_ms": Decimal(H0 + 123)})
     assert read == stamped and type(read.ingested_ms) is int
     # Logs written before ingest stamped them read back without a stamp.
     unstamped = {name: value for name, value in item.items() if name != "ingested_ms"}
-    assert StoredLog.from_item(unstamped).ingested_ms is None
+    assert log_from_item(unstamped).ingested_ms is None
 
 
 # ------------------------------------------------------------------ the aggregator's applied stamps
 def entries_by_partition(per_shard: int = 4) -> list[StreamLog]:
     """Logs of several shards interleaved in stream order, each stamped after its sequence number, so a
     stamp tells how far into the batch a record was."""
-    by_shard: dict[int, list[StoredLog]] = {}
+    by_shard: dict[int, list[RequestLog]] = {}
     for position in itertools.count():
         candidate = log(position)
-        if candidate.shard in by_shard or len(by_shard) < 3:
-            by_shard.setdefault(candidate.shard, []).append(candidate)
+        if log_shard(candidate.id) in by_shard or len(by_shard) < 3:
+            by_shard.setdefault(log_shard(candidate.id), []).append(candidate)
         if len(by_shard) == 3 and all(len(logs) >= per_shard for logs in by_shard.values()):
             break
     ordered = [logs[i] for i in range(per_shard) for logs in by_shard.values()]  # round robin
     return [
-        StreamLog(keys.log_pk(entry.account_id, entry.shard), 1000 + n, str(1000 + n), replace(entry, ingested_ms=n))
+        StreamLog(
+            keys.log_pk(entry.account_id, log_shard(entry.id)), 1000 + n, str(1000 + n), replace(entry, ingested_ms=n)
+        )
         for n, entry in enumerate(ordered)
     ]
 
@@ -137,7 +141,7 @@ def brute_stamps(entries: list[StreamLog], cut: dict[str, int], cut_all: int | N
         if limits and entry.sequence >= min(limits):
             continue
         assert entry.log.ingested_ms is not None
-        best[entry.log.shard] = max(best.get(entry.log.shard, 0), entry.log.ingested_ms)
+        best[log_shard(entry.log.id)] = max(best.get(log_shard(entry.log.id), 0), entry.log.ingested_ms)
     return best
 
 
@@ -155,15 +159,15 @@ def test_a_failed_record_cuts_its_own_partition_only() -> None:
     failed = {victim.sequence, last_of_its_partition}
     stamps = applied_stamps(entries, failed, set())["acct_unit"]
     assert stamps == brute_stamps(entries, {victim.partition: victim.sequence}, None)
-    assert stamps[victim.log.shard] == entries[0].log.ingested_ms  # only the record before the failure
-    others = {e.log.shard: e.log.ingested_ms for e in entries if e.partition != victim.partition}
+    assert stamps[log_shard(victim.log.id)] == entries[0].log.ingested_ms  # only the record before the failure
+    others = {log_shard(e.log.id): e.log.ingested_ms for e in entries if e.partition != victim.partition}
     assert {shard: stamps[shard] for shard in others} == others  # the latest of each other partition
 
 
 def test_a_failed_first_record_leaves_its_partition_without_a_stamp() -> None:
     entries = entries_by_partition()
     stamps = applied_stamps(entries, {entries[0].sequence}, set())["acct_unit"]
-    assert entries[0].log.shard not in stamps
+    assert log_shard(entries[0].log.id) not in stamps
     assert len(stamps) == 2
 
 
@@ -188,11 +192,11 @@ def test_stamps_are_kept_per_account() -> None:
     other = [
         replace(
             entry,
-            partition=keys.log_pk("acct_other", entry.log.shard),
+            partition=keys.log_pk("acct_other", log_shard(entry.log.id)),
             log=replace(entry.log, account_id="acct_other", ingested_ms=7),
         )
         for entry in entries[:1]
     ]
     stamps = applied_stamps([*entries, *other], set(), set())
-    assert stamps["acct_other"] == {entries[0].log.shard: 7}
+    assert stamps["acct_other"] == {log_shard(entries[0].log.id): 7}
     assert stamps["acct_unit"] == brute_stamps(entries, {}, None)

@@ -9,17 +9,15 @@ from collections import Counter
 
 import pytest
 
+from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN, make_log_id
 from request_logs.store.keys import (
-    ACCOUNT_ID_PATTERN,
-    API_KEY_ID_PATTERN,
     LOG_SHARDS,
     content_object_key,
     content_pk,
     index_pk,
+    log_key,
     log_pk,
     log_sk,
-    make_log_id,
-    parse_log_id,
     sk_range,
 )
 
@@ -45,7 +43,7 @@ def test_parse_log_id_round_trips() -> None:
     for position in range(500):
         created = rng.randrange(946_684_800_000, 9_999_999_999_999)
         log_id = make_log_id("acct_alpha", f"req_{position}", created)
-        key = parse_log_id(log_id)
+        key = log_key(log_id)
         assert key is not None
         assert key.log_id == log_id
         assert key.created_ms == created
@@ -71,17 +69,17 @@ def test_parse_log_id_round_trips() -> None:
     ],
 )
 def test_parse_log_id_rejects_malformed_ids(log_id: str) -> None:
-    assert parse_log_id(log_id) is None
+    assert log_key(log_id) is None
 
 
 def test_one_accounts_logs_spread_evenly_over_every_shard() -> None:
     count = 8000
-    shards = Counter(parse_log_id(make_log_id("acct_alpha", f"req_{n}", CREATED)).shard for n in range(count))
+    shards = Counter(log_key(make_log_id("acct_alpha", f"req_{n}", CREATED)).shard for n in range(count))
     assert set(shards) == set(range(LOG_SHARDS))
     fair = count / LOG_SHARDS
     assert all(abs(n - fair) < 0.1 * fair for n in shards.values()), shards
     # Logs created in the same millisecond spread too (the shard does not come from the time).
-    same_instant = {parse_log_id(make_log_id("acct_alpha", f"req_{n}", CREATED)).shard for n in range(64)}
+    same_instant = {log_key(make_log_id("acct_alpha", f"req_{n}", CREATED)).shard for n in range(64)}
     assert len(same_instant) == LOG_SHARDS
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from local.demo_data import DemoKey, generate_messages
-from request_logs.messages import RequestCompleted
+from local.demo.messages import DemoKey, generate_messages
+from request_logs.models.messages import RequestCompleted
 
 NOW_MS = 1_795_176_000_000
 KEYS = [DemoKey("key_alpha1", "sk-AAAA..."), DemoKey("key_alpha2", "sk-BBBB...")]

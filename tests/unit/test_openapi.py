@@ -11,10 +11,11 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from local.gateway import GatewayResponses
+from local.emulator.gateway import GatewayResponses
 from local.openapi import DOCUMENT_PATH, ERROR_RESPONSES, build_document, render
-from local.template import Template, load_template
-from request_logs.api.errors import ApiError, ContentExpired, InvalidParameter, NotFound, error_body
+from local.stack.template import Template, load_template
+from request_logs.api.errors import error_body, http_status
+from request_logs.domain.errors import ContentExpired, InvalidQuery, NotFound, UseCaseError
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +97,17 @@ def test_optional_query_parameters_are_never_documented_as_null(document: dict[s
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        ("400", InvalidParameter("Invalid value for 'limit': too big.", param="limit")),
-        ("400", InvalidParameter("start_date must be before end_date.")),
+        ("400", InvalidQuery("Invalid value for 'limit': too big.", param="limit")),
+        ("400", InvalidQuery("start_date must be before end_date.")),
         ("404", NotFound("No request log with id 'log_x'.", param="id")),
         ("410", ContentExpired("Past its 30-day retention.", param="id")),
     ],
 )
-def test_handler_errors_match_the_documented_shape(document: dict[str, Any], status: str, error: ApiError) -> None:
-    body = error_body(error.type, error.code, error.message, error.param)
+def test_handler_errors_match_the_documented_shape(document: dict[str, Any], status: str, error: UseCaseError) -> None:
+    error_status, error_type = http_status(error)
+    body = error_body(error_type, error.code, error.message, error.param)
 
-    assert str(error.status) == status
+    assert str(error_status) == status
     response_schema_validator(document, status).validate(body)
 
 

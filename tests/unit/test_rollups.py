@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from request_logs.domain.ids import make_log_id
+from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import (
     DAY_MS,
     HOUR_MS,
@@ -20,15 +22,13 @@ from request_logs.domain.rollups import (
     rollup_keys_for,
 )
 from request_logs.domain.sketches import Sketch
-from request_logs.store.items import StoredLog
-from request_logs.store.keys import make_log_id
 
 T0 = 1_794_960_000_000  # 2026-11-19T00:00:00Z
 
 
-def log(position: int = 0, **changes: object) -> StoredLog:
+def log(position: int = 0, **changes: object) -> RequestLog:
     created = T0 + 13 * HOUR_MS + position * 60_000
-    base = StoredLog(
+    base = RequestLog(
         id=make_log_id("acct_unit", f"req_{position}", created),
         account_id="acct_unit",
         request_id=f"req_{position}",
@@ -46,7 +46,6 @@ def log(position: int = 0, **changes: object) -> StoredLog:
         input_tokens=100,
         output_tokens=50,
         streaming=True,
-        expires_at=created // 1000 + 90 * 86_400,
         ttft_ms=120,
         cost_input=Decimal("0.00025"),
         cost_output=Decimal("0.0005"),

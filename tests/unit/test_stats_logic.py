@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from request_logs.api import exact_json
 from request_logs.domain.rollups import Counters, Rollup
 from request_logs.domain.sketches import Sketch
 from request_logs.domain.stats_plan import StatsPlan
 from request_logs.logic.stats import BucketRollup, StatsInputs, build_response
+from request_logs.models import exact_json
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from local.functions import load_module
-from local.template import LAYER_PATH, REGION, ROOT, TEMPLATE_PATH, load_template, load_template_document
-from request_logs.domain.filters import FILTER_INDEXES
-from request_logs.domain.timeutil import CONTENT_RETENTION, LOG_RETENTION, content_expiry_s, parse_instant
-from request_logs.logic.ingest import stored_log_from
-from request_logs.messages import RequestCompleted
-from request_logs.store.items import StoredContent
+from local.emulator.lambda_runtime import load_module
+from local.stack.template import LAYER_PATH, REGION, ROOT, TEMPLATE_PATH, load_template, load_template_document
+from request_logs.config import ENVIRONMENT_VARIABLES, get_settings
+from request_logs.domain.retention import CONTENT_RETENTION, LOG_RETENTION, content_expiry_s
+from request_logs.domain.timeutil import parse_instant
+from request_logs.logic.ingest import request_log_from
+from request_logs.models.messages import RequestCompleted
+from request_logs.store.indexes import FILTER_INDEXES
+from request_logs.store.items import StoredContent, log_to_item
 from tests.sam_translated import functions, granted, of_type, role_of, translate
 
 SAMPLE_MESSAGE = {
@@ -295,7 +297,11 @@ def test_only_this_apis_routes_and_authorizer_may_invoke_the_functions(resources
 
 
 # ------------------------------------------------------------------ the template agrees with the code
-def test_every_route_has_a_matching_powertools_route() -> None:
+def test_every_route_has_a_matching_powertools_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A function refuses to start without its settings: give it stand-ins (nothing is called here).
+    for variable in ENVIRONMENT_VARIABLES.values():
+        monkeypatch.setenv(variable, f"stand-in-{variable.lower()}")
+    get_settings.cache_clear()
     template = load_template()
     specs = template.functions()
     for route in template.routes():
@@ -310,6 +316,7 @@ def test_every_route_has_a_matching_powertools_route() -> None:
         }
         # The handler serves exactly the template's route for it: nothing unreachable, nothing missing.
         assert served == {(r.path, r.method) for r in template.routes() if r.function == route.function}
+    get_settings.cache_clear()  # the stand-ins are this test's only
 
 
 def table_of(document: dict[str, Any], variable: str) -> dict[str, Any]:
@@ -326,7 +333,7 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
     attribute_types = {
         attribute["AttributeName"]: attribute["AttributeType"] for attribute in table["AttributeDefinitions"]
     }
-    item = stored_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)).to_item()
+    item = log_to_item(request_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)))
     for filter_name, (index_name, key_attribute) in FILTER_INDEXES.items():
         assert index_name in indexes, filter_name
         index = indexes[index_name]
@@ -343,7 +350,7 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
 
 def test_ttl_attributes_are_what_the_store_writes(document: dict[str, Any]) -> None:
     created_ms = parse_instant(SAMPLE_MESSAGE["created_at"])
-    log_item = stored_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)).to_item()
+    log_item = log_to_item(request_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)))
     content_item = StoredContent("acct_template", "log_x", expires_at=content_expiry_s(created_ms)).to_item()
     for variable, item, retention in (
         ("LOGS_TABLE", log_item, LOG_RETENTION),

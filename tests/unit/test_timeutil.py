@@ -9,16 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from request_logs.domain.timeutil import (
-    InvalidInstant,
-    content_expiry_s,
-    format_ms,
-    log_expiry_s,
-    now_ms,
-    oldest_retained_log_ms,
-    parse_instant,
-    to_ms,
-)
+from request_logs.domain.retention import content_expiry_s, log_expiry_s, oldest_retained_log_ms
+from request_logs.domain.timeutil import InvalidInstant, format_ms, now_ms, parse_instant, to_ms
 
 DAY_MS = 86_400_000
 

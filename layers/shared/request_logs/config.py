@@ -1,10 +1,35 @@
-"""Environment → one typed settings object. Read lazily so importing a handler stays cheap."""
+"""Environment → one typed settings object, checked when a function starts.
+
+Each function names the settings it needs (``require_settings`` in its ``app.py``, at import): a
+variable that is missing or empty there fails the cold start with a message naming it, instead of the
+first request failing on a table called "". Reading stays cheap: plain ``os.environ``, no validation
+library on the import path.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
+
+Setting = Literal[
+    "logs_table", "content_table", "api_keys_table", "content_bucket", "stats_table", "cursor_signing_key"
+]
+
+# Setting → the environment variable template.yaml sets it in.
+ENVIRONMENT_VARIABLES: dict[Setting, str] = {
+    "logs_table": "LOGS_TABLE",
+    "content_table": "CONTENT_TABLE",
+    "api_keys_table": "API_KEYS_TABLE",
+    "content_bucket": "CONTENT_BUCKET",
+    "stats_table": "STATS_TABLE",
+    "cursor_signing_key": "CURSOR_SIGNING_KEY",
+}
+
+
+class MissingSetting(RuntimeError):
+    """A function started without a setting it needs: a deployment error, not a request error."""
 
 
 @dataclass(frozen=True)
@@ -16,14 +41,30 @@ class Settings:
     stats_table: str
     cursor_signing_key: str  # resolved from Secrets Manager by CloudFormation at deploy time
 
+    def require(self, *names: Setting) -> Settings:
+        """These settings, or MissingSetting naming every variable that is missing, empty or unresolved."""
+        problems = [problem for name in names if (problem := self._problem(name)) is not None]
+        if problems:
+            raise MissingSetting("This function cannot start: " + "; ".join(problems) + ".")
+        return self
+
+    def _problem(self, name: Setting) -> str | None:
+        variable = ENVIRONMENT_VARIABLES[name]
+        value: str = getattr(self, name)
+        if not value.strip():
+            return f"{variable} is not set"
+        # An unresolved dynamic reference would be a signing key anyone can read in the template.
+        if name == "cursor_signing_key" and value.startswith("{{resolve:"):
+            return f"{variable} is an unresolved dynamic reference"
+        return None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings(
-        logs_table=os.environ.get("LOGS_TABLE", ""),
-        content_table=os.environ.get("CONTENT_TABLE", ""),
-        api_keys_table=os.environ.get("API_KEYS_TABLE", ""),
-        content_bucket=os.environ.get("CONTENT_BUCKET", ""),
-        stats_table=os.environ.get("STATS_TABLE", ""),
-        cursor_signing_key=os.environ.get("CURSOR_SIGNING_KEY", ""),
-    )
+    values = {name: os.environ.get(variable, "") for name, variable in ENVIRONMENT_VARIABLES.items()}
+    return Settings(**values)
+
+
+def require_settings(*names: Setting) -> Settings:
+    """The settings, after checking that those ``names`` are present: call once at a function's start."""
+    return get_settings().require(*names)

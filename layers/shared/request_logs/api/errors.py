@@ -1,7 +1,9 @@
-"""Every error becomes HTTP here, in the one JSON shape of ARCHITECTURE §3:
+"""Every error becomes HTTP here, in the one JSON shape (docs/architecture.md, "Errors"):
 
 ``{"error": {"type": ..., "code": ..., "message": ..., "param": ...}}`` (``param`` when one parameter is
-at fault). Validation failures are 400 (never Powertools' default 422) and name the parameter.
+at fault). Use cases raise plain exceptions (``domain/errors``); ``HTTP_ERRORS`` is the one table that
+gives each its status and type. Validation failures are 400 (never Powertools' default 422) and name
+the parameter.
 """
 
 from __future__ import annotations
@@ -14,45 +16,36 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from request_logs.domain.errors import ContentExpired, InvalidQuery, NotFound, UseCaseError
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 logger = Logger()
 
 
-class ApiError(Exception):
-    status = 400
-    type = "invalid_request_error"
-    code = "invalid_request"
+class AuthenticationError(UseCaseError):
+    """The request reached a function without the account the authorizer resolves (never in production:
+    API Gateway answers 401 itself)."""
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        if code is not None:
-            self.code = code
-
-
-class InvalidParameter(ApiError):
-    code = "invalid_parameter"
-
-
-class AuthenticationError(ApiError):
-    status = 401
-    type = "authentication_error"
     code = "invalid_api_key"
 
 
-class NotFound(ApiError):
-    status = 404
-    type = "not_found_error"
-    code = "request_log_not_found"
+# Use-case error → (HTTP status, error type). The one place a use case's refusal becomes a status code.
+HTTP_ERRORS: dict[type[UseCaseError], tuple[int, str]] = {
+    InvalidQuery: (400, "invalid_request_error"),
+    AuthenticationError: (401, "authentication_error"),
+    NotFound: (404, "not_found_error"),
+    ContentExpired: (410, "content_expired"),
+}
 
 
-class ContentExpired(ApiError):
-    status = 410
-    type = "content_expired"
-    code = "content_expired"
+def http_status(error: UseCaseError) -> tuple[int, str]:
+    """The status and type of a use-case error: its class's entry, or its nearest base class's."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_ERRORS:
+            return HTTP_ERRORS[cls]
+    return 400, "invalid_request_error"
 
 
 def error_body(error_type: str, code: str, message: str, param: str | None = None) -> dict[str, dict[str, str]]:
@@ -81,9 +74,10 @@ def _describe_validation_error(error: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(ApiError)
-    def _api_error(error: ApiError) -> Response:
-        return error_response(error.status, error_body(error.type, error.code, error.message, error.param))
+    @app.exception_handler(UseCaseError)
+    def _use_case_error(error: UseCaseError) -> Response:
+        status, error_type = http_status(error)
+        return error_response(status, error_body(error_type, error.code, error.message, error.param))
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:

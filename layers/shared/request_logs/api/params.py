@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from request_logs.api.errors import InvalidParameter
+from request_logs.domain import ranges
+from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import LogQuery
-from request_logs.domain.timeutil import END_OF_TIME_MS, InvalidInstant, parse_instant
-from request_logs.store.keys import API_KEY_ID_PATTERN
+from request_logs.domain.ids import API_KEY_ID_PATTERN
+from request_logs.domain.ranges import TimeRange, requested_range
+from request_logs.domain.timeutil import InvalidInstant, parse_instant
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).", examples=[10])]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip the first N results.")]
@@ -73,27 +75,6 @@ GroupBy = Annotated[
     ),
 ]
 
-STATS_DEFAULT_RANGE_MS = 30 * 86_400_000
-
-
-def date_range(start_date: str | None, end_date: str | None) -> tuple[int, int]:
-    """``[start, end)`` in epoch ms; unbounded sides are left to retention. 400 naming the bad parameter."""
-    start_ms = _instant("start_date", start_date, exclusive_end=False) if start_date is not None else 0
-    end_ms = _instant("end_date", end_date, exclusive_end=True) if end_date is not None else END_OF_TIME_MS
-    if end_date is not None and start_date is not None and start_ms >= end_ms:
-        raise InvalidParameter("start_date must be before end_date.", param="start_date")
-    return start_ms, end_ms
-
-
-def latency_range(min_latency: int | None, max_latency: int | None) -> None:
-    if min_latency is not None and max_latency is not None and min_latency > max_latency:
-        raise InvalidParameter("min_latency must not exceed max_latency.", param="min_latency")
-
-
-def cost_range(min_cost: Decimal | None, max_cost: Decimal | None) -> None:
-    if min_cost is not None and max_cost is not None and min_cost > max_cost:
-        raise InvalidParameter("min_cost must not exceed max_cost.", param="min_cost")
-
 
 def log_query(
     account_id: str,
@@ -110,13 +91,11 @@ def log_query(
     max_cost: Decimal | None = None,
 ) -> LogQuery:
     """The list filters both list endpoints share, checked against each other (400 naming the parameter)."""
-    start_ms, end_ms = date_range(start_date, end_date)
-    latency_range(min_latency, max_latency)
-    cost_range(min_cost, max_cost)
+    requested = requested_range(_instant("start_date", start_date), _instant("end_date", end_date))
     return LogQuery(
         account_id=account_id,
-        start_ms=start_ms,
-        end_ms=end_ms,
+        start_ms=requested.start_ms,
+        end_ms=requested.end_ms,
         status=status,
         model=model,
         provider=provider,
@@ -128,26 +107,22 @@ def log_query(
     )
 
 
-def _instant(param: str, value: str, *, exclusive_end: bool) -> int:
+def stats_range(start_date: str | None, end_date: str | None, now_ms: int) -> TimeRange:
+    """``[start, end)`` of a stats request (the default window is ``ranges.stats_range``'s)."""
+    return ranges.stats_range(_instant("start_date", start_date), _instant("end_date", end_date), now_ms=now_ms)
+
+
+def _instant(param: str, value: str | None) -> int | None:
+    """Epoch ms of a date parameter: a start instant, or the exclusive end of a range including ``end_date``."""
+    if value is None:
+        return None
     try:
-        return parse_instant(value, exclusive_end=exclusive_end)
+        return parse_instant(value, exclusive_end=param == "end_date")
     except InvalidInstant as exc:
-        raise InvalidParameter(
+        raise InvalidQuery(
             f"Invalid value for '{param}': expected ISO 8601 such as 2025-01-10 or 2025-01-10T12:00:00Z ({exc}).",
             param=param,
         ) from exc
-
-
-def stats_range(start_date: str | None, end_date: str | None, now_ms: int) -> tuple[int, int]:
-    """``[start, end)`` of a stats request: ``end_date`` defaults to now, ``start_date`` to 30 days before the end."""
-    start_ms, end_ms = date_range(start_date, end_date)
-    if end_date is None:
-        end_ms = now_ms
-    if start_date is None:
-        start_ms = end_ms - STATS_DEFAULT_RANGE_MS
-    if start_ms >= end_ms:
-        raise InvalidParameter("start_date must be before end_date (which defaults to now).", param="start_date")
-    return start_ms, end_ms
 
 
 def group_by_list(group_by: str) -> tuple[str, ...]:
@@ -160,10 +135,10 @@ def group_by_list(group_by: str) -> tuple[str, ...]:
     known = ", ".join(GROUPINGS)
     for group in groups:
         if group not in GROUPINGS:
-            raise InvalidParameter(
+            raise InvalidQuery(
                 f"Invalid value for 'group_by': '{group[:32]}' is not one of {known} (comma-separated).",
                 param="group_by",
             )
     if len(set(groups)) != len(groups):
-        raise InvalidParameter("Invalid value for 'group_by': a grouping is listed more than once.", param="group_by")
+        raise InvalidQuery("Invalid value for 'group_by': a grouping is listed more than once.", param="group_by")
     return groups

@@ -29,7 +29,7 @@ def hash_api_key(api_key: str) -> str:
 
 
 def display_prefix(api_key: str) -> str:
-    """First 7 characters followed by ``...`` (ARCHITECTURE §3)."""
+    """First 7 characters followed by ``...`` (docs/architecture.md, "API keys")."""
     return api_key[:_DISPLAY_CHARS] + "..."
 
 

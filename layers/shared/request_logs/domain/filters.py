@@ -1,18 +1,12 @@
-"""What a list query asks for, and which index answers it best. Pure: no I/O."""
+"""What a list query asks for: the account, a time range and the filters, checked against each other.
+Pure: which index answers it best is the store's choice (``store/indexes``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Filter attribute → (GSI name, GSI partition-key attribute). Mirrors template.yaml's indexes; a test
-# checks the two agree.
-FILTER_INDEXES: dict[str, tuple[str, str]] = {
-    "status": ("by_status", "status_pk"),
-    "model": ("by_model", "model_pk"),
-    "provider": ("by_provider", "provider_pk"),
-    "api_key_id": ("by_api_key", "api_key_pk"),
-}
+from request_logs.domain.errors import InvalidQuery
 
 
 @dataclass(frozen=True)
@@ -28,6 +22,12 @@ class LogQuery:
     max_latency: int | None = None
     min_cost: Decimal | None = None  # on the log's total cost; a log without a price never matches one
     max_cost: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_latency is not None and self.max_latency is not None and self.min_latency > self.max_latency:
+            raise InvalidQuery("min_latency must not exceed max_latency.", param="min_latency")
+        if self.min_cost is not None and self.max_cost is not None and self.min_cost > self.max_cost:
+            raise InvalidQuery("min_cost must not exceed max_cost.", param="min_cost")
 
     def equality_filters(self) -> dict[str, str]:
         candidates = {
@@ -74,31 +74,3 @@ class LogQuery:
 
 # Query filter → the rollup dimension holding its counters ("status" lives in the "all" items' groups).
 ROLLUP_DIMENSION_OF_FILTER = {"status": "status", "model": "model", "provider": "provider", "api_key_id": "api_key"}
-
-
-@dataclass(frozen=True)
-class IndexPlan:
-    """Read ``index`` (None: the table itself) partitioned by ``value``; filter the rest."""
-
-    index: str | None
-    key_attribute: str
-    value: str | None
-    residual_filters: dict[str, str]
-
-
-def plan_index(query: LogQuery) -> IndexPlan:
-    """Pick the filter most likely to be selective as the index; the others become filter expressions.
-
-    Without statistics the order is a prior: errors are rare, an API key or a model usually narrows more
-    than a provider, and ``status=success`` is most of the traffic.
-    """
-    filters = query.equality_filters()
-    if not filters:
-        return IndexPlan(None, "pk", None, {})
-    order = ["api_key_id", "model", "provider", "status"]
-    if filters.get("status") == "error":
-        order = ["status", *order[:-1]]
-    chosen = next(name for name in order if name in filters)
-    index, attribute = FILTER_INDEXES[chosen]
-    residual = {name: value for name, value in filters.items() if name != chosen}
-    return IndexPlan(index, attribute, filters[chosen], residual)

@@ -1,29 +1,34 @@
 """The orders a log list can be returned in, as total orders with a position a cursor can resume from.
 
-Pure: no I/O. Every order is a sort on ``(value, sort key)``: the value the client sorts by, then the
-log's table sort key (creation instant, then id), which is unique, so ties are broken the same way on
-every page and a position falls strictly between two logs. Logs without a price have no cost: they come
-last in both cost orders ("nulls last"), so ``sort=cost&order=desc`` starts with the most expensive
-priced log and ``order=asc`` with the cheapest.
+Pure: no I/O. Every order is a sort on ``(value, created_ms, id)``: the value the client sorts by, then
+the log's creation instant and id, which together are unique (the table's own order), so ties are
+broken the same way on every page and a position falls strictly between two logs. Logs without a price
+have no cost: they come last in both cost orders ("nulls last"), so ``sort=cost&order=desc`` starts
+with the most expensive priced log and ``order=asc`` with the cheapest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from request_logs.store.items import StoredLog
-from request_logs.store.keys import log_sk
+from request_logs.domain.log import RequestLog
 
 Sort = Literal["created_at", "cost", "latency", "tokens"]
 Order = Literal["asc", "desc"]
 SORTS: tuple[Sort, ...] = ("created_at", "cost", "latency", "tokens")
 ORDERS: tuple[Order, ...] = ("asc", "desc")
 
-# A position: (has a value — for desc, or lacks one — for asc; the value; the log's sort key). Tuples of
-# these compare in the order the page is returned in once reversed for desc.
-SortKey = tuple[bool, Decimal, str]
+
+class Position(NamedTuple):
+    """Where a log stands in an order. Positions compare as tuples, in the order the page is returned in
+    (reversed for desc): ``ranked`` puts logs without a value last in both directions."""
+
+    ranked: bool  # has a value (desc), or lacks one (asc)
+    value: Decimal
+    created_ms: int
+    log_id: str
 
 
 def sort_value(
@@ -53,7 +58,7 @@ class Ordering:
         """The table's own order: shards merge by sort key, no need to read the whole range."""
         return self.sort == "created_at"
 
-    def key(self, log: StoredLog) -> SortKey:
+    def key(self, log: RequestLog) -> Position:
         """Larger first when descending, smaller first when ascending; logs without a value always last."""
         value = sort_value(
             self.sort,
@@ -62,28 +67,33 @@ class Ordering:
             total_tokens=log.total_tokens,
             created_ms=log.created_ms,
         )
-        return self.key_of(value, log_sk(log.created_ms, log.id))
+        return self.key_of(value, log.created_ms, log.id)
 
-    def key_of(self, value: Decimal | None, sk: str) -> SortKey:
-        """The key of a log with this sort value and table sort key (``key`` without the whole log)."""
+    def key_of(self, value: Decimal | None, created_ms: int, log_id: str) -> Position:
+        """The position of a log with this sort value (``key`` without the whole log)."""
         if value is None:
-            return (not self.descending, Decimal(0), sk)
-        return (self.descending, value, sk)
+            return Position(not self.descending, Decimal(0), created_ms, log_id)
+        return Position(self.descending, value, created_ms, log_id)
 
-    def comes_after(self, key: SortKey, position: SortKey) -> bool:
+    def comes_after(self, key: Position, position: Position) -> bool:
         """Whether a log with ``key`` belongs after ``position`` (the last log already returned)."""
         return key < position if self.descending else key > position
 
 
-def encode_key(key: SortKey) -> list[object]:
-    return [key[0], str(key[1]), key[2]]
+def encode_position(position: Position) -> list[object]:
+    return [position.ranked, str(position.value), position.created_ms, position.log_id]
 
 
-def decode_key(raw: object) -> SortKey:
-    """The inverse of ``encode_key``; raises ValueError on anything else (a cursor is signed, but be strict)."""
-    if not (isinstance(raw, list) and len(raw) == 3):
+def decode_position(raw: object) -> Position:
+    """The inverse of ``encode_position``; raises ValueError on anything else (a cursor is signed, but be strict)."""
+    if not (isinstance(raw, list) and len(raw) == 4):
         raise ValueError("malformed position")
-    flag, value, sk = raw
-    if not isinstance(flag, bool) or not isinstance(value, str) or not isinstance(sk, str):
+    ranked, value, created_ms, log_id = raw
+    if (
+        not isinstance(ranked, bool)
+        or not isinstance(value, str)
+        or type(created_ms) is not int
+        or not isinstance(log_id, str)
+    ):
         raise ValueError("malformed position")
-    return (flag, Decimal(value), sk)
+    return Position(ranked, Decimal(value), created_ms, log_id)

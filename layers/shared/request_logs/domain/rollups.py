@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from request_logs.domain.log import RequestLog
 from request_logs.domain.sketches import Sketch
-from request_logs.store.items import StoredLog
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -45,7 +45,7 @@ class RollupKey:
     value: str  # "" for the "all" dimension
 
 
-def dimension_value(log: StoredLog, dimension: str) -> str:
+def dimension_value(log: RequestLog, dimension: str) -> str:
     if dimension == "all":
         return ""
     if dimension == "api_key":
@@ -53,7 +53,7 @@ def dimension_value(log: StoredLog, dimension: str) -> str:
     return str(getattr(log, dimension))
 
 
-def rollup_keys_for(log: StoredLog) -> list[RollupKey]:
+def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
     """Every rollup item one log contributes to (2 granularities × 4 dimensions)."""
     return [
         RollupKey(
@@ -85,7 +85,7 @@ class Counters:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def add_log(self, log: StoredLog) -> None:
+    def add_log(self, log: RequestLog) -> None:
         self.add(
             succeeded=log.status == "success",
             input_tokens=log.input_tokens,
@@ -157,7 +157,7 @@ class Rollup:
     groups: dict[str, dict[str, Counters]] = field(default_factory=dict)
     groups_overflow: bool = False
 
-    def add_log(self, log: StoredLog, *, embed_groups: bool) -> None:
+    def add_log(self, log: RequestLog, *, embed_groups: bool) -> None:
         self.counters.add_log(log)
         self.latency.add(log.latency_ms)
         if log.ttft_ms is not None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
+from request_logs.domain.retention import log_visible
 from request_logs.domain.rollups import DAY_MS, HOUR_MS
-from request_logs.domain.timeutil import END_OF_TIME_MS, from_ms, log_expiry_s, to_ms
+from request_logs.domain.timeutil import END_OF_TIME_MS, from_ms, to_ms
 
 # group_by=hour answers at most a 31-day month of hourly buckets: enough for any "last month by hour"
 # chart, and it bounds both the response size and the hour rollups one request reads.
@@ -72,10 +73,10 @@ def hourly_buckets(start_ms: int, end_ms: int) -> int:
 def raw_logs_retained(since_ms: int, now_ms: int) -> bool:
     """Whether every log created at or after ``since_ms`` is still within retention.
 
-    Mirrors the read-side TTL filter of the log store (``expires_at > now`` in epoch seconds), so a raw
-    piece is read only when none of its logs can be hidden by that filter.
+    Retention's own rule (``retention.log_visible``), so a raw piece is read only when none of its logs
+    is hidden from reads.
     """
-    return log_expiry_s(since_ms) > now_ms // 1000
+    return log_visible(since_ms, now_ms)
 
 
 def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool) -> StatsPlan:

@@ -1,6 +1,6 @@
-"""The one place for instants: parsing ISO 8601 parameters, formatting, epoch milliseconds, retention.
+"""The one place for instants: parsing ISO 8601 parameters, formatting, epoch milliseconds.
 
-Contract (ARCHITECTURE §3): a date without time means midnight UTC; an ``end_date`` given as a bare date
+Contract (docs/architecture.md, "Dates"): a date without time means midnight UTC; an ``end_date`` given as a bare date
 includes that whole day; a time without offset is UTC; everything returned is UTC with ``Z``.
 """
 
@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
-
-LOG_RETENTION = timedelta(days=90)
-CONTENT_RETENTION = timedelta(days=30)
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Years before 2000 or after 9998 are accepted by datetime but are never a useful log range and would
@@ -82,27 +79,3 @@ def parse_instant(value: str, *, exclusive_end: bool = False) -> int:
 def _check_year(year: int) -> None:
     if not _MIN_YEAR <= year <= _MAX_YEAR:
         raise InvalidInstant(f"year {year} is outside {_MIN_YEAR}..{_MAX_YEAR}")
-
-
-def log_expiry_s(created_ms: int) -> int:
-    """TTL attribute (epoch seconds) of a log item."""
-    return (created_ms + int(LOG_RETENTION.total_seconds() * 1000)) // 1000
-
-
-def content_expiry_s(created_ms: int) -> int:
-    """TTL attribute (epoch seconds) of a content item and its S3 bodies."""
-    return (created_ms + int(CONTENT_RETENTION.total_seconds() * 1000)) // 1000
-
-
-def oldest_retained_log_ms(current_ms: int) -> int:
-    """Logs created before this instant are past retention, even if DynamoDB has not deleted them yet."""
-    return current_ms - int(LOG_RETENTION.total_seconds() * 1000)
-
-
-def first_visible_log_ms(current_ms: int) -> int:
-    """The earliest creation instant a read still returns: the first whose TTL second is after now's.
-
-    ``expires_at`` holds whole seconds, so logs of the last second before ``oldest_retained_log_ms`` and up
-    to a second after it are already filtered out; rollup-based totals start here to agree with reads.
-    """
-    return (current_ms // 1000 + 1) * 1000 - int(LOG_RETENTION.total_seconds() * 1000)

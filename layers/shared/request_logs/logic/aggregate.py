@@ -22,25 +22,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.domain.rollups import Rollup, RollupKey, rollup_keys_for
 from request_logs.store import stats as stats_store
-from request_logs.store.items import StoredLog
+from request_logs.store.keys import log_shard
 from request_logs.store.stats import StoredRollup, VersionConflict
+from request_logs.store.stream_records import StreamLog, stream_log_from
+
+# The use case takes stream records as Lambda delivers them; parsing them is the store's (item format).
+__all__ = ["AggregationResult", "StreamLog", "aggregate", "applied_stamps", "oldest_record_age_ms", "stream_log_from"]
 
 MAX_WRITE_ATTEMPTS = 8
-
-
-@dataclass(frozen=True)
-class StreamLog:
-    """One INSERT record: the log, its partition, and its place in the stream."""
-
-    partition: str
-    sequence: int
-    sequence_number: str  # as Lambda reports it back in batchItemFailures
-    log: StoredLog
 
 
 @dataclass
@@ -138,5 +133,20 @@ def applied_stamps(entries: list[StreamLog], failed: set[int], unparsed: set[int
         if stamp is None or (limit is not None and entry.sequence >= limit):
             continue
         by_shard = stamps[entry.log.account_id]
-        by_shard[entry.log.shard] = max(by_shard.get(entry.log.shard, stamp), stamp)
+        shard = log_shard(entry.log.id)
+        by_shard[shard] = max(by_shard.get(shard, stamp), stamp)
     return dict(stamps)
+
+
+def oldest_record_age_ms(records: Iterable[dict[str, Any]], now: int) -> int | None:
+    """How far behind the stream this batch is: the age of its oldest record, from the second DynamoDB
+    stamps on each (``ApproximateCreationDateTime``); None when no record carries one."""
+    created = [
+        record["dynamodb"]["ApproximateCreationDateTime"]
+        for record in records
+        if isinstance(record.get("dynamodb"), dict)
+        and isinstance(record["dynamodb"].get("ApproximateCreationDateTime"), int | float)
+    ]
+    if not created:
+        return None
+    return max(0, now - int(min(created) * 1000))

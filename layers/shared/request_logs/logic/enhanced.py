@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from request_logs.api.models import CostSummary, EnhancedListResponse, EnhancedLog
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import Counters
 from request_logs.logic.pages import PageRequest, read_page
-from request_logs.store.logs import ReadStats
+from request_logs.models.logs import CostSummary, EnhancedListResponse, EnhancedLog
 
 # Averages are the one inexact figure: rounded half-even to a millionth of a micro-dollar.
 AVERAGE_COST_QUANTUM = Decimal("1e-12")
@@ -30,7 +30,7 @@ def enhanced_request_logs(
         PageRequest("enhanced", query, ordering, limit, offset, cursor, with_sums=True), now_ms=now_ms, reads=reads
     )
     return EnhancedListResponse(
-        logs=[EnhancedLog.from_stored(log) for log in page.logs],
+        logs=[EnhancedLog.from_log(log) for log in page.logs],
         summary=cost_summary(page.totals),
         pagination=page.pagination,
     )

@@ -10,14 +10,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.domain.freshness import is_late
+from request_logs.domain.ids import make_log_id
+from request_logs.domain.log import RequestLog
 from request_logs.domain.pricing import Cost, Prices, price_request
-from request_logs.domain.timeutil import log_expiry_s, now_ms, to_ms
-from request_logs.messages import RequestCompleted
+from request_logs.domain.timeutil import now_ms, to_ms
+from request_logs.models.messages import RequestCompleted
 from request_logs.store import content as content_store
-from request_logs.store import keys
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
-from request_logs.store.items import StoredLog
 
 
 class IngestOutcome(StrEnum):
@@ -25,7 +25,7 @@ class IngestOutcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-def stored_log_from(message: RequestCompleted) -> StoredLog:
+def request_log_from(message: RequestCompleted) -> RequestLog:
     created_ms = to_ms(message.created_at)
     gateway_cost = (
         Cost(
@@ -38,8 +38,8 @@ def stored_log_from(message: RequestCompleted) -> StoredLog:
     )
     priced = price_request(message.model, message.input_tokens, message.output_tokens, gateway_cost)
     cost = priced.cost
-    return StoredLog(
-        id=keys.make_log_id(message.account_id, message.request_id, created_ms),
+    return RequestLog(
+        id=make_log_id(message.account_id, message.request_id, created_ms),
         account_id=message.account_id,
         request_id=message.request_id,
         api_key_id=message.api_key_id,
@@ -56,7 +56,6 @@ def stored_log_from(message: RequestCompleted) -> StoredLog:
         input_tokens=message.input_tokens,
         output_tokens=message.output_tokens,
         streaming=message.streaming,
-        expires_at=log_expiry_s(created_ms),
         ttft_ms=message.time_to_first_token_ms,
         error_type=message.error.type if message.error else None,
         error_code=message.error.code if message.error else None,
@@ -79,7 +78,7 @@ def stored_log_from(message: RequestCompleted) -> StoredLog:
 class PreparedMessage:
     """A validated message: the log to write and its bodies."""
 
-    log: StoredLog
+    log: RequestLog
     request: dict[str, Any]
     response: dict[str, Any] | None
 
@@ -87,7 +86,7 @@ class PreparedMessage:
 def prepare(body: str) -> PreparedMessage:
     """Validate and price one message. Raises pydantic.ValidationError for a malformed one."""
     message = RequestCompleted.model_validate_json(body)
-    return PreparedMessage(stored_log_from(message), message.request, message.response)
+    return PreparedMessage(request_log_from(message), message.request, message.response)
 
 
 @dataclass
@@ -95,6 +94,7 @@ class BatchOutcome:
     ingested_ms: int  # the batch's stamp
     outcomes: dict[str, IngestOutcome] = field(default_factory=dict)  # message id → outcome
     failed: list[str] = field(default_factory=list)  # message ids to report as batch item failures
+    spilled_to_s3: int = 0  # messages with a body too big for an item, stored in S3
 
 
 def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
@@ -128,6 +128,7 @@ def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
         for _, log, p in writable
     ]
     unwritten = content_store.put_contents(contents)
+    result.spilled_to_s3 = sum(1 for c in contents if c.request_s3_key or c.response_s3_key)
     for message_id, log, _ in writable:
         if log.id in unwritten:
             result.failed.append(message_id)
@@ -142,9 +143,9 @@ def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
     return result
 
 
-def _announce_late_logs(logs: list[StoredLog], stamp: int) -> set[str]:
+def _announce_late_logs(logs: list[RequestLog], stamp: int) -> set[str]:
     """Raise each account's late marks for its late logs; returns the ids of late logs left unannounced."""
-    late_by_account: dict[str, list[StoredLog]] = defaultdict(list)
+    late_by_account: dict[str, list[RequestLog]] = defaultdict(list)
     for log in logs:
         if is_late(log.created_ms, stamp):
             late_by_account[log.account_id].append(log)
@@ -157,7 +158,7 @@ def _announce_late_logs(logs: list[StoredLog], stamp: int) -> set[str]:
     return unannounced
 
 
-def ingest(body: str) -> tuple[IngestOutcome, StoredLog]:
+def ingest(body: str) -> tuple[IngestOutcome, RequestLog]:
     """Validate and store one message (a batch of one); raises if it could not be written.
 
     Returns the log as this call wrote it (a duplicate's stored log keeps the stamp of its first write).

@@ -10,16 +10,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from request_logs.api.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
-from request_logs.api.errors import InvalidParameter
-from request_logs.api.models import Pagination
+from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import LogQuery
+from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering
+from request_logs.domain.ranges import visible_query
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import Counters
-from request_logs.logic.totals import filtered_totals
+from request_logs.logic.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
+from request_logs.logic.totals import visible_totals
+from request_logs.models.logs import Pagination
 from request_logs.store import logs as log_store
-from request_logs.store.items import StoredLog
-from request_logs.store.logs import ReadStats
 
 # Sorting by cost, latency or tokens selects the first offset+limit logs of the whole range in memory:
 # offset paging stops here (like most search APIs); cursors page on without limit at constant memory.
@@ -39,7 +40,7 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class Page:
-    logs: list[StoredLog]
+    logs: list[RequestLog]
     totals: Counters
     pagination: Pagination
     reads: ReadStats
@@ -51,7 +52,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
     fingerprint = query_fingerprint(request.endpoint, {**asdict(query), "sort": ordering.sort, "order": ordering.order})
     if request.cursor is not None:
         if request.offset:
-            raise InvalidParameter("Use either 'offset' or 'cursor', not both.", param="offset")
+            raise InvalidQuery("Use either 'offset' or 'cursor', not both.", param="offset")
         state = decode_cursor(
             request.cursor, signing_key(), account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms
         )
@@ -60,17 +61,22 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
         state = None
         snapshot_ms, issued_ms = now_ms + 1, now_ms
         if not ordering.by_creation and request.offset + request.limit > MAX_SORTED_OFFSET_WINDOW:
-            raise InvalidParameter(
+            raise InvalidQuery(
                 f"With sort={ordering.sort}, offset + limit may not exceed {MAX_SORTED_OFFSET_WINDOW}; "
                 "page further with the cursor in pagination.nextCursor.",
                 param="offset",
             )
-    # The walk and its total cover the snapshot: logs created later belong to a later walk.
-    pinned = replace(query, end_ms=min(query.end_ms, snapshot_ms))
+    # The walk and its total cover the snapshot (logs created later belong to a later walk) and what
+    # retention leaves visible: the one point this read path applies either.
+    visible = visible_query(replace(query, end_ms=min(query.end_ms, snapshot_ms)), now_ms=now_ms)
     if state is None:
-        totals = filtered_totals(pinned, now_ms=now_ms, reads=reads, with_sums=request.with_sums).counters
+        totals = (
+            visible_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums).counters
+            if visible is not None
+            else Counters()
+        )
     returned_before = state.returned if state is not None else request.offset
-    logs = _fetch(request, pinned, state, totals, now_ms, reads)
+    logs = _fetch(request, visible, state, totals, reads) if visible is not None else []
     has_more = len(logs) > request.limit
     logs = logs[: request.limit]
     next_cursor = None
@@ -96,8 +102,8 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
 
 
 def _fetch(
-    request: PageRequest, pinned: LogQuery, state: CursorState | None, totals: Counters, now_ms: int, reads: ReadStats
-) -> list[StoredLog]:
+    request: PageRequest, visible: LogQuery, state: CursorState | None, totals: Counters, reads: ReadStats
+) -> list[RequestLog]:
     """``limit + 1`` logs from the position (offset, or the cursor's), in the requested order."""
     ordering = request.ordering
     wanted = request.limit + 1
@@ -105,20 +111,18 @@ def _fetch(
         return []  # past the end: nothing to read
     if ordering.by_creation:
         return log_store.ordered_logs(
-            pinned,
+            visible,
             skip=request.offset if state is None else 0,
             limit=wanted,
-            now_ms=now_ms,
             reads=reads,
             descending=ordering.descending,
-            after_sk=state.position[2] if state is not None else None,
+            after=state.position if state is not None else None,
         )
     return log_store.top_logs(
-        pinned,
+        visible,
         ordering,
         skip=request.offset if state is None else 0,
         limit=wanted,
-        now_ms=now_ms,
         reads=reads,
         after=state.position if state is not None else None,
     )
@@ -133,4 +137,4 @@ def _counters(raw: dict[str, Any]) -> Counters:
     try:
         return Counters.from_dict(raw)
     except (TypeError, ValueError, ArithmeticError) as exc:
-        raise InvalidParameter("Invalid value for 'cursor': not a cursor this API issued.", param="cursor") from exc
+        raise InvalidQuery("Invalid value for 'cursor': not a cursor this API issued.", param="cursor") from exc

@@ -29,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from request_logs.domain.reads import ReadStats
+from request_logs.domain.retention import oldest_retained_log_ms
 from request_logs.domain.rollups import DAY_MS, HOUR_MS, ROLLUP_DIMENSIONS, Rollup, RollupKey, rollup_keys_for
-from request_logs.domain.timeutil import format_ms, oldest_retained_log_ms
+from request_logs.domain.timeutil import format_ms
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
 from request_logs.store.stats import StoredRollup, VersionConflict
@@ -114,9 +116,9 @@ def _rebuild_day(
     for attempt in range(MAX_DAY_ATTEMPTS):
         current = _current_items(account_id, day)
         folded: dict[RollupKey, Rollup] = {}
-        reads = log_store.ReadStats()
+        reads = ReadStats()
         for hour in range(day, day + DAY_MS, HOUR_MS):
-            for log in log_store.logs_in_range(account_id, hour, hour + HOUR_MS, now_ms, reads):
+            for log in log_store.logs_in_range(account_id, hour, hour + HOUR_MS, reads):
                 for key in rollup_keys_for(log):
                     folded.setdefault(key, Rollup()).add_log(log, embed_groups=key.dimension == "all")
             if progress is not None and attempt == 0:

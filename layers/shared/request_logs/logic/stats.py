@@ -19,18 +19,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NotRequired, TypedDict
 
-from request_logs.api.errors import InvalidParameter
-from request_logs.api.stats_models import (
-    DayStats,
-    GroupStats,
-    HourStats,
-    ModelStats,
-    ProviderStats,
-    StatsRange,
-    StatsResponse,
-    StatsSummary,
-    WeekStats,
-)
+from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.log import RequestLog
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import DAY_MS, GRANULARITIES, HOUR_MS, Counters, Rollup, dimension_value
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
@@ -43,10 +34,19 @@ from request_logs.domain.stats_plan import (
     plan_stats,
 )
 from request_logs.domain.timeutil import format_ms, from_ms
+from request_logs.models.stats import (
+    DayStats,
+    GroupStats,
+    HourStats,
+    ModelStats,
+    ProviderStats,
+    StatsRange,
+    StatsResponse,
+    StatsSummary,
+    WeekStats,
+)
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
-from request_logs.store.items import StoredLog
-from request_logs.store.logs import ReadStats
 from request_logs.store.stats import StoredRollup
 
 _ONE_DECIMAL = Decimal("0.1")
@@ -82,7 +82,7 @@ def get_request_log_stats(
     (benchmarks and tests hold the endpoint to O(buckets) with it)."""
     hourly = "hour" in groups
     if hourly and (buckets := hourly_buckets(start_ms, end_ms)) > MAX_HOURLY_BUCKETS:
-        raise InvalidParameter(
+        raise InvalidQuery(
             f"group_by=hour answers at most {MAX_HOURLY_BUCKETS} hourly buckets (31 days); this range spans "
             f"{buckets}. Use a shorter range, or group_by=day or week.",
             param="group_by",
@@ -101,7 +101,8 @@ def read_inputs(
     inputs = StatsInputs([], {d: [] for d in dimensions}, itemised)
     for piece in plan.pieces:
         if piece.source == "raw":
-            logs = log_store.logs_in_range(account_id, piece.start_ms, piece.end_ms, now_ms, reads)
+            # The plan reads raw logs only where retention leaves all of them visible.
+            logs = log_store.logs_in_range(account_id, piece.start_ms, piece.end_ms, reads)
             if logs:  # an edge without requests must not become an empty bucket entry
                 inputs.buckets.append(BucketRollup(piece.start_ms, fold_logs(logs)))
             for dimension in dimensions:
@@ -143,14 +144,14 @@ def _embedded_groups(
     return found
 
 
-def fold_logs(logs: Iterable[StoredLog]) -> Rollup:
+def fold_logs(logs: Iterable[RequestLog]) -> Rollup:
     rollup = Rollup()
     for log in logs:
         rollup.add_log(log, embed_groups=False)
     return rollup
 
 
-def fold_logs_by(logs: Iterable[StoredLog], dimension: str) -> dict[str, Rollup]:
+def fold_logs_by(logs: Iterable[RequestLog], dimension: str) -> dict[str, Rollup]:
     by_value: dict[str, Rollup] = {}
     for log in logs:
         by_value.setdefault(dimension_value(log, dimension), Rollup()).add_log(log, embed_groups=False)

@@ -16,12 +16,13 @@ from typing import Literal
 
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.freshness import rollups_settled_before
+from request_logs.domain.ranges import visible_query
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import GRANULARITIES, Counters, RollupKey
-from request_logs.domain.timeutil import END_OF_TIME_MS, first_visible_log_ms
+from request_logs.domain.timeutil import END_OF_TIME_MS
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
 from request_logs.store.keys import LOG_SHARDS
-from request_logs.store.logs import ReadStats
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,30 @@ class Totals:
 
 
 def filtered_totals(query: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
-    """Exact totals of ``query``; with ``with_sums`` False only ``counters.requests`` is needed."""
-    from_rollups = _totals_from_rollups(query, now_ms, reads)
+    """Exact totals of the logs of ``query`` that retention leaves visible."""
+    visible = visible_query(query, now_ms=now_ms)
+    if visible is None:
+        return Totals(Counters(), "logs")  # nothing visible: nothing to read
+    return visible_totals(visible, now_ms=now_ms, reads=reads, with_sums=with_sums)
+
+
+def visible_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
+    """Exact totals of ``visible``, a query already narrowed by ``ranges.visible_query``; with
+    ``with_sums`` False only ``counters.requests`` is needed."""
+    from_rollups = _totals_from_rollups(visible, now_ms, reads)
     if from_rollups is not None:
         return Totals(from_rollups, "rollups")
     if with_sums:
-        return Totals(log_store.summarize_logs(query, now_ms, reads), "logs")
-    return Totals(Counters(requests=log_store.count_logs(query, now_ms, reads)), "logs")
+        return Totals(log_store.summarize_logs(visible, reads), "logs")
+    return Totals(Counters(requests=log_store.count_logs(visible, reads)), "logs")
 
 
 def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Counters | None:
     rollup_filter = query.rollup_filter()
     if rollup_filter is None:
         return None
-    start_ms = max(query.start_ms, first_visible_log_ms(now_ms))
-    end_ms = min(query.end_ms, END_OF_TIME_MS)
-    if start_ms >= end_ms:
-        return None  # nothing to count: the query path answers 0 without reading
-    progress = stats_store.load_progress(query.account_id)
-    reads.items_read += 1
-    reads.calls += 1
+    start_ms, end_ms = query.start_ms, query.end_ms
+    progress = stats_store.load_progress(query.account_id, reads)
     if not progress.applied_stamps:
         return None  # the aggregator has applied nothing of this account yet
     if len(progress.applied_stamps) == LOG_SHARDS:
@@ -60,7 +65,8 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
         # back, which is safe).
         shards = frozenset(progress.applied_stamps)
     else:
-        shards = log_store.shards_with_logs(query.account_id, now_ms, reads)
+        whole_account = visible_query(LogQuery(query.account_id, 0, END_OF_TIME_MS), now_ms=now_ms)
+        shards = log_store.shards_with_logs(whole_account, reads) if whole_account is not None else frozenset()
     settled_ms = rollups_settled_before(progress, shards, end_ms)
     if settled_ms is None or settled_ms <= start_ms:
         return None
@@ -77,9 +83,7 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     total = Counters()
     for piece in plan.pieces:
         if piece.source == "raw":
-            total.merge(
-                log_store.summarize_logs(replace(query, start_ms=piece.start_ms, end_ms=piece.end_ms), now_ms, reads)
-            )
+            total.merge(log_store.summarize_logs(replace(query, start_ms=piece.start_ms, end_ms=piece.end_ms), reads))
             continue
         size = GRANULARITIES[piece.source]
         bucket_keys.extend(
@@ -102,5 +106,5 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
             total.merge(by_status[value])
     if plan.end_ms < end_ms:
         unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
-        total.merge(log_store.summarize_logs(unsettled, now_ms, reads))
+        total.merge(log_store.summarize_logs(unsettled, reads))
     return total

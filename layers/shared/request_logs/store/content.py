@@ -15,7 +15,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.config import get_settings
-from request_logs.domain.timeutil import content_expiry_s
+from request_logs.domain.reads import ReadStats
+from request_logs.domain.retention import content_expiry_s
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb, from_attributes, s3, to_attributes
 from request_logs.store.items import StoredContent
@@ -101,18 +102,17 @@ def put_contents(contents: list[StoredContent]) -> set[str]:
     return failed
 
 
-def get_content(account_id: str, log_id: str, now_ms: int) -> StoredContent | None:
-    """The content, or None when it is gone or past its retention (DynamoDB deletes lazily)."""
+def get_content(account_id: str, log_id: str, reads: ReadStats | None = None) -> StoredContent | None:
+    """The content, or None when it is gone (retention is the caller's check: DynamoDB deletes lazily)."""
     response = dynamodb().get_item(
         TableName=get_settings().content_table, Key={"pk": {"S": keys.content_pk(account_id, log_id)}}
     )
     raw = response.get("Item")
+    if reads is not None:
+        reads.add(1 if raw is not None else 0)
     if raw is None:
         return None
-    content = StoredContent.from_item(from_attributes(raw))
-    if content.expires_at * 1000 <= now_ms:
-        return None
-    return content
+    return StoredContent.from_item(from_attributes(raw))
 
 
 def load_body(content: StoredContent, part: str) -> Any:

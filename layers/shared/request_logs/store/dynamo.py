@@ -7,9 +7,10 @@ one, and the cold-start benchmark sees the import cost alone.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from request_logs.domain.reads import ReadStats
 
 # DynamoDB's cap on the keys of one BatchGetItem call.
 BATCH_GET_LIMIT = 100
@@ -71,13 +72,6 @@ def reset_clients() -> None:
         _clients.clear()
 
 
-@dataclass
-class ReadStats:
-    """DynamoDB items read (ScannedCount) and calls made, for benchmarks and logs."""
-
-    items_read: int = 0
-    calls: int = 0
-
-    def add(self, response: dict[str, Any]) -> None:
-        self.items_read += int(response.get("ScannedCount", 0))
-        self.calls += 1
+def count_read(reads: ReadStats, response: dict[str, Any]) -> None:
+    """Tally one Query or Scan response: the items it read (before any filter), one call."""
+    reads.add(int(response.get("ScannedCount", 0)))

@@ -1,23 +1,22 @@
 """DynamoDB key formats: the one place that knows how ids, partitions and sort keys are spelled.
 
-Log ids carry their creation instant and a digest of (account, request id): a redelivered message maps
-to the same key (idempotent conditional put), the shard is derived from the digest (one account's
-writes spread over ``LOG_SHARDS`` partitions), and a log can be fetched by id with one GetItem under the
-caller's own partition, so another account's id simply does not exist for the caller.
+A log id (``domain/ids``) carries its creation instant and a digest of (account, request id): a
+redelivered message maps to the same key (idempotent conditional put), the shard is derived from the
+digest (one account's writes spread over ``LOG_SHARDS`` partitions), and a log can be fetched by id with
+one GetItem under the caller's own partition, so another account's id simply does not exist for the
+caller.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+
+from request_logs.domain.ids import parse_log_id
 
 # Fixed for the life of a table: the shard of a log is derived from its id with this modulus.
 LOG_SHARDS = 8
 
-_LOG_ID = re.compile(r"^log_(?P<created>[0-9a-f]{11})(?P<digest>[0-9a-f]{16})$")
-ACCOUNT_ID_PATTERN = r"^acct_[A-Za-z0-9]{1,64}$"
-API_KEY_ID_PATTERN = r"^key_[A-Za-z0-9]{1,64}$"
 # Sorts after every character a log id can contain, so it closes a range of sort keys.
 _SK_HIGH = "~"
 
@@ -29,17 +28,20 @@ class LogKey:
     shard: int
 
 
-def make_log_id(account_id: str, request_id: str, created_ms: int) -> str:
-    digest = hashlib.sha256(f"{account_id}\x00{request_id}".encode()).hexdigest()[:16]
-    return f"log_{created_ms:011x}{digest}"
-
-
-def parse_log_id(log_id: str) -> LogKey | None:
-    """The key parts of a well-formed id, or None (a malformed id is just an unknown one)."""
-    match = _LOG_ID.fullmatch(log_id)  # not match: "$" would also accept a trailing newline
-    if match is None:
+def log_key(log_id: str) -> LogKey | None:
+    """Where a log with this id is stored, or None for a malformed id (which is just an unknown one)."""
+    parsed = parse_log_id(log_id)
+    if parsed is None:
         return None
-    return LogKey(log_id, int(match["created"], 16), int(match["digest"], 16) % LOG_SHARDS)
+    return LogKey(log_id, parsed.created_ms, parsed.digest % LOG_SHARDS)
+
+
+def log_shard(log_id: str) -> int:
+    """The shard of a well-formed log id (every stored log has one)."""
+    key = log_key(log_id)
+    if key is None:
+        raise ValueError(f"not a log id: {log_id[:64]!r}")
+    return key.shard
 
 
 def log_pk(account_id: str, shard: int) -> str:
@@ -50,9 +52,10 @@ def log_sk(created_ms: int, log_id: str) -> str:
     return f"{created_ms:013d}#{log_id}"
 
 
-def sk_created_ms(sort_key: str) -> int:
-    """The creation instant a log's sort key starts with."""
-    return int(sort_key[:13])
+def parse_log_sk(sort_key: str) -> tuple[int, str]:
+    """The creation instant and log id a log's sort key is made of."""
+    created, _, log_id = sort_key.partition("#")
+    return int(created), log_id
 
 
 def index_pk(account_id: str, shard: int, value: str) -> str:
@@ -85,8 +88,12 @@ API_KEY_SK = "KEY"
 ACCOUNT_SK = "ACCOUNT"
 
 
+# An account's key items sort under this prefix: one Query with begins_with lists them.
+ACCOUNT_KEY_SK_PREFIX = "KEY#"
+
+
 def account_key_sk(api_key_id: str) -> str:
-    return f"KEY#{api_key_id}"
+    return f"{ACCOUNT_KEY_SK_PREFIX}{api_key_id}"
 
 
 def stats_pk(account_id: str, granularity: str, dimension: str) -> str:

@@ -1,7 +1,8 @@
 """Request-log reads and writes. Queries merge the account's shards in sort-key order.
 
-Every query is bounded to retained logs by its key condition (expired items DynamoDB has not deleted
-yet are outside the range) and, defensively, by a filter on the TTL attribute.
+Every read takes the query's range as given: the use cases narrow it to what retention leaves visible
+(``domain/ranges.visible_query``) before they call here, so expired items DynamoDB has not deleted yet
+lie outside every key condition.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from functools import lru_cache
 from typing import Any
 
 from request_logs.config import get_settings
-from request_logs.domain.filters import IndexPlan, LogQuery, plan_index
-from request_logs.domain.ordering import Ordering, SortKey, sort_value
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.log import RequestLog
+from request_logs.domain.ordering import Ordering, Position, sort_value
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import Counters
-from request_logs.domain.timeutil import END_OF_TIME_MS, oldest_retained_log_ms
 from request_logs.store import keys
-from request_logs.store.dynamo import BATCH_GET_LIMIT, ReadStats, dynamodb, from_attributes, to_attributes
-from request_logs.store.items import StoredLog
+from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
+from request_logs.store.indexes import IndexPlan, plan_index
+from request_logs.store.items import log_from_item, log_to_item
 
 _DYNAMODB_MAX_LIMIT = 1000
 
@@ -31,22 +34,23 @@ class DuplicateLog(Exception):
     """The log already exists: the message was delivered before."""
 
 
-def put_log(log: StoredLog) -> None:
+def put_log(log: RequestLog) -> None:
     """Write a log once. Raises DuplicateLog if a log with the same key exists (a redelivery)."""
     client = dynamodb()
     try:
         client.put_item(
             TableName=get_settings().logs_table,
-            Item=to_attributes(log.to_item()),
+            Item=to_attributes(log_to_item(log)),
             ConditionExpression="attribute_not_exists(pk)",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
         raise DuplicateLog(log.id) from exc
 
 
-def get_log(account_id: str, log_id: str, now_ms: int) -> StoredLog | None:
-    """The caller's log with this id, or None: unknown, malformed, another account's, or expired."""
-    key = keys.parse_log_id(log_id)
+def get_log(account_id: str, log_id: str, reads: ReadStats | None = None) -> RequestLog | None:
+    """The caller's log with this id, or None: unknown, malformed or another account's (retention is the
+    caller's check, like every read's)."""
+    key = keys.log_key(log_id)
     if key is None:
         return None
     response = dynamodb().get_item(
@@ -54,12 +58,12 @@ def get_log(account_id: str, log_id: str, now_ms: int) -> StoredLog | None:
         Key={"pk": {"S": keys.log_pk(account_id, key.shard)}, "sk": {"S": keys.log_sk(key.created_ms, log_id)}},
     )
     raw = response.get("Item")
+    if reads is not None:
+        reads.add(1 if raw is not None else 0)
     if raw is None:
         return None
-    log = StoredLog.from_item(from_attributes(raw))
-    if log.expires_at * 1000 <= now_ms or log.account_id != account_id:
-        return None
-    return log
+    log = log_from_item(from_attributes(raw))
+    return log if log.account_id == account_id else None
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,8 @@ class _QueryShape:
     filter_expression: str | None
     names: dict[str, str]
     values: dict[str, Any]
-    # True when the filter expression drops items inside the key range (residual equality or latency
-    # filters), so ``Limit``, which counts items read, says little about how many items come back.
+    # True when a filter drops items inside the key range (residual equality, latency or cost filters),
+    # so ``Limit``, which counts items read, says little about how many items come back.
     filters_in_range: bool = False
 
     def params(self, shard: int) -> dict[str, Any]:
@@ -101,21 +105,18 @@ class _QueryShape:
         return params
 
 
-def _shape(query: LogQuery, now_ms: int, *, after_sk: str | None = None, descending: bool = True) -> _QueryShape | None:
+def _shape(query: LogQuery, *, after: Position | None = None, descending: bool = True) -> _QueryShape | None:
     """The Query parameters of ``query``, or None when its key range is empty.
 
-    ``after_sk`` (a cursor's position) narrows the key range to the side the walk goes on, inclusively:
+    ``after`` (a cursor's position) narrows the key range to the side the walk goes on, inclusively:
     BETWEEN has no open bound, and only the one shard holding that log reads it again (and skips it).
     """
-    start_ms = max(query.start_ms, oldest_retained_log_ms(now_ms))
-    # Sort keys hold 13-digit epoch ms: a later bound (a date past 2286) would sort before today's keys.
-    end_ms = min(query.end_ms, END_OF_TIME_MS)
-    if start_ms >= end_ms:
+    if query.start_ms >= query.end_ms:
         return None
     plan = plan_index(query)
-    clauses = ["#exp > :now"]
-    names = {"#exp": "expires_at"}
-    values: dict[str, Any] = {":now": {"N": str(now_ms // 1000)}}
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
     for position, (attribute, value) in enumerate(sorted(plan.residual_filters.items())):
         names[f"#f{position}"] = attribute
         values[f":f{position}"] = {"S": value}
@@ -128,18 +129,21 @@ def _shape(query: LogQuery, now_ms: int, *, after_sk: str | None = None, descend
         names["#lat"] = "latency_ms"
         values[":maxlat"] = {"N": str(query.max_latency)}
         clauses.append("#lat <= :maxlat")
-    sk_low, sk_high = keys.sk_range(start_ms, end_ms)
-    if after_sk is not None:
+    sk_low, sk_high = keys.sk_range(query.start_ms, query.end_ms)
+    if after is not None:
+        after_sk = keys.log_sk(after.created_ms, after.log_id)
         if descending:
             sk_high = min(sk_high, after_sk)
         else:
             sk_low = max(sk_low, after_sk)
         if sk_low > sk_high:
             return None  # DynamoDB rejects a BETWEEN whose bounds are reversed
-    # Beyond the TTL guard (which keeps everything in a retained range), filters drop items inside the
-    # key range: residual equality and latency filters here, the cost filter after reading.
-    filters_in_range = len(clauses) > 1 or query.filters_cost
-    return _QueryShape(plan, query.account_id, sk_low, sk_high, " AND ".join(clauses), names, values, filters_in_range)
+    # Residual equality and latency filters drop items inside the key range here, the cost filter after
+    # reading.
+    filters_in_range = bool(clauses) or query.filters_cost
+    return _QueryShape(
+        plan, query.account_id, sk_low, sk_high, " AND ".join(clauses) or None, names, values, filters_in_range
+    )
 
 
 @lru_cache(maxsize=1)
@@ -177,15 +181,15 @@ def _read_shards(
 
     for responses in _pool().map(read_shard, range(keys.LOG_SHARDS)):
         for response in responses:
-            reads.add(response)
+            count_read(reads, response)
 
 
-def count_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> int:
-    """Exact number of retained logs matching the query (shards counted in parallel)."""
+def count_logs(query: LogQuery, reads: ReadStats | None = None) -> int:
+    """Exact number of logs matching the query (shards counted in parallel)."""
     reads = reads if reads is not None else ReadStats()
     if query.filters_cost:
-        return summarize_logs(query, now_ms, reads).requests
-    shape = _shape(query, now_ms)
+        return summarize_logs(query, reads).requests
+    shape = _shape(query)
     if shape is None:
         return 0
     counts = [0] * keys.LOG_SHARDS
@@ -201,10 +205,10 @@ def count_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> 
 _SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_input", "cost_output", "latency_ms")
 
 
-def summarize_logs(query: LogQuery, now_ms: int, reads: ReadStats | None = None) -> Counters:
+def summarize_logs(query: LogQuery, reads: ReadStats | None = None) -> Counters:
     """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them."""
     reads = reads if reads is not None else ReadStats()
-    shape = _shape(query, now_ms)
+    shape = _shape(query)
     if shape is None:
         return Counters()
     per_shard = [Counters() for _ in range(keys.LOG_SHARDS)]
@@ -236,9 +240,10 @@ def _cost_of(raw: dict[str, Any]) -> Decimal | None:
     return Decimal(raw["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"])
 
 
-def shards_with_logs(account_id: str, now_ms: int, reads: ReadStats) -> frozenset[int]:
-    """The account's log shards holding at least one retained log: one single-item read per shard."""
-    shape = _shape(LogQuery(account_id, 0, END_OF_TIME_MS), now_ms)
+def shards_with_logs(visible: LogQuery, reads: ReadStats) -> frozenset[int]:
+    """The account's log shards holding at least one log in the range of ``visible`` (every visible log,
+    when the caller passes the account's whole visible range): one single-item read per shard."""
+    shape = _shape(visible)
     if shape is None:
         return frozenset()
 
@@ -247,9 +252,7 @@ def shards_with_logs(account_id: str, now_ms: int, reads: ReadStats) -> frozense
 
     found = set()
     for shard, response in _pool().map(probe, range(keys.LOG_SHARDS)):
-        reads.add(response)
-        # Limit counts items read before the TTL filter: a shard whose first item is expired but not yet
-        # deleted says Count 0 with more to read. Counting it as holding logs is the safe side.
+        count_read(reads, response)
         if response["Count"] or "LastEvaluatedKey" in response:
             found.add(shard)
     return frozenset(found)
@@ -282,7 +285,7 @@ def _shard_stream(
     request = first_chunk
     while True:
         response = dynamodb().query(**params, Limit=min(request, _DYNAMODB_MAX_LIMIT))
-        reads.add(response)
+        count_read(reads, response)
         yield from response.get("Items", [])
         if "LastEvaluatedKey" not in response:
             return
@@ -299,19 +302,18 @@ def ordered_logs(
     *,
     skip: int,
     limit: int,
-    now_ms: int,
     reads: ReadStats,
     descending: bool = True,
-    after_sk: str | None = None,
-) -> list[StoredLog]:
+    after: Position | None = None,
+) -> list[RequestLog]:
     """Logs ``skip .. skip+limit`` of the query in creation order (newest first unless ascending),
-    strictly after the sort key ``after_sk`` when a cursor gives one, merged across shards.
+    strictly after the position ``after`` when a cursor gives one, merged across shards.
 
     Each shard first reads a little more than its fair share of ``skip + limit`` (hash sharding spreads
     logs evenly), so a page reads about as many items as it returns instead of ``LOG_SHARDS`` times more;
     from a cursor, ``skip`` is 0, so a page costs the same however deep it is.
     """
-    shape = _shape(query, now_ms, after_sk=after_sk, descending=descending)
+    shape = _shape(query, after=after, descending=descending)
     if shape is None or limit == 0:
         return []
     wanted = skip + limit
@@ -322,18 +324,19 @@ def ordered_logs(
         for shard in range(keys.LOG_SHARDS)
     ]
     merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=descending)
-    page: list[StoredLog] = []
+    after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
+    page: list[RequestLog] = []
     for raw in merged:
         if raw["sk"]["S"] == after_sk:
             continue  # the cursor's own log, read again because BETWEEN bounds are inclusive
         log = None
         if query.filters_cost:
-            log = StoredLog.from_item(from_attributes(raw))
+            log = log_from_item(from_attributes(raw))
             if not query.cost_matches(log.cost_total):
                 continue
         progress.taken += 1
         if progress.taken > skip:
-            page.append(log or StoredLog.from_item(from_attributes(raw)))
+            page.append(log or log_from_item(from_attributes(raw)))
         # Stop on the last wanted item: asking the merge for one more would refill a shard for nothing.
         if progress.taken >= wanted:
             break
@@ -351,10 +354,9 @@ def top_logs(
     *,
     skip: int,
     limit: int,
-    now_ms: int,
     reads: ReadStats,
-    after: SortKey | None = None,
-) -> list[StoredLog]:
+    after: Position | None = None,
+) -> list[RequestLog]:
     """Logs ``skip .. skip+limit`` of the query in ``ordering`` (by cost, latency or tokens), strictly
     after the position ``after`` when a cursor gives one.
 
@@ -363,12 +365,12 @@ def top_logs(
     ``skip + limit`` first (heapq's nsmallest/nlargest keep a heap of that size), the shards' selections
     are merged, and only the page's logs are fetched whole. Memory is bounded by the page, not the range.
     """
-    shape = _shape(query, now_ms)
+    shape = _shape(query)
     wanted = skip + limit
     if shape is None or wanted == 0:
         return []
     select = heapq.nlargest if ordering.descending else heapq.nsmallest
-    chosen: list[list[tuple[SortKey, str]]] = [[] for _ in range(keys.LOG_SHARDS)]
+    chosen: list[list[tuple[Position, str]]] = [[] for _ in range(keys.LOG_SHARDS)]
 
     def consume(shard: int, response: dict[str, Any]) -> None:
         candidates = chosen[shard]
@@ -376,15 +378,15 @@ def top_logs(
             cost = _cost_of(raw)
             if not query.cost_matches(cost):
                 continue
-            sk = raw["sk"]["S"]
+            created_ms, log_id = keys.parse_log_sk(raw["sk"]["S"])
             value = sort_value(
                 ordering.sort,
                 cost=cost,
                 latency_ms=int(raw["latency_ms"]["N"]),
                 total_tokens=int(raw["input_tokens"]["N"]) + int(raw["output_tokens"]["N"]),
-                created_ms=keys.sk_created_ms(sk),
+                created_ms=created_ms,
             )
-            key = ordering.key_of(value, sk)
+            key = ordering.key_of(value, created_ms, log_id)
             if after is None or ordering.comes_after(key, after):
                 candidates.append((key, raw["pk"]["S"]))
         # Trim once the page's worth is doubled: amortised O(1) per item, memory within 2 × wanted.
@@ -393,14 +395,14 @@ def top_logs(
 
     _read_shards(shape, reads, consume, projection=_RANKING_ATTRIBUTES)
     merged = select(wanted, (pair for candidates in chosen for pair in candidates), key=lambda pair: pair[0])
-    page = [(pk, key[2]) for key, pk in merged[skip:]]
+    page = [(pk, keys.log_sk(key.created_ms, key.log_id)) for key, pk in merged[skip:]]
     return _logs_by_key(page, reads)
 
 
-def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[StoredLog]:
+def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[RequestLog]:
     """The logs with these (pk, sk) keys, in the order given (BatchGetItem returns them in any order)."""
     table = get_settings().logs_table
-    found: dict[tuple[str, str], StoredLog] = {}
+    found: dict[tuple[str, str], RequestLog] = {}
     for start in range(0, len(table_keys), BATCH_GET_LIMIT):
         request: dict[str, Any] = {
             table: {
@@ -410,26 +412,25 @@ def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[St
         while request:
             response = dynamodb().batch_get_item(RequestItems=request)
             items = response.get("Responses", {}).get(table, [])
-            reads.items_read += len(items)
-            reads.calls += 1
+            reads.add(len(items))
             for raw in items:
-                found[(raw["pk"]["S"], raw["sk"]["S"])] = StoredLog.from_item(from_attributes(raw))
+                found[(raw["pk"]["S"], raw["sk"]["S"])] = log_from_item(from_attributes(raw))
             request = response.get("UnprocessedKeys") or {}
     # A log that expired and was deleted between the two reads is simply not on the page.
     return [found[key] for key in table_keys if key in found]
 
 
-def logs_in_range(account_id: str, start_ms: int, end_ms: int, now_ms: int, reads: ReadStats) -> list[StoredLog]:
-    """Every retained log of the account created in ``[start_ms, end_ms)``, oldest first.
+def logs_in_range(account_id: str, start_ms: int, end_ms: int, reads: ReadStats) -> list[RequestLog]:
+    """Every log of the account created in ``[start_ms, end_ms)``, oldest first.
 
     For the stats endpoint's partial-hour edges, which are short: one query per shard partition over the
     sort-key range, shards read in parallel and merged by sort key.
     """
-    shape = _shape(LogQuery(account_id, start_ms, end_ms), now_ms)
+    shape = _shape(LogQuery(account_id, start_ms, end_ms))
     if shape is None:
         return []
 
     per_shard: list[list[dict[str, Any]]] = [[] for _ in range(keys.LOG_SHARDS)]
     _read_shards(shape, reads, lambda shard, response: per_shard[shard].extend(response.get("Items", [])))
     merged = heapq.merge(*per_shard, key=lambda item: item["sk"]["S"])
-    return [StoredLog.from_item(from_attributes(raw)) for raw in merged]
+    return [log_from_item(from_attributes(raw)) for raw in merged]

@@ -16,10 +16,11 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.freshness import Progress
+from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import Counters, Rollup, RollupKey
 from request_logs.domain.sketches import Sketch
 from request_logs.store import keys
-from request_logs.store.dynamo import BATCH_GET_LIMIT, ReadStats, dynamodb, from_attributes, to_attributes
+from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
 
 
 class VersionConflict(Exception):
@@ -125,7 +126,7 @@ def load_rollups(rollup_keys: Iterable[RollupKey], reads: ReadStats | None = Non
             }
         }
         if reads is not None:
-            reads.items_read += len(request[table]["Keys"])
+            reads.add(len(request[table]["Keys"]), calls=0)
         while request:
             response = dynamodb().batch_get_item(RequestItems=request)
             if reads is not None:
@@ -192,7 +193,7 @@ def query_rollups(
     while True:
         response = dynamodb().query(**params)
         if reads is not None:
-            reads.add(response)
+            count_read(reads, response)
         found.extend(from_item(from_attributes(raw)) for raw in response["Items"])
         if "LastEvaluatedKey" not in response:
             return found
@@ -249,11 +250,13 @@ def record_applied_stamps(account_id: str, stamps: dict[int, int]) -> None:
     )
 
 
-def load_progress(account_id: str) -> Progress:
+def load_progress(account_id: str, reads: ReadStats | None = None) -> Progress:
     """The account's marks, read consistently: a missing item (nothing ingested or applied yet) is empty."""
     response = dynamodb().get_item(
         TableName=get_settings().stats_table, Key=_progress_key(account_id), ConsistentRead=True
     )
+    if reads is not None:
+        reads.add(1)
     item = from_attributes(response.get("Item") or {})
     applied = {
         int(name.removeprefix(_APPLIED_PREFIX)): int(value)

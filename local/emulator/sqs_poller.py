@@ -23,8 +23,8 @@ that ``stop()`` returns promptly.
 
 ``concurrency`` poller threads receive concurrently, as Lambda runs several pollers per queue.
 Invocations of one function still take turns (one warm execution environment, see
-``local.functions``), so threads only overlap SQS round trips with invocations (``local.run`` says
-why it uses one).
+``local.emulator.lambda_runtime``), so threads only overlap SQS round trips with invocations
+(``local.run`` says why it uses one).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Any
 
 import boto3
 
-from local.events import sqs_event, sqs_record
-from local.functions import FunctionRegistry
-from local.provision import Stack
+from local.emulator.events import sqs_event, sqs_record
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.provision import Stack
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from request_logs.api.errors import InvalidParameter
 from request_logs.config import get_settings
-from request_logs.domain.ordering import SortKey, decode_key, encode_key
+from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.ordering import Position, decode_position, encode_position
 
-CURSOR_VERSION = 1
+# 2: positions carry (created_ms, id) instead of the table's sort key string.
+CURSOR_VERSION = 2
 # A walk is a snapshot: a cursor older than a day would page through a picture that old. Ask anew.
 CURSOR_TTL_MS = 24 * 3_600_000
 MAX_CURSOR_LENGTH = 4096
@@ -36,7 +37,7 @@ class CursorState:
 
     account_id: str
     fingerprint: str
-    position: SortKey
+    position: Position
     returned: int  # logs returned before this page: its offset
     snapshot_ms: int  # exclusive end the walk is pinned to
     issued_ms: int
@@ -44,12 +45,9 @@ class CursorState:
 
 
 def signing_key() -> bytes:
-    """The HMAC key: the ``CursorSigningSecret`` value CloudFormation resolved into the environment."""
-    key = get_settings().cursor_signing_key
-    # An unresolved dynamic reference would be a key anyone can read in the template: refuse it too.
-    if not key or key.startswith("{{resolve:"):
-        raise RuntimeError("CURSOR_SIGNING_KEY is not set: this function cannot sign cursors")
-    return key.encode()
+    """The HMAC key: the ``CursorSigningSecret`` value CloudFormation resolved into the environment
+    (``config`` refuses a function start without it)."""
+    return get_settings().require("cursor_signing_key").cursor_signing_key.encode()
 
 
 def query_fingerprint(endpoint: str, parameters: dict[str, Any]) -> str:
@@ -76,7 +74,7 @@ def encode_cursor(state: CursorState, key: bytes) -> str:
             "v": CURSOR_VERSION,
             "a": state.account_id,
             "f": state.fingerprint,
-            "p": encode_key(state.position),
+            "p": encode_position(state.position),
             "n": state.returned,
             "s": state.snapshot_ms,
             "i": state.issued_ms,
@@ -87,8 +85,8 @@ def encode_cursor(state: CursorState, key: bytes) -> str:
     return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
 
 
-def _invalid(reason: str) -> InvalidParameter:
-    return InvalidParameter(
+def _invalid(reason: str) -> InvalidQuery:
+    return InvalidQuery(
         f"Invalid value for 'cursor': {reason}. Use the nextCursor of the previous page unchanged, with the same "
         "filters, sort and order; start again without a cursor if it is lost.",
         param="cursor",
@@ -110,20 +108,23 @@ def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, 
         raise _invalid("its signature does not verify (modified, or issued elsewhere)")
     try:
         raw = json.loads(payload)
+        version = raw["v"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _invalid("not a cursor this API issued") from exc
+    if version != CURSOR_VERSION:
+        raise _invalid("issued by an older version of the API")
+    try:
         state = CursorState(
             account_id=str(raw["a"]),
             fingerprint=str(raw["f"]),
-            position=decode_key(raw["p"]),
+            position=decode_position(raw["p"]),
             returned=int(raw["n"]),
             snapshot_ms=int(raw["s"]),
             issued_ms=int(raw["i"]),
             totals=dict(raw["t"]),
         )
-        version = raw["v"]
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _invalid("not a cursor this API issued") from exc
-    if version != CURSOR_VERSION:
-        raise _invalid("issued by an older version of the API")
     # Not a lookup of someone else's data, but a cursor is only ever valid for the key's own account.
     if not hmac.compare_digest(state.account_id.encode(), account_id.encode()):
         raise _invalid("it was not issued to this API key's account")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from request_logs.store.keys import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
+from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
 
 NonNegativeInt = Annotated[int, Field(ge=0, le=2**53)]
 # At most $1,000,000 and 12 decimal places (a cost of tokens × a price with 6 decimals ÷ 1,000,000): sums of

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from local.template import ACCOUNT, LAYER_PATH, REGION, FunctionSpec, Template
+from local.stack.template import ACCOUNT, LAYER_PATH, REGION, FunctionSpec, Template
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""API response models: the spec's shapes. Stored items are mapped here, never returned raw.
+"""Response models of the log endpoints: the spec's shapes, mapped from the domain's ``RequestLog``.
 
 No ``from __future__ import annotations`` here, unlike elsewhere: pydantic would then evaluate every
 field's annotation from its string (compiling each one) on every cold start; evaluated by Python at
@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from request_logs.api.exact_json import mark_number
+from request_logs.domain.log import RequestLog
 from request_logs.domain.timeutil import format_ms
-from request_logs.store.items import StoredLog
+from request_logs.models.exact_json import mark_number
 
-# Costs are exact Decimals and JSON carries them as exact numbers (api/exact_json.py); the schema says number.
+# Costs are exact Decimals and JSON carries them as exact numbers (models/exact_json.py); the schema says number.
 Money = Annotated[
     Decimal,
     PlainSerializer(mark_number, return_type=str, when_used="json"),
@@ -64,7 +64,7 @@ class LogSummary(_ResponseModel):
     error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
 
     @classmethod
-    def from_stored(cls, log: StoredLog) -> "LogSummary":
+    def from_log(cls, log: RequestLog) -> "LogSummary":
         return cls(**_summary_fields(log))
 
 
@@ -81,7 +81,7 @@ class LogDetail(LogSummary):
     resolution: Resolution | None
 
     @classmethod
-    def from_stored(cls, log: StoredLog) -> "LogDetail":
+    def from_log(cls, log: RequestLog) -> "LogDetail":
         resolution = (
             Resolution(gateway_type=log.gateway_type, gateway_id=log.gateway_id, connection_id=log.connection_id)
             if log.gateway_type is not None and log.gateway_id is not None and log.connection_id is not None
@@ -100,7 +100,7 @@ class LogDetail(LogSummary):
         )
 
 
-def _summary_fields(log: StoredLog) -> dict[str, Any]:
+def _summary_fields(log: RequestLog) -> dict[str, Any]:
     error = (
         ErrorInfo(type=log.error_type or "", code=log.error_code or "", message=log.error_message or "")
         if log.status == "error"
@@ -185,7 +185,7 @@ class EnhancedLog(_ResponseModel):
     error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
 
     @classmethod
-    def from_stored(cls, log: StoredLog) -> "EnhancedLog":
+    def from_log(cls, log: RequestLog) -> "EnhancedLog":
         fields = _summary_fields(log)
         fields.pop("cost")
         cost = (

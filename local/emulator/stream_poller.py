@@ -42,10 +42,10 @@ from typing import Any
 
 import boto3
 
-from local.events import dynamodb_stream_event
-from local.functions import FunctionRegistry
-from local.provision import Stack
-from local.stream_reader import StreamReader
+from local.emulator.events import dynamodb_stream_event
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_reader import StreamReader
+from local.stack.provision import Stack
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.template import REGION
+from local.stack.template import REGION
 
 
 @dataclass

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.functions import FunctionRegistry
-from local.template import ROOT
+from local.emulator.lambda_runtime import FunctionRegistry
+from local.stack.template import ROOT
 from request_logs.logic.accounts import create_account, create_api_key, revoke_api_key
 
 EVENTS_DIR = ROOT / "events"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from local.template import Route
+from local.stack.template import Route
 
 
 def _segments(path: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from request_logs.api.models import Money, _is_none, _ResponseModel
+from request_logs.models.logs import Money, _is_none, _ResponseModel
 
 
 class StatsSummary(_ResponseModel):

@@ -23,7 +23,7 @@ from types import TracebackType
 
 import requests
 
-from local.template import REGION
+from local.stack.template import REGION
 
 LOOPBACK = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 30

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from local.template import REGION, Template, load_template
+from local.stack.template import REGION, Template, load_template
 
 
 @dataclass
@@ -29,8 +29,9 @@ class Stack:
         return self.template.physical_names[logical_id]
 
     def function_environment(self) -> dict[str, str]:
-        """The union of every function's environment (they must agree where they overlap)."""
-        merged: dict[str, str] = {}
+        """The union of every function's environment (they must agree where they overlap), plus what only
+        a local run sets (``LOCAL_ENVIRONMENT``)."""
+        merged: dict[str, str] = dict(LOCAL_ENVIRONMENT)
         for spec in self.template.functions().values():
             for key, value in spec.environment_source.items():
                 resolved = self._dynamic_references(str(self.template.resolve(value, self.arns)))
@@ -52,6 +53,10 @@ class Stack:
             self.arns[f"{logical}.Ref"] = secret["ARN"]
             self.secret_values[secret["ARN"]] = secret["SecretString"]
 
+
+# No CloudWatch reads the functions' metrics here: Powertools would print each invocation's EMF document
+# among the log lines. Off unless a caller turns them on (the metrics tests do).
+LOCAL_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true"}
 
 _SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:(?P<arn>[^}]+?):SecretString\}\}")
 

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from local.template import ACCOUNT, REGION
+from local.stack.template import ACCOUNT, REGION
 
 API_ID = "localapi01"
 

@@ -1,0 +1,37 @@
+"""What a use case can refuse, as plain exceptions: no HTTP status, no response shape.
+
+The API layer maps each class to a status code and the JSON error shape in one table
+(``api/errors.py``); a CLI or an export job catches the same classes and says the same message.
+``param`` names the parameter at fault, ``code`` is the machine-readable reason.
+"""
+
+from __future__ import annotations
+
+
+class UseCaseError(Exception):
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidQuery(UseCaseError):
+    """A parameter is malformed, out of range or inconsistent with another one."""
+
+    code = "invalid_parameter"
+
+
+class NotFound(UseCaseError):
+    """No such log for this account: unknown, malformed, another account's, or past retention alike."""
+
+    code = "request_log_not_found"
+
+
+class ContentExpired(UseCaseError):
+    """The log exists but its prompt and completion are past their 30-day retention."""
+
+    code = "content_expired"

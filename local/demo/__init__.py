@@ -1,0 +1,1 @@
+"""Demo data: realistic gateway messages, demo accounts and their traffic, and the fixtures of ``events/``."""

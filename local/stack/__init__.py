@@ -1,0 +1,1 @@
+"""``template.yaml`` read as data and provisioned on moto (in process or a moto server on loopback)."""
