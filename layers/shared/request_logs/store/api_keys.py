@@ -122,7 +122,10 @@ def list_keys(account_id: str) -> list[StoredApiKey]:
     params: dict[str, Any] = {
         "TableName": get_settings().api_keys_table,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :key)",
-        "ExpressionAttributeValues": {":pk": {"S": keys.account_pk(account_id)}, ":key": {"S": keys.ACCOUNT_KEY_SK_PREFIX}},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.account_pk(account_id)},
+            ":key": {"S": keys.ACCOUNT_KEY_SK_PREFIX},
+        },
     }
     found: list[StoredApiKey] = []
     while True:
