@@ -35,17 +35,15 @@ must return exactly what page 50 by cursor returned. Any mismatch stops the run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.dataset import api_event
-from bench.dynamo_tally import DynamoTally, tally
+from bench.dataset import counted_get
+from bench.dynamo_tally import DynamoTally
 from bench.stats_reads import AggregatedStack, aggregated_stack
 from request_logs.domain.retention import log_expiry_s
 from request_logs.domain.timeutil import format_ms, to_ms
-from request_logs.store.dynamo import dynamodb
 from request_logs.store.keys import LOG_SHARDS
 
 ENDPOINTS = {"list": "/api/account/request-logs", "enhanced": "/api/account/request-logs/enhanced"}
@@ -58,13 +56,7 @@ CURSOR_NOW = datetime(2026, 11, 24, 14, 37, 12, 345_000, tzinfo=UTC)
 
 
 def _get(world: AggregatedStack, path: str, query: list[tuple[str, str]]) -> tuple[dict[str, Any], DynamoTally]:
-    function, event = api_event(world.stack.template, path, query)
-    with tally(dynamodb()) as reads:
-        response = world.functions.invoke(function, event)
-    if response["statusCode"] != 200:
-        raise RuntimeError(f"GET {path} {query} failed: {response['statusCode']} {response['body']}")
-    body: dict[str, Any] = json.loads(response["body"])
-    return body, reads
+    return counted_get(world.stack, world.functions, path, query)
 
 
 def _check_page(body: dict[str, Any], expected_ids: list[str], total: int, what: str) -> None:

@@ -7,19 +7,23 @@ per-message ``PutItem`` are replaced by ``BatchWriteItem`` to load tens of thous
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 from unittest import mock
 
 from moto import mock_aws
 
+from bench.dynamo_tally import DynamoTally, tally
 from local.demo.messages import DemoKey, generate_messages
 from local.emulator.events import rest_proxy_event
 from local.emulator.gateway.routing import match_route
+from local.emulator.lambda_runtime import FunctionRegistry
 from local.stack.provision import Stack, provision
 from local.stack.template import Template
 from request_logs.config import get_settings
@@ -131,3 +135,19 @@ def api_event(template: Template, path: str, query: list[tuple[str, str]] | None
         },
     )
     return route.function, event
+
+
+def counted_get(
+    stack: Stack, functions: FunctionRegistry, path: str, query: list[tuple[str, str]], *, exact_money: bool = False
+) -> tuple[dict[str, Any], DynamoTally]:
+    """``GET path?query`` through its real handler, with the DynamoDB reads it made; raises unless 200.
+
+    ``exact_money`` reads numbers with decimals as Decimal, so an amount off in its last digit differs.
+    """
+    function, event = api_event(stack.template, path, query)
+    with tally(dynamodb()) as reads:
+        response = functions.invoke(function, event)
+    if response["statusCode"] != 200:
+        raise RuntimeError(f"GET {path} {query} failed: {response['statusCode']} {response['body']}")
+    body: dict[str, Any] = json.loads(response["body"], parse_float=Decimal if exact_money else float)
+    return body, reads

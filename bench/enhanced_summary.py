@@ -30,13 +30,12 @@ matching log. Any mismatch stops the run.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from bench.dataset import ACCOUNT_ID, DAY_MS, INGEST_DELAY_MS, api_event
+from bench.dataset import ACCOUNT_ID, DAY_MS, INGEST_DELAY_MS, counted_get
 from bench.dynamo_tally import DynamoTally, tally
 from bench.stats_reads import AggregatedStack
 from request_logs.domain.filters import LogQuery
@@ -58,14 +57,7 @@ AVERAGE_QUANTUM = Decimal("1e-12")
 
 
 def _get(world: AggregatedStack, query: list[tuple[str, str]]) -> tuple[dict[str, Any], DynamoTally]:
-    function, event = api_event(world.stack.template, ENHANCED_PATH, query)
-    with tally(dynamodb()) as reads:
-        response = world.functions.invoke(function, event)
-    if response["statusCode"] != 200:
-        raise RuntimeError(f"enhanced {query} failed: {response['statusCode']} {response['body']}")
-    # Decimals, not floats: a summary that is off in the last digit must not compare equal.
-    body: dict[str, Any] = json.loads(response["body"], parse_float=Decimal)
-    return body, reads
+    return counted_get(world.stack, world.functions, ENHANCED_PATH, query, exact_money=True)
 
 
 def _expected_summary(logs: list[RequestLog]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from bench import (
     aggregator_writes,
     cold_init,
+    cost_model,
     cursor_pages,
     enhanced_summary,
     item_size,
@@ -58,6 +59,7 @@ SECTIONS: tuple[Benchmark, ...] = (
     item_size,
     enhanced_summary,
     cursor_pages,
+    cost_model,
 )
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 
 from bench.cold_init import measure_cold_init
+from bench.cost_model import SAMPLE_LOGS, measure_cost_model
 from bench.cursor_pages import CURSOR_LOGS, measure_cursor_pages
 from bench.enhanced_summary import measure_enhanced_summary
 from bench.figures import BUDGETS, failed_budgets, format_figure
@@ -49,6 +50,8 @@ def main() -> int:
     print("percentile error of merged hourly sketches; worst-case rollup item size")
     results.update(measure_percentile_error())
     results.update(measure_worst_case_item())
+    print(f"cost model: {SAMPLE_LOGS} messages through ingest and the aggregator, priced per million logs")
+    results.update(measure_cost_model())
     elapsed = time.monotonic() - started
     write_reports(results, elapsed)
 

@@ -56,16 +56,23 @@ def assert_error_shape(response: schemathesis.Response) -> None:
 )
 def test_no_input_gets_a_5xx_or_an_error_outside_the_shape(case: Any, local_runtime: LocalApi) -> None:
     local_runtime.clock.advance(seconds_per_token(local_runtime.template))
-    response = case.call_and_validate(
-        base_url=local_runtime.base_url,
-        headers={"Authorization": f"Bearer {local_runtime.first.api_key}"},
-        # A value the schema allows can still be a 400 (start_date after end_date, a date that is not
-        # ISO 8601): the document cannot say everything the handler checks.
-        # API Gateway REST answers a method no route serves like an unknown path (the template's
-        # MISSING_AUTHENTICATION_TOKEN response: a 404 in the one shape), never 405; test_hostile_input
-        # checks that answer.
-        excluded_checks=[positive_data_acceptance, unsupported_method],
+    response = case.call(
+        base_url=local_runtime.base_url, headers={"Authorization": f"Bearer {local_runtime.first.api_key}"}
     )
+    # API Gateway refuses a request line and headers over 10,240 bytes before any route sees it (the
+    # template's REQUEST_TOO_LARGE response, 413): a generated value near its maximum length can get
+    # there, by a few bytes that depend on the Host header's port. That answer is the gateway's, not the
+    # document's; it must still be in the one shape.
+    if response.status_code != 413:
+        case.validate_response(
+            response,
+            # A value the schema allows can still be a 400 (start_date after end_date, a date that is not
+            # ISO 8601): the document cannot say everything the handler checks.
+            # API Gateway REST answers a method no route serves like an unknown path (the template's
+            # MISSING_AUTHENTICATION_TOKEN response: a 404 in the one shape), never 405; test_hostile_input
+            # checks that answer.
+            excluded_checks=[positive_data_acceptance, unsupported_method],
+        )
     assert response.status_code < 500, response.text
     if not 200 <= response.status_code < 300:
         assert_error_shape(response)
