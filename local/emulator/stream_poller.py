@@ -30,12 +30,14 @@ everything currently in the stream at once, ignoring the window: tests and ``mak
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -213,6 +215,17 @@ class StreamPoller:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold deliveries while the caller reads or writes the tables the thread touches.
+
+        moto's in-process tables are plain dicts: a scan while another thread writes can raise
+        "dictionary changed size during iteration". Tests that read in process while the thread runs
+        take turns with it through this.
+        """
+        with self._lock:
+            yield
 
     def drain(self) -> None:
         """Deliver every record now in the stream, without waiting for batching windows; return when done."""
