@@ -155,7 +155,7 @@ def measure_enhanced_summary(world: AggregatedStack) -> dict[str, float]:
     model_matching = [log for log in in_range if log.model == model]
     with tally(dynamodb()) as index_reads:
         visible = visible_query(model_query, now_ms=now)
-        by_query = log_store.summarize_logs(visible, ReadStats()) if visible is not None else Counters()
+        by_query = log_store.summarize_logs(visible, ReadStats(), now_ms=now) if visible is not None else Counters()
     if by_query.requests != len(model_matching):
         raise RuntimeError(f"counting by query found {by_query.requests} logs, brute force {len(model_matching)}")
     results["enhanced_summary_index_query_items_read"] = index_reads.items_read

@@ -9,7 +9,7 @@ import pytest
 from local.stack.template import load_template_document
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
-from request_logs.store.indexes import FILTER_INDEXES, plan_index
+from request_logs.store.indexes import FILTER_INDEXES, LISTED_ATTRIBUTES, UNPRICED_RANK, VALUE_INDEXES, plan_index
 from request_logs.store.items import log_to_item
 
 
@@ -26,7 +26,6 @@ def test_no_equality_filter_reads_the_table() -> None:
     ("name", "value", "index", "attribute"),
     [
         ("status", "error", "by_status", "status_pk"),
-        ("status", "success", "by_status", "status_pk"),
         ("model", "openai/gpt-4o", "by_model", "model_pk"),
         ("provider", "openai", "by_provider", "provider_pk"),
         ("api_key_id", "key_alpha1", "by_api_key", "api_key_pk"),
@@ -37,6 +36,16 @@ def test_a_single_filter_reads_its_own_index_with_nothing_left_to_filter(
 ) -> None:
     plan = plan_index(query(**{name: value}))
     assert (plan.index, plan.key_attribute, plan.value, plan.residual_filters) == (index, attribute, value, {})
+
+
+def test_successes_are_not_indexed_and_read_the_table_with_a_filter() -> None:
+    plan = plan_index(query(status="success"))
+    assert (plan.index, plan.key_attribute, plan.value, plan.residual_filters) == (
+        None,
+        "pk",
+        None,
+        {"status": "success"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,5 +111,39 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
     for name, (index, attribute) in FILTER_INDEXES.items():
         schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
         assert schema == {"HASH": attribute, "RANGE": "sk"}, index
-        assert indexes[index]["Projection"]["ProjectionType"] == "ALL"  # the list reads whole items
         assert item[attribute].startswith("acct_a#") and item[attribute].endswith(f"#{item[name]}")
+    for sort, (index, attribute) in VALUE_INDEXES.items():
+        schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
+        assert schema == {"HASH": "day_pk", "RANGE": attribute}, index
+        assert attribute in item, sort
+    assert item["day_pk"] == "acct_a#d0" and item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
+    # Every index projects what the lists filter on and the summaries add up (its own keys come anyway).
+    for index in indexes.values():
+        keys = {key["AttributeName"] for key in index["KeySchema"]}
+        assert index["Projection"]["ProjectionType"] == "INCLUDE", index["IndexName"]
+        assert set(index["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES) - keys, index["IndexName"]
+
+
+def test_successes_leave_the_sparse_status_index_out() -> None:
+    success = log_to_item(
+        RequestLog(
+            id="log_19a1f610de8577ab599d58ef533",
+            account_id="acct_a",
+            request_id="r",
+            api_key_id="key_a",
+            api_key_prefix="sk-a...",
+            model="m",
+            provider="p",
+            endpoint="/e",
+            method="POST",
+            status="success",
+            status_code=200,
+            created_ms=1,
+            completed_ms=2,
+            latency_ms=1,
+            input_tokens=1,
+            output_tokens=1,
+            streaming=False,
+        )
+    )
+    assert "status_pk" not in success and "model_pk" in success

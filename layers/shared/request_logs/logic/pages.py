@@ -76,7 +76,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             else Counters()
         )
     returned_before = state.returned if state is not None else request.offset
-    logs = _fetch(request, visible, state, totals, reads) if visible is not None else []
+    logs = _fetch(request, visible, state, totals, reads, now_ms) if visible is not None else []
     has_more = len(logs) > request.limit
     logs = logs[: request.limit]
     next_cursor = None
@@ -102,7 +102,12 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
 
 
 def _fetch(
-    request: PageRequest, visible: LogQuery, state: CursorState | None, totals: Counters, reads: ReadStats
+    request: PageRequest,
+    visible: LogQuery,
+    state: CursorState | None,
+    totals: Counters,
+    reads: ReadStats,
+    now_ms: int,
 ) -> list[RequestLog]:
     """``limit + 1`` logs from the position (offset, or the cursor's), in the requested order."""
     ordering = request.ordering
@@ -115,6 +120,7 @@ def _fetch(
             skip=request.offset if state is None else 0,
             limit=wanted,
             reads=reads,
+            now_ms=now_ms,
             descending=ordering.descending,
             after=state.position if state is not None else None,
         )
@@ -124,6 +130,7 @@ def _fetch(
         skip=request.offset if state is None else 0,
         limit=wanted,
         reads=reads,
+        now_ms=now_ms,
         after=state.position if state is not None else None,
     )
 

@@ -48,8 +48,8 @@ def visible_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sum
     if from_rollups is not None:
         return Totals(from_rollups, "rollups")
     if with_sums:
-        return Totals(log_store.summarize_logs(visible, reads), "logs")
-    return Totals(Counters(requests=log_store.count_logs(visible, reads)), "logs")
+        return Totals(log_store.summarize_logs(visible, reads, now_ms=now_ms), "logs")
+    return Totals(Counters(requests=log_store.count_logs(visible, reads, now_ms=now_ms)), "logs")
 
 
 def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Counters | None:
@@ -83,7 +83,8 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     total = Counters()
     for piece in plan.pieces:
         if piece.source == "raw":
-            total.merge(log_store.summarize_logs(replace(query, start_ms=piece.start_ms, end_ms=piece.end_ms), reads))
+            piece_query = replace(query, start_ms=piece.start_ms, end_ms=piece.end_ms)
+            total.merge(log_store.summarize_logs(piece_query, reads, now_ms=now_ms))
             continue
         size = GRANULARITIES[piece.source]
         bucket_keys.extend(
@@ -106,5 +107,5 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
             total.merge(by_status[value])
     if plan.end_ms < end_ms:
         unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
-        total.merge(log_store.summarize_logs(unsettled, reads))
+        total.merge(log_store.summarize_logs(unsettled, reads, now_ms=now_ms))
     return total

@@ -1,7 +1,8 @@
 """Stored items: how a request log and its content look in DynamoDB, mapped to and from the domain.
 
-A log item is the ``RequestLog``'s fields plus its keys and TTL attribute; the stream aggregator reads
-the same item back from a stream image, so the attribute names here are a storage contract.
+A log item is the ``RequestLog``'s fields plus its keys (table, filter and value indexes) and TTL
+attribute; the stream aggregator reads the same item back from a stream image, so the attribute names
+here are a storage contract.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from request_logs.domain.log import RequestLog
 from request_logs.domain.retention import log_expiry_s
 from request_logs.store import keys
-from request_logs.store.indexes import FILTER_INDEXES
+from request_logs.store.indexes import FILTER_INDEXES, UNPRICED_RANK, indexed
 
 _INTEGER_FIELDS = (
     "status_code",
@@ -38,7 +39,15 @@ def log_to_item(log: RequestLog) -> dict[str, Any]:
         expires_at=log_expiry_s(log.created_ms),
     )
     for field_name, (_, key_attribute) in FILTER_INDEXES.items():
-        item[key_attribute] = keys.index_pk(log.account_id, shard, getattr(log, field_name))
+        value = getattr(log, field_name)
+        if indexed(field_name, value):
+            item[key_attribute] = keys.index_pk(log.account_id, shard, value)
+    cost = log.cost_total
+    item.update(
+        day_pk=keys.day_pk(log.account_id, keys.value_day(log.created_ms, log.ingested_ms)),
+        cost_rank=UNPRICED_RANK if cost is None else cost,
+        total_tokens=log.total_tokens,
+    )
     return item
 
 

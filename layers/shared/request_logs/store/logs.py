@@ -10,22 +10,28 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
-from request_logs.domain.ordering import Ordering, Position, sort_value
+from request_logs.domain.ordering import Ordering, Position
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import Counters
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
 from request_logs.store.indexes import IndexPlan, plan_index
 from request_logs.store.items import log_from_item, log_to_item
+from request_logs.store.query_pool import parallel_map
+from request_logs.store.value_index import (
+    bounded_logs,
+    bounded_sort,
+    cost_of_rank,
+    ranked_logs,
+    summarize_bounded,
+    value_range,
+)
 
 _DYNAMODB_MAX_LIMIT = 1000
 
@@ -129,6 +135,13 @@ def _shape(query: LogQuery, *, after: Position | None = None, descending: bool =
         names["#lat"] = "latency_ms"
         values[":maxlat"] = {"N": str(query.max_latency)}
         clauses.append("#lat <= :maxlat")
+    if query.filters_cost:
+        # Bounds on cost are never negative: they leave out the unpriced logs (cost_rank -1) too.
+        cost_bounds = value_range(query, "cost")
+        names["#cr"] = "cost_rank"
+        values[":mincost"] = {"N": str(cost_bounds.low)}
+        values[":maxcost"] = {"N": str(cost_bounds.high)}
+        clauses.append("#cr BETWEEN :mincost AND :maxcost")
     sk_low, sk_high = keys.sk_range(query.start_ms, query.end_ms)
     if after is not None:
         after_sk = keys.log_sk(after.created_ms, after.log_id)
@@ -138,17 +151,11 @@ def _shape(query: LogQuery, *, after: Position | None = None, descending: bool =
             sk_low = max(sk_low, after_sk)
         if sk_low > sk_high:
             return None  # DynamoDB rejects a BETWEEN whose bounds are reversed
-    # Residual equality and latency filters drop items inside the key range here, the cost filter after
-    # reading.
-    filters_in_range = bool(clauses) or query.filters_cost
+    # Residual equality, latency and cost filters drop items inside the key range.
+    filters_in_range = bool(clauses)
     return _QueryShape(
         plan, query.account_id, sk_low, sk_high, " AND ".join(clauses) or None, names, values, filters_in_range
     )
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=keys.LOG_SHARDS, thread_name_prefix="shard-query")
 
 
 def _read_shards(
@@ -179,16 +186,16 @@ def _read_shards(
                 return responses
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    for responses in _pool().map(read_shard, range(keys.LOG_SHARDS)):
+    for responses in parallel_map(read_shard, range(keys.LOG_SHARDS)):
         for response in responses:
             count_read(reads, response)
 
 
-def count_logs(query: LogQuery, reads: ReadStats | None = None) -> int:
+def count_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) -> int:
     """Exact number of logs matching the query (shards counted in parallel)."""
     reads = reads if reads is not None else ReadStats()
-    if query.filters_cost:
-        return summarize_logs(query, reads).requests
+    if bounded_sort(query) is not None:
+        return summarize_bounded(query, reads, now_ms=now_ms).requests
     shape = _shape(query)
     if shape is None:
         return 0
@@ -202,12 +209,15 @@ def count_logs(query: LogQuery, reads: ReadStats | None = None) -> int:
 
 
 # What a summary needs of a log: fetched alone, a full read of the range moves a fraction of the bytes.
-_SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_input", "cost_output", "latency_ms")
+_SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_rank", "latency_ms")
 
 
-def summarize_logs(query: LogQuery, reads: ReadStats | None = None) -> Counters:
-    """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them."""
+def summarize_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) -> Counters:
+    """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them:
+    those inside its latency or cost bound when it has one, else those of its range and filters."""
     reads = reads if reads is not None else ReadStats()
+    if bounded_sort(query) is not None:
+        return summarize_bounded(query, reads, now_ms=now_ms)
     shape = _shape(query)
     if shape is None:
         return Counters()
@@ -216,14 +226,11 @@ def summarize_logs(query: LogQuery, reads: ReadStats | None = None) -> Counters:
     def consume(shard: int, response: dict[str, Any]) -> None:
         counters = per_shard[shard]
         for raw in response.get("Items", []):
-            cost = _cost_of(raw)
-            if query.filters_cost and not query.cost_matches(cost):
-                continue
             counters.add(
                 succeeded=raw["status"]["S"] == "success",
                 input_tokens=int(raw["input_tokens"]["N"]),
                 output_tokens=int(raw["output_tokens"]["N"]),
-                cost=cost,
+                cost=cost_of_rank(raw),
                 latency_ms=int(raw["latency_ms"]["N"]),
             )
 
@@ -232,12 +239,6 @@ def summarize_logs(query: LogQuery, reads: ReadStats | None = None) -> Counters:
     for counters in per_shard:
         total.merge(counters)
     return total
-
-
-def _cost_of(raw: dict[str, Any]) -> Decimal | None:
-    if "cost_input" not in raw or "cost_output" not in raw:
-        return None
-    return Decimal(raw["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"])
 
 
 def shards_with_logs(visible: LogQuery, reads: ReadStats) -> frozenset[int]:
@@ -251,7 +252,7 @@ def shards_with_logs(visible: LogQuery, reads: ReadStats) -> frozenset[int]:
         return shard, dynamodb().query(**shape.params(shard), Select="COUNT", Limit=1)
 
     found = set()
-    for shard, response in _pool().map(probe, range(keys.LOG_SHARDS)):
+    for shard, response in parallel_map(probe, range(keys.LOG_SHARDS)):
         count_read(reads, response)
         if response["Count"] or "LastEvaluatedKey" in response:
             found.add(shard)
@@ -303,18 +304,27 @@ def ordered_logs(
     skip: int,
     limit: int,
     reads: ReadStats,
+    now_ms: int,
     descending: bool = True,
     after: Position | None = None,
 ) -> list[RequestLog]:
     """Logs ``skip .. skip+limit`` of the query in creation order (newest first unless ascending),
-    strictly after the position ``after`` when a cursor gives one, merged across shards.
+    strictly after the position ``after`` when a cursor gives one.
 
-    Each shard first reads a little more than its fair share of ``skip + limit`` (hash sharding spreads
-    logs evenly), so a page reads about as many items as it returns instead of ``LOG_SHARDS`` times more;
-    from a cursor, ``skip`` is 0, so a page costs the same however deep it is.
+    A latency or cost bound is read through its value index when it is selective (``bounded_logs``);
+    otherwise the table or the best filter index is read by time and its shards merged.
     """
+    if limit == 0:
+        return []
+    if bounded_sort(query) is not None:
+        after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
+        found = bounded_logs(
+            query, skip=skip, limit=limit, reads=reads, now_ms=now_ms, descending=descending, after_sk=after_sk
+        )
+        if found is not None:
+            return _logs_by_key(found, reads)
     shape = _shape(query, after=after, descending=descending)
-    if shape is None or limit == 0:
+    if shape is None:
         return []
     wanted = skip + limit
     first_chunk = math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
@@ -325,27 +335,20 @@ def ordered_logs(
     ]
     merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=descending)
     after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
-    page: list[RequestLog] = []
+    page: list[dict[str, Any]] = []
     for raw in merged:
         if raw["sk"]["S"] == after_sk:
             continue  # the cursor's own log, read again because BETWEEN bounds are inclusive
-        log = None
-        if query.filters_cost:
-            log = log_from_item(from_attributes(raw))
-            if not query.cost_matches(log.cost_total):
-                continue
         progress.taken += 1
         if progress.taken > skip:
-            page.append(log or log_from_item(from_attributes(raw)))
+            page.append(raw)
         # Stop on the last wanted item: asking the merge for one more would refill a shard for nothing.
         if progress.taken >= wanted:
             break
-    return page
-
-
-# What ranking a log by cost, latency or tokens needs: reading only these moves a fraction of each item,
-# and only the page's logs are then fetched whole.
-_RANKING_ATTRIBUTES = ("pk", "sk", "cost_input", "cost_output", "latency_ms", "input_tokens", "output_tokens")
+    if shape.plan.index is None:
+        return [log_from_item(from_attributes(raw)) for raw in page]
+    # An index projects what filters and sums need, not the whole log: the page comes from the table.
+    return _logs_by_key([(raw["pk"]["S"], raw["sk"]["S"]) for raw in page], reads)
 
 
 def top_logs(
@@ -355,48 +358,14 @@ def top_logs(
     skip: int,
     limit: int,
     reads: ReadStats,
+    now_ms: int,
     after: Position | None = None,
 ) -> list[RequestLog]:
     """Logs ``skip .. skip+limit`` of the query in ``ordering`` (by cost, latency or tokens), strictly
-    after the position ``after`` when a cursor gives one.
-
-    No index orders a time range by cost, so every log of the range is read, but never held: each
-    shard streams its pages, projected to the ranking attributes, through a bounded selection of the
-    ``skip + limit`` first (heapq's nsmallest/nlargest keep a heap of that size), the shards' selections
-    are merged, and only the page's logs are fetched whole. Memory is bounded by the page, not the range.
-    """
-    shape = _shape(query)
-    wanted = skip + limit
-    if shape is None or wanted == 0:
-        return []
-    select = heapq.nlargest if ordering.descending else heapq.nsmallest
-    chosen: list[list[tuple[Position, str]]] = [[] for _ in range(keys.LOG_SHARDS)]
-
-    def consume(shard: int, response: dict[str, Any]) -> None:
-        candidates = chosen[shard]
-        for raw in response.get("Items", []):
-            cost = _cost_of(raw)
-            if not query.cost_matches(cost):
-                continue
-            created_ms, log_id = keys.parse_log_sk(raw["sk"]["S"])
-            value = sort_value(
-                ordering.sort,
-                cost=cost,
-                latency_ms=int(raw["latency_ms"]["N"]),
-                total_tokens=int(raw["input_tokens"]["N"]) + int(raw["output_tokens"]["N"]),
-                created_ms=created_ms,
-            )
-            key = ordering.key_of(value, created_ms, log_id)
-            if after is None or ordering.comes_after(key, after):
-                candidates.append((key, raw["pk"]["S"]))
-        # Trim once the page's worth is doubled: amortised O(1) per item, memory within 2 × wanted.
-        if len(candidates) >= 2 * wanted:
-            chosen[shard] = select(wanted, candidates, key=lambda pair: pair[0])
-
-    _read_shards(shape, reads, consume, projection=_RANKING_ATTRIBUTES)
-    merged = select(wanted, (pair for candidates in chosen for pair in candidates), key=lambda pair: pair[0])
-    page = [(pk, keys.log_sk(key.created_ms, key.log_id)) for key, pk in merged[skip:]]
-    return _logs_by_key(page, reads)
+    after the position ``after`` when a cursor gives one: the page's keys from the value index, merged
+    across the range's days, then the page's logs from the table."""
+    ranked = ranked_logs(query, ordering, skip=skip, limit=limit, reads=reads, now_ms=now_ms, after=after)
+    return _logs_by_key(ranked, reads)
 
 
 def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[RequestLog]:

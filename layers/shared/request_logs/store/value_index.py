@@ -1,0 +1,354 @@
+"""Reads through the value indexes: one account's logs of one UTC day, ordered by cost, latency or total
+tokens (``store/indexes.VALUE_INDEXES``).
+
+- ``ranked_logs``: a page sorted by a value. Each day of the range is a stream in the value's order,
+  fetched lazily in growing chunks; the streams merge like the table's shards do, so a page reads about
+  ``limit`` items plus one chunk per day, however many logs the range holds.
+- ``bounded_logs``: a page newest (or oldest) first among the logs inside a latency or cost bound. The
+  bound is the key condition, so a day costs the logs that match it; days are read newest first until the
+  page is full. When a bound matches much of a day, reading by time with a filter is cheaper: past a
+  budget of items the function gives up and the caller takes that path.
+- ``summarize_bounded``: the counters of every log inside a bound, reading the matching logs only.
+
+Logs with equal values have no order in an index: a stream collects each run of equal values and
+returns it sorted by creation instant and id, so every page follows the total order of
+``domain/ordering``. A cursor's position narrows each day's key condition to its side of the value and
+skips the equal values already returned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from request_logs.config import get_settings
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.ordering import Ordering, Position, Sort, sort_value
+from request_logs.domain.reads import ReadStats
+from request_logs.domain.rollups import Counters
+from request_logs.store import keys
+from request_logs.store.dynamo import count_read, dynamodb
+from request_logs.store.indexes import DAY_PARTITION, UNPRICED_RANK, VALUE_INDEXES
+from request_logs.store.query_pool import parallel_map
+
+_DYNAMODB_MAX_LIMIT = 1000
+# Above every value a log can hold (ingest caps latencies and tokens at 2^53 each, a cost at 2,000,000).
+_ABOVE_ANY_VALUE = Decimal(2**60)
+# ``bounded_logs`` reads at most this many items (or four pages' worth) before it leaves the page to the
+# time-ordered path: a bound that matches that much of a day is not selective.
+_BOUNDED_BUDGET = 200
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """Inclusive bounds on an index's sort key; ``exact`` asks for one value (the unpriced logs)."""
+
+    low: Decimal = Decimal(0)
+    high: Decimal = _ABOVE_ANY_VALUE
+    exact: Decimal | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.exact is None and self.low > self.high
+
+
+def cost_of_rank(raw: dict[str, Any]) -> Decimal | None:
+    """The total cost an item's ``cost_rank`` holds; None for a log nobody priced."""
+    rank = Decimal(raw["cost_rank"]["N"])
+    return None if rank == UNPRICED_RANK else rank
+
+
+def value_range(query: LogQuery, sort: Sort) -> ValueRange:
+    """The query's own bound on the value ``sort`` orders by (the whole axis when it has none)."""
+    if sort == "latency":
+        return ValueRange(
+            Decimal(query.min_latency or 0),
+            Decimal(query.max_latency) if query.max_latency is not None else _ABOVE_ANY_VALUE,
+        )
+    if sort == "cost":
+        high = query.max_cost if query.max_cost is not None else _ABOVE_ANY_VALUE
+        return ValueRange(query.min_cost or Decimal(0), high)
+    return ValueRange()
+
+
+def bounded_sort(query: LogQuery) -> Sort | None:
+    """The value index a bounded query reads: its latency bound, else its cost bound, else None."""
+    if query.min_latency is not None or query.max_latency is not None:
+        return "latency"
+    if query.filters_cost:
+        return "cost"
+    return None
+
+
+def _filter_clauses(query: LogQuery, sort: Sort, day: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Filter expression parts for one day: equality filters, the bounds the key condition does not carry,
+    and the query's time range where it cuts the day."""
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for position, (attribute, value) in enumerate(sorted(query.equality_filters().items())):
+        names[f"#f{position}"] = attribute
+        values[f":f{position}"] = {"S": value}
+        clauses.append(f"#f{position} = :f{position}")
+    if sort != "latency" and (query.min_latency is not None or query.max_latency is not None):
+        names["#lat"] = "latency_ms"
+        values[":minlat"] = {"N": str(query.min_latency or 0)}
+        values[":maxlat"] = {"N": str(query.max_latency if query.max_latency is not None else _ABOVE_ANY_VALUE)}
+        clauses.append("#lat BETWEEN :minlat AND :maxlat")
+    if sort != "cost" and query.filters_cost:
+        bounds = value_range(query, "cost")
+        names["#cr"] = "cost_rank"
+        values[":mincost"] = {"N": str(bounds.low)}
+        values[":maxcost"] = {"N": str(bounds.high)}
+        clauses.append("#cr BETWEEN :mincost AND :maxcost")
+    day_start, day_end = (
+        (query.start_ms, query.end_ms) if day == keys.FUTURE_DAY else (day * keys.DAY_MS, (day + 1) * keys.DAY_MS)
+    )
+    if day == keys.FUTURE_DAY or query.start_ms > day_start or query.end_ms < day_end:
+        low, high = keys.sk_range(max(query.start_ms, day_start), min(query.end_ms, day_end))
+        names["#sk"] = "sk"
+        values[":sklo"] = {"S": low}
+        values[":skhi"] = {"S": high}
+        clauses.append("#sk BETWEEN :sklo AND :skhi")
+    return clauses, names, values
+
+
+def _day_params(query: LogQuery, sort: Sort, day: int, bounds: ValueRange, *, descending: bool) -> dict[str, Any]:
+    index, attribute = VALUE_INDEXES[sort]
+    clauses, names, values = _filter_clauses(query, sort, day)
+    names.update({"#p": DAY_PARTITION, "#v": attribute})
+    values[":p"] = {"S": keys.day_pk(query.account_id, day)}
+    if bounds.exact is not None:
+        condition = "#p = :p AND #v = :v"
+        values[":v"] = {"N": str(bounds.exact)}
+    else:
+        condition = "#p = :p AND #v BETWEEN :lo AND :hi"
+        values[":lo"] = {"N": str(bounds.low)}
+        values[":hi"] = {"N": str(bounds.high)}
+    params: dict[str, Any] = {
+        "TableName": get_settings().logs_table,
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not descending,
+    }
+    if clauses:
+        params["FilterExpression"] = " AND ".join(clauses)
+    return params
+
+
+def _position(raw: dict[str, Any], ordering: Ordering) -> Position:
+    created_ms, log_id = keys.parse_log_sk(raw["sk"]["S"])
+    input_tokens, output_tokens = int(raw["input_tokens"]["N"]), int(raw["output_tokens"]["N"])
+    value = sort_value(
+        ordering.sort,
+        cost=cost_of_rank(raw),
+        latency_ms=int(raw["latency_ms"]["N"]),
+        total_tokens=input_tokens + output_tokens,
+        created_ms=created_ms,
+    )
+    return ordering.key_of(value, created_ms, log_id)
+
+
+class _DayStream:
+    """One day's logs in an order, as (position, item) pairs, fetched in chunks that double as they are
+    consumed. The first chunk can be fetched ahead (``prefetch``, on a pool thread) so that the days of a
+    merge start in parallel."""
+
+    def __init__(self, params: dict[str, Any], first_limit: int, ordering: Ordering) -> None:
+        self._params = params
+        self._limit = first_limit
+        self._ordering = ordering
+        self._first: dict[str, Any] | None = None
+
+    def _query(self) -> dict[str, Any]:
+        return dynamodb().query(**self._params, Limit=min(self._limit, _DYNAMODB_MAX_LIMIT))
+
+    def prefetch(self) -> None:
+        self._first = self._query()
+
+    def positions(self, reads: ReadStats) -> Iterator[tuple[Position, dict[str, Any]]]:
+        response = self._first if self._first is not None else self._query()
+        self._first = None
+        run: list[tuple[Position, dict[str, Any]]] = []  # equal values, in no particular order yet
+        while True:
+            count_read(reads, response)
+            for raw in response.get("Items", []):
+                position = _position(raw, self._ordering)
+                if run and run[-1][0][:2] != position[:2]:
+                    yield from sorted(run, key=lambda pair: pair[0], reverse=self._ordering.descending)
+                    run = []
+                run.append((position, raw))
+            if "LastEvaluatedKey" not in response:
+                break
+            self._params = {**self._params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+            self._limit *= 2
+            response = self._query()
+        yield from sorted(run, key=lambda pair: pair[0], reverse=self._ordering.descending)
+
+
+def _start_streams(streams: list[_DayStream]) -> None:
+    parallel_map(lambda stream: stream.prefetch(), streams)
+
+
+def _after_bounds(bounds: ValueRange, after: Position, *, descending: bool) -> ValueRange:
+    """A priced cursor's position narrows the key condition to its side, equal values included."""
+    if descending:
+        return ValueRange(bounds.low, min(bounds.high, after.value))
+    return ValueRange(max(bounds.low, after.value), bounds.high)
+
+
+def ranked_logs(
+    query: LogQuery,
+    ordering: Ordering,
+    *,
+    skip: int,
+    limit: int,
+    reads: ReadStats,
+    now_ms: int,
+    after: Position | None = None,
+) -> list[tuple[str, str]]:
+    """Table keys (pk, sk) of logs ``skip .. skip+limit`` of the query in ``ordering`` (by cost, latency
+    or tokens), strictly after the position ``after`` when a cursor gives one.
+
+    Logs with a value come first in both orders; the unpriced ones (cost only) follow in creation order,
+    read only once the priced ones are exhausted.
+    """
+    wanted = skip + limit
+    days = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
+    if wanted == 0 or not days:
+        return []
+    sort, descending = ordering.sort, ordering.descending
+    bounds = value_range(query, sort)
+    unpriced_phase = ordering.sort == "cost" and not query.filters_cost
+    # A priced position says ranked == descending (``Ordering.key_of``).
+    after_unpriced = after is not None and after.ranked != ordering.descending
+    phases: list[ValueRange] = []
+    if not after_unpriced:
+        phases.append(bounds if after is None else _after_bounds(bounds, after, descending=ordering.descending))
+    if unpriced_phase:
+        phases.append(ValueRange(exact=UNPRICED_RANK))
+    first_limit = 1 + math.ceil(wanted / len(days))
+    chosen: list[tuple[str, str]] = []
+    taken = 0
+    for phase in phases:
+        if phase.empty:
+            continue
+        streams = [
+            _DayStream(_day_params(query, sort, day, phase, descending=descending), first_limit, ordering)
+            for day in days
+        ]
+        _start_streams(streams)
+        merged = heapq.merge(
+            *(stream.positions(reads) for stream in streams), key=lambda pair: pair[0], reverse=ordering.descending
+        )
+        for position, raw in merged:
+            if after is not None and not ordering.comes_after(position, after):
+                continue
+            taken += 1
+            if taken > skip:
+                chosen.append((raw["pk"]["S"], raw["sk"]["S"]))
+            if taken >= wanted:
+                return chosen
+    return chosen
+
+
+def bounded_logs(
+    query: LogQuery,
+    *,
+    skip: int,
+    limit: int,
+    reads: ReadStats,
+    now_ms: int,
+    descending: bool,
+    after_sk: str | None = None,
+) -> list[tuple[str, str]] | None:
+    """Table keys of logs ``skip .. skip+limit`` of a query with a latency or cost bound, in creation
+    order (newest first when ``descending``), after the table sort key ``after_sk`` of a cursor.
+
+    None when the bound is not selective enough for this path (more than the budget of items read before
+    the page is full): the caller reads by time with the bound as a filter instead.
+    """
+    sort = bounded_sort(query)
+    assert sort is not None, "bounded_logs needs a latency or cost bound"
+    wanted = skip + limit
+    partitions = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
+    if wanted == 0 or not partitions:
+        return []
+    budget = max(_BOUNDED_BUDGET, 4 * wanted)
+    spent = ReadStats()
+
+    def matching(day: int) -> list[tuple[str, str]] | None:
+        """Every (pk, sk) of the day inside the bound, or None past the budget."""
+        params = _day_params(query, sort, day, value_range(query, sort), descending=descending)
+        found: list[tuple[str, str]] = []
+        for _, raw in _DayStream(params, budget + 1, Ordering(sort)).positions(spent):
+            found.append((raw["pk"]["S"], raw["sk"]["S"]))
+            if spent.items_read > budget:
+                return None
+        return found
+
+    def walked(sk: str) -> bool:
+        return after_sk is None or (sk < after_sk if descending else sk > after_sk)
+
+    # Future-dated logs have a partition of their own: read it first, and slot them into their days.
+    future = matching(keys.FUTURE_DAY)
+    by_day: dict[int, list[tuple[str, str]]] = {}
+    for key in future or []:
+        by_day.setdefault(keys.day_of(keys.parse_log_sk(key[1])[0]), []).append(key)
+    days = sorted({*partitions[:-1], *by_day}, reverse=descending)
+    if after_sk is not None:
+        cursor_day = keys.day_of(keys.parse_log_sk(after_sk)[0])
+        days = [day for day in days if (day <= cursor_day if descending else day >= cursor_day)]
+    page: list[tuple[str, str]] = []
+    for day in days:
+        day_keys = matching(day) if day in partitions else []
+        if future is None or day_keys is None:
+            reads.add(spent.items_read, spent.calls)
+            return None
+        day_keys = [key for key in day_keys + by_day.get(day, []) if walked(key[1])]
+        page.extend(sorted(day_keys, key=lambda key: key[1], reverse=descending))
+        if len(page) >= wanted:
+            break
+    reads.add(spent.items_read, spent.calls)
+    return page[skip:wanted]
+
+
+def summarize_bounded(query: LogQuery, reads: ReadStats, *, now_ms: int) -> Counters:
+    """Exact counters of the logs matching a query with a latency or cost bound: the days are read in
+    parallel through the bound's value index, each costing the logs inside the bound."""
+    sort = bounded_sort(query)
+    assert sort is not None, "summarize_bounded needs a latency or cost bound"
+    bounds = value_range(query, sort)
+    days = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
+    if bounds.empty or not days:
+        return Counters()
+
+    def read_day(day: int) -> tuple[Counters, ReadStats]:
+        counters, day_reads = Counters(), ReadStats()
+        params = _day_params(query, sort, day, bounds, descending=False)
+        while True:
+            response = dynamodb().query(**params)
+            count_read(day_reads, response)
+            for raw in response.get("Items", []):
+                counters.add(
+                    succeeded=raw["status"]["S"] == "success",
+                    input_tokens=int(raw["input_tokens"]["N"]),
+                    output_tokens=int(raw["output_tokens"]["N"]),
+                    cost=cost_of_rank(raw),
+                    latency_ms=int(raw["latency_ms"]["N"]),
+                )
+            if "LastEvaluatedKey" not in response:
+                return counters, day_reads
+            params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    total = Counters()
+    for counters, day_reads in parallel_map(read_day, days):
+        total.merge(counters)
+        reads.add(day_reads.items_read, day_reads.calls)
+    return total
