@@ -33,6 +33,8 @@ BUDGETS = {
     "enhanced_summary_read_reduction_vs_scan": Budget(10, at_least=True),
     # Issue 10: bounded reads paid for by savings elsewhere, not by a dearer log (bench/cost_model.py).
     "cost_per_million_logs_vs_before": Budget(1.0),
+    "scaling_read_growth_max": Budget(2.0),
+    "scaling_items_read_max_100k": Budget(3000),
     # Not from the issue: DynamoDB's own item limit, which moto does not enforce.
     "rollup_item_bytes_worst_case": Budget(ITEM_LIMIT_BYTES),
 }
@@ -71,6 +73,9 @@ HEADLINES = [
     "enhanced_summary_logs_path_read_reduction_vs_scan",
     "cost_per_million_logs_usd",
     "cost_per_million_logs_vs_before",
+    "scaling_read_growth_max",
+    "scaling_items_read_max_100k",
+    "scaling_calls_max_100k",
 ]
 
 

@@ -30,6 +30,7 @@ from bench import (
     load_report,
     percentile_error,
     read_amplification,
+    scaling,
     stats_reads,
 )
 from bench.figures import BUDGETS, HEADLINES, format_figure
@@ -59,6 +60,7 @@ SECTIONS: tuple[Benchmark, ...] = (
     item_size,
     enhanced_summary,
     cursor_pages,
+    scaling,
     cost_model,
 )
 

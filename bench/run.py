@@ -19,6 +19,7 @@ from bench.item_size import measure_worst_case_item
 from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
 from bench.report import DOC_PATH, RESULTS_PATH, write_reports
+from bench.scaling import LARGE, SMALL, measure_world, summary_figures
 from bench.stats_reads import DAYS, aggregated_stack, measure_stats
 from local.stack.template import REGION, ROOT
 
@@ -45,6 +46,14 @@ def main() -> int:
         results.update(measure_stats(world))
         print("enhanced endpoint: total and summary over 30 days from the same rollups")
         results.update(measure_enhanced_summary(world))
+        if args.stats_logs == LARGE:
+            print(f"scaling: the spec's headline requests on the same {LARGE} logs, checked against brute force")
+            results.update(measure_world(world, LARGE))
+    for size in (SMALL,) if args.stats_logs == LARGE else (SMALL, LARGE):
+        print(f"scaling: the same requests on {size} logs over {DAYS} days")
+        with aggregated_stack(size) as world:
+            results.update(measure_world(world, size))
+    results.update(summary_figures(results, SMALL, LARGE))
     print(f"cursor pages: {args.cursor_logs} logs over 30 days aggregated, 50 pages by cursor and by offset")
     results.update(measure_cursor_pages(args.cursor_logs))
     print("percentile error of merged hourly sketches; worst-case rollup item size")

@@ -315,11 +315,13 @@ def every_route(tour: Tour, key: str, other_key: str, account: str, other_accoun
         tour.call(route, key, account, own, [("limit", "1000")])
         tour.call(route, key, account, own, [("group_by", "day,model"), ("start_date", "2026-11-01")])
         tour.call(route, key, account, own, [("sort", "cost"), ("limit", "2")])
-        # A filter reads an index; a page with more after it hands out a signed cursor, which is then followed.
-        page = tour.call(route, key, account, own, [("status", "success"), ("limit", "1")])
-        cursor = _next_cursor(page)
-        if cursor is not None:
-            tour.call(route, key, account, own, [("status", "success"), ("cursor", cursor)])
+        # Filters read indexes (errors, a latency band); a page with more after it hands out a signed
+        # cursor, which is then followed.
+        for filters in ([("status", "error")], [("status", "success")], [("min_latency", "1")]):
+            page = tour.call(route, key, account, own, [*filters, ("limit", "1")])
+            cursor = _next_cursor(page)
+            if cursor is not None:
+                tour.call(route, key, account, own, [*filters, ("cursor", cursor)])
 
 
 def _next_cursor(response: Any) -> str | None:

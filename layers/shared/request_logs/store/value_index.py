@@ -33,7 +33,7 @@ from request_logs.domain.rollups import Counters
 from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
 from request_logs.store.indexes import DAY_PARTITION, UNPRICED_RANK, VALUE_INDEXES
-from request_logs.store.query_pool import parallel_map
+from request_logs.store.query_pool import MAX_PARALLEL_QUERIES, parallel_map
 
 _DYNAMODB_MAX_LIMIT = 1000
 # Above every value a log can hold (ingest caps latencies and tokens at 2^53 each, a cost at 2,000,000).
@@ -283,38 +283,50 @@ def bounded_logs(
     budget = max(_BOUNDED_BUDGET, 4 * wanted)
     spent = ReadStats()
 
-    def matching(day: int) -> list[tuple[str, str]] | None:
-        """Every (pk, sk) of the day inside the bound, or None past the budget."""
-        params = _day_params(query, sort, day, value_range(query, sort), descending=descending)
-        found: list[tuple[str, str]] = []
-        for _, raw in _DayStream(params, budget + 1, Ordering(sort)).positions(spent):
-            found.append((raw["pk"]["S"], raw["sk"]["S"]))
-            if spent.items_read > budget:
-                return None
-        return found
+    def matching(day: int) -> tuple[list[tuple[str, str]] | None, ReadStats]:
+        """Every (pk, sk) of the day inside the bound, or None past what is left of the budget."""
+        allowance, day_reads = budget - spent.items_read, ReadStats()
+        if day == keys.FUTURE_DAY or day in partitions:
+            params = _day_params(query, sort, day, value_range(query, sort), descending=descending)
+            found: list[tuple[str, str]] = []
+            for _, raw in _DayStream(params, allowance + 1, Ordering(sort)).positions(day_reads):
+                found.append((raw["pk"]["S"], raw["sk"]["S"]))
+                if day_reads.items_read > allowance:
+                    return None, day_reads
+            return found, day_reads
+        return [], day_reads
 
     def walked(sk: str) -> bool:
         return after_sk is None or (sk < after_sk if descending else sk > after_sk)
 
     # Future-dated logs have a partition of their own: read it first, and slot them into their days.
-    future = matching(keys.FUTURE_DAY)
+    future, future_reads = matching(keys.FUTURE_DAY)
+    spent.add(future_reads.items_read, future_reads.calls)
+    if future is None:
+        reads.add(spent.items_read, spent.calls)
+        return None
     by_day: dict[int, list[tuple[str, str]]] = {}
-    for key in future or []:
+    for key in future:
         by_day.setdefault(keys.day_of(keys.parse_log_sk(key[1])[0]), []).append(key)
     days = sorted({*partitions[:-1], *by_day}, reverse=descending)
     if after_sk is not None:
         cursor_day = keys.day_of(keys.parse_log_sk(after_sk)[0])
         days = [day for day in days if (day <= cursor_day if descending else day >= cursor_day)]
+    # Days in waves of 1, 2, 4, 8 read in parallel: a selective bound spends one short call per day,
+    # and a page that needs many days waits for a few rounds of calls, not one per day.
     page: list[tuple[str, str]] = []
-    for day in days:
-        day_keys = matching(day) if day in partitions else []
-        if future is None or day_keys is None:
-            reads.add(spent.items_read, spent.calls)
-            return None
-        day_keys = [key for key in day_keys + by_day.get(day, []) if walked(key[1])]
-        page.extend(sorted(day_keys, key=lambda key: key[1], reverse=descending))
-        if len(page) >= wanted:
-            break
+    start, wave = 0, 1
+    while start < len(days) and len(page) < wanted:
+        batch = days[start : start + wave]
+        for day, (day_keys, day_reads) in zip(batch, parallel_map(matching, batch), strict=True):
+            spent.add(day_reads.items_read, day_reads.calls)
+            if day_keys is None or spent.items_read > budget:
+                reads.add(spent.items_read, spent.calls)
+                return None
+            if len(page) < wanted:
+                unseen = [key for key in day_keys + by_day.get(day, []) if walked(key[1])]
+                page.extend(sorted(unseen, key=lambda key: key[1], reverse=descending))
+        start, wave = start + len(batch), min(2 * wave, MAX_PARALLEL_QUERIES)
     reads.add(spent.items_read, spent.calls)
     return page[skip:wanted]
 
