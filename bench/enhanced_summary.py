@@ -38,12 +38,12 @@ from typing import Any
 from bench.dataset import ACCOUNT_ID, DAY_MS, INGEST_DELAY_MS, counted_get
 from bench.dynamo_tally import DynamoTally, tally
 from bench.stats_reads import AggregatedStack
+from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.freshness import LATE_AFTER_MS, SETTLE_MS
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ranges import visible_query
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters
 from request_logs.domain.timeutil import format_ms
 from request_logs.logic.totals import filtered_totals
 from request_logs.store import logs as log_store

@@ -17,6 +17,8 @@ granularity) of the longest account id, built with the package's own mapping (``
   random four-byte characters whose UTF-8 bytes add up to exactly ``MAX_EMBEDDED_GROUP_BYTES``, offered
   more names than that through ``Rollup.merge``, which enforces the bounds (so the item also says
   ``groups_overflow``);
+- both value histograms (latency and cost, ``domain/histograms``) hold every bin their edges define,
+  with such counters;
 - ``applied`` holds a 40-digit sequence number (the longest DynamoDB Streams issues) for every one of
   the account's ``LOG_SHARDS`` partitions.
 """
@@ -31,11 +33,12 @@ from typing import Any
 from ddsketch.mapping import LogarithmicMapping
 
 from local.stack.dynamodb_limits import ITEM_LIMIT_BYTES, item_size
+from request_logs.domain.counters import Counters
+from request_logs.domain.histograms import EDGES, VALUE_KINDS
 from request_logs.domain.rollups import (
     EMBEDDED_GROUPS,
     MAX_EMBEDDED_GROUP_BYTES,
     MAX_EMBEDDED_GROUPS,
-    Counters,
     Rollup,
     RollupKey,
     bucket_start,
@@ -79,6 +82,9 @@ def _worst_case_rollup() -> StoredRollup:
         entries = rollup.groups[group]
         if len(entries) != MAX_EMBEDDED_GROUPS or sum(len(n.encode()) for n in entries) != MAX_EMBEDDED_GROUP_BYTES:
             raise RuntimeError(f"the {group} map is not at its bounds")
+    for kind in VALUE_KINDS:
+        for lower in EDGES[kind]:
+            rollup.merge(Rollup(histograms={kind: {str(lower): _big_counters(rng)}}))
     if not rollup.groups_overflow:
         raise RuntimeError("the embedded maps were offered more names than they hold, yet did not overflow")
     lowest_sequence = 10 ** (_SEQUENCE_NUMBER_DIGITS - 1)

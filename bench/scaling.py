@@ -206,6 +206,7 @@ def measure_world(world: AggregatedStack, size: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     for request in REQUESTS:
         reads = measure_request(request, world)
+        print(f"  {LABELS[request.name]}: {reads.items_read} items read in {reads.calls} calls")
         figures[f"scaling_{request.name}_items_read_{size // 1000}k"] = reads.items_read
         figures[f"scaling_{request.name}_calls_{size // 1000}k"] = reads.calls
     return figures

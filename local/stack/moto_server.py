@@ -4,7 +4,8 @@ Server mode rather than moto's in-process mock: requests cross real HTTP with bo
 and signing, as they do on AWS, and other processes reach the same tables and queues through
 ``AWS_ENDPOINT_URL`` (the admin CLI, ``python -m local.invoke``, a second terminal with the AWS CLI).
 
-The server runs in a child process (``python -m moto.server``) rather than as a ``ThreadedMotoServer``
+The server runs in a child process (``python -m local.stack.moto_main``: moto's server, with queries that
+read one partition, ``partitioned_queries``) rather than as a ``ThreadedMotoServer``
 thread: moto spends ~2 ms of Python per request, and in its own process that work runs on the second
 core instead of taking turns with the functions for one interpreter lock. Measured on ``make run``'s
 demo load (5,250 messages through SQS → ingest → stream → aggregator): ready after 68 s with the
@@ -23,7 +24,7 @@ from types import TracebackType
 
 import requests
 
-from local.stack.template import REGION
+from local.stack.template import REGION, ROOT
 
 LOOPBACK = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 30
@@ -64,9 +65,10 @@ class MotoServer:
             # A port picked free can be taken before the child binds it: then the child exits; try another.
             port = self._port or _free_port(self._host)
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-                [sys.executable, "-m", "moto.server", "-H", self._host, "-p", str(port)],
+                [sys.executable, "-m", "local.stack.moto_main", "-H", self._host, "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                cwd=ROOT,  # where ``local`` is importable from
             )
             endpoint_url = f"http://{self._host}:{port}"
             if self._wait_until_serving(process, endpoint_url):

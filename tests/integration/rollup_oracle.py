@@ -2,9 +2,10 @@
 
 Nothing here goes through the package's folding (``domain/rollups.py``, ``logic/aggregate.py``):
 buckets come from integer division, counters are summed from raw item attributes, sketch bins straight
-from the ``ddsketch`` mapping. Shared with the package are only the documented contract values (the
-embedded-group bounds, the progress item's key) and the stored-item decoder, needed to read what the
-aggregator wrote (its sketch codec has its own round-trip test).
+from the ``ddsketch`` mapping, histogram bins by a linear search of the edges. Shared with the package
+are only the documented contract values (the embedded-group bounds, the histogram edges, the progress
+item's key) and the stored-item decoder, needed to read what the aggregator wrote (its sketch codec has
+its own round-trip test).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from ddsketch.mapping import LogarithmicMapping
 
 from local.stack.provision import Stack
+from request_logs.domain.histograms import EDGES
 from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
@@ -41,6 +43,12 @@ class Expected:
     ttft_zeros: int = 0
     # group → value → (counters, cost), for the "all" dimension
     groups: dict[str, dict[str, tuple[Counter[str], Decimal]]] = field(default_factory=dict)
+    # kind → bin's lower edge → (counters, cost)
+    histograms: dict[str, dict[str, tuple[Counter[str], Decimal]]] = field(default_factory=dict)
+
+
+def _bin(kind: str, value: Decimal) -> str:
+    return str(max(edge for edge in EDGES[kind] if edge <= value))  # type: ignore[index]
 
 
 def _counts(log: dict[str, Any]) -> tuple[Counter[str], Decimal]:
@@ -101,6 +109,12 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
                     entry.ttft_bins[MAPPING.key(int(ttft))] += 1
                 elif ttft is not None:
                     entry.ttft_zeros += 1
+                priced = "cost_input" in log and "cost_output" in log
+                for kind, measured in (("latency", Decimal(latency)), ("cost", cost if priced else None)):
+                    if measured is not None:
+                        bins = entry.histograms.setdefault(kind, {})
+                        bin_counts, bin_cost = bins.get(_bin(kind, measured), (Counter(), Decimal(0)))
+                        bins[_bin(kind, measured)] = (bin_counts + counts, bin_cost + cost)
                 if dimension == "all":
                     for group in ("model", "provider", "status"):
                         group_counts, group_cost = entry.groups.setdefault(group, {}).get(
@@ -159,6 +173,19 @@ def mismatches(expected: dict[Key, Expected], stored: dict[Key, StoredRollup]) -
             }
             if got_groups != want_groups:
                 problems.append(f"{key}: embedded groups differ")
+        got_histograms = {
+            kind: {
+                lower: (Counter({n: v for n, v in c.to_dict().items() if n != "cost" and v}), c.cost)
+                for lower, c in bins.items()
+            }
+            for kind, bins in have.histograms.items()
+        }
+        want_histograms = {
+            kind: {lower: (+counts, cost) for lower, (counts, cost) in bins.items()}
+            for kind, bins in want.histograms.items()
+        }
+        if got_histograms != want_histograms:
+            problems.append(f"{key}: value histograms differ")
     return problems
 
 

@@ -7,9 +7,11 @@ must only read, or write data no other test of the module looks at.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import time_machine
@@ -21,7 +23,10 @@ from local.emulator.stream_reader import StreamReader
 from local.stack.provision import Stack, provision
 from request_logs.config import get_settings
 from request_logs.store.dynamo import reset_clients
+from request_logs.store.keys import LOG_SHARDS, log_key
 from tests.conftest import NOW, ApiCaller, Ingestor
+from tests.integration import oracle
+from tests.integration.oracle import log_id
 
 AGGREGATOR = "StatsAggregatorFunction"
 
@@ -76,3 +81,20 @@ def aggregate_stream(
                 assert result["batchItemFailures"] == []
                 total += len(batch)
     return total
+
+
+def fresh_messages(template: list[dict[str, Any]], at_ms: int, account: str, prefix: str) -> list[dict[str, Any]]:
+    """At least one message per log shard, created seconds before ``at_ms`` (so not late when ingested then)."""
+    rng = random.Random(prefix)
+    chosen: list[dict[str, Any]] = []
+    covered: set[int] = set()
+    n = 0
+    while len(covered) < LOG_SHARDS or len(chosen) < 12:
+        message = oracle.variant(rng.choice(template), f"{prefix}_{n}", at_ms - 1000 - rng.randrange(0, 30_000))
+        message["account_id"] = account
+        key = log_key(log_id(message))
+        assert key is not None
+        covered.add(key.shard)
+        chosen.append(message)
+        n += 1
+    return chosen

@@ -25,11 +25,10 @@ from request_logs.domain.filters import LogQuery
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.timeutil import END_OF_TIME_MS
 from request_logs.logic.totals import filtered_totals
-from request_logs.store.keys import LOG_SHARDS, log_key
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import Filters, created_ms, expected_cost, log_id
-from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
+from tests.integration.shared_stack import SharedStack, aggregate_stream, fresh_messages, shared_stack
 
 PATH = "/api/account/request-logs/enhanced"
 LIST = "/api/account/request-logs"
@@ -40,23 +39,6 @@ UNAGGREGATED_AT = NOW - timedelta(minutes=30)
 ACCOUNT_C = "acct_gamma"
 SORTS = ("created_at", "cost", "latency", "tokens")
 ORDERS = ("asc", "desc")
-
-
-def _fresh_messages(template: list[dict[str, Any]], at_ms: int, account: str, prefix: str) -> list[dict[str, Any]]:
-    """At least one message per log shard, created seconds before ``at_ms`` (so not late when ingested then)."""
-    rng = random.Random(prefix)
-    chosen: list[dict[str, Any]] = []
-    covered: set[int] = set()
-    n = 0
-    while len(covered) < LOG_SHARDS or len(chosen) < 12:
-        message = oracle.variant(rng.choice(template), f"{prefix}_{n}", at_ms - 1000 - rng.randrange(0, 30_000))
-        message["account_id"] = account
-        key = log_key(log_id(message))
-        assert key is not None
-        covered.add(key.shard)
-        chosen.append(message)
-        n += 1
-    return chosen
 
 
 @dataclass
@@ -78,14 +60,14 @@ def world() -> Iterator[World]:
             aggregate_stream(functions, stack)
         fresh_ms = oracle.ms_of(FRESH_AT)
         fresh = [
-            *_fresh_messages(a, fresh_ms, ACCOUNT_A, "req_fresh_a"),
-            *_fresh_messages(b, fresh_ms, ACCOUNT_B, "req_fresh_b"),
-            *_fresh_messages(c, fresh_ms, ACCOUNT_C, "req_fresh_c"),
+            *fresh_messages(a, fresh_ms, ACCOUNT_A, "req_fresh_a"),
+            *fresh_messages(b, fresh_ms, ACCOUNT_B, "req_fresh_b"),
+            *fresh_messages(c, fresh_ms, ACCOUNT_C, "req_fresh_c"),
         ]
         with time_machine.travel(FRESH_AT, tick=False):
             assert shared.ingest.messages(fresh) == []
             aggregate_stream(functions, stack)
-        unaggregated = _fresh_messages(a, oracle.ms_of(UNAGGREGATED_AT), ACCOUNT_A, "req_unaggregated_a")
+        unaggregated = fresh_messages(a, oracle.ms_of(UNAGGREGATED_AT), ACCOUNT_A, "req_unaggregated_a")
         with time_machine.travel(UNAGGREGATED_AT, tick=False):
             assert shared.ingest.messages(unaggregated) == []
         yield World(shared, a + b + c + fresh + unaggregated)
@@ -323,7 +305,9 @@ SUMMARY_CASES: list[tuple[str, Filters, bool]] = [
     ("dates", Filters(start_ms=NOW_MS - 20 * DAY_MS - 7 * 60_000, end_ms=NOW_MS - 3 * DAY_MS + 5 * 60_000), True),
     ("model in dates", Filters(model="openai/gpt-4o", start_ms=NOW_MS - 10 * DAY_MS), True),
     ("status and model", Filters(status="success", model="openai/gpt-4o"), False),
-    ("latency", Filters(min_latency=500), False),
+    ("latency", Filters(min_latency=500), True),  # the rollups' value histograms (decisions §21)
+    ("latency in a model", Filters(model="openai/gpt-4o", max_latency=2000), True),
+    ("latency and status", Filters(status="error", min_latency=500), False),
 ]
 
 
@@ -381,7 +365,9 @@ def test_rollup_totals_read_buckets_not_logs(world: World) -> None:
     assert totals.source == "rollups"
     logs_read = ReadStats()
     assert (
-        filtered_totals(_query_of(Filters(min_latency=0)), now_ms=NOW_MS, reads=logs_read, with_sums=True).source
+        filtered_totals(
+            _query_of(Filters(status="success", min_latency=0)), now_ms=NOW_MS, reads=logs_read, with_sums=True
+        ).source
         == "logs"
     )
     assert logs_read.items_read >= len(matching)
@@ -404,7 +390,7 @@ BEHIND_CASES = [
 def behind(world: World) -> list[dict[str, Any]]:
     """More logs for account C at NOW, not aggregated: fresh ones, and late ones created days ago."""
     template = [m for m in world.messages if m["account_id"] == ACCOUNT_C]
-    fresh = _fresh_messages(template, NOW_MS, ACCOUNT_C, "req_behind_fresh")
+    fresh = fresh_messages(template, NOW_MS, ACCOUNT_C, "req_behind_fresh")
     rng = random.Random(7)
     late = [
         oracle.variant(rng.choice(template), f"req_behind_late_{n}", NOW_MS - rng.randrange(2, 30) * DAY_MS)

@@ -56,6 +56,11 @@ def _edge_cases(base: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Dated ahead by the gateway's clock: three days (the future partition) and later today.
     extra.append(oracle.variant(rng.choice(base), "req_future_far", NOW_MS + 3 * DAY_MS))
     extra.append(oracle.variant(rng.choice(base), "req_future_near", NOW_MS + 5 * 3_600_000))
+    # Past retention (90 days) but not yet deleted by TTL, and just inside it: their days' partitions
+    # hold them, and no read may return or count the first two.
+    retention_ms = 90 * DAY_MS
+    for n, age in enumerate((retention_ms + DAY_MS, retention_ms + 1, retention_ms - 60_000)):
+        extra.append(oracle.variant(rng.choice(base), f"req_retention_{n}", NOW_MS - age))
     return extra
 
 
@@ -295,3 +300,43 @@ def test_a_page_reads_about_its_size_not_the_account(world: World, ordering: Ord
     assert large < logs_of_large / 5
     # Days are read in parallel waves, so a page may read a few days past the one that fills it.
     assert large <= 2 * small + 40, (small, large)
+
+
+# ---------------------------------------------------------------- a walk while logs arrive
+
+
+def test_logs_arriving_during_a_sorted_walk_are_neither_repeated_nor_skipped(world: World) -> None:
+    """Logs ingested between the pages of a walk, at any value and any creation instant inside its
+    snapshot: the walk returns every log present at its start exactly once, in order, and whichever of
+    the newcomers it meets in their place (an account of its own: the module's data stays as it was)."""
+    account, key = "acct_delta", "key_beta1"
+    rng = random.Random(77)
+    base = [{**m, "account_id": account} for m in sample_messages(ACCOUNT_B, count=60, days=DAYS, seed=64)]
+    assert world.shared.ingest.messages(base) == []
+    arrived: list[dict[str, Any]] = []
+    for sort, order in (("cost", "desc"), ("latency", "asc"), ("tokens", "desc")):
+        params = {"sort": sort, "order": order, "limit": 7}
+        present = {log_id(m) for m in base + arrived}  # the earlier walks' newcomers are here to stay
+        ids: list[str] = []
+        cursor = None
+        for page in range(40):
+            response = world.shared.api.get(
+                ENHANCED, {**params, **({"cursor": cursor} if cursor else {})}, account=account, api_key_id=key
+            )
+            assert response.status == 200, response.body
+            ids.extend(entry["id"] for entry in response.body["logs"])
+            cursor = response.body["pagination"]["nextCursor"]
+            if cursor is None:
+                break
+            newcomers = [
+                oracle.variant(
+                    rng.choice(base), f"req_arrival_{sort}_{page}_{n}", NOW_MS - rng.randrange(DAYS * DAY_MS)
+                )
+                for n in range(2)
+            ]
+            assert world.shared.ingest.messages(newcomers) == []
+            arrived += newcomers
+        assert len(ids) == len(set(ids)), "a log was returned twice"
+        assert present <= set(ids), "a log present at the start was skipped"
+        met = [m for m in base + arrived if log_id(m) in set(ids)]
+        assert ids == _expected(World(world.shared, met), params, account=account), (sort, order)

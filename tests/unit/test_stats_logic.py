@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from request_logs.domain.rollups import Counters, Rollup
+from request_logs.domain.counters import Counters
+from request_logs.domain.rollups import Rollup
 from request_logs.domain.sketches import Sketch
 from request_logs.domain.stats_plan import StatsPlan
 from request_logs.logic.stats import BucketRollup, StatsInputs, build_response

@@ -50,13 +50,13 @@ LIST_READS = {
     "dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"},
     # Exact totals from rollups: the account's progress item and the bucket items, by key.
     "dynamodb:GetItem": {"StatsTable"},
-    "dynamodb:BatchGetItem": {"StatsTable"},
+    # Rollups by key; a page found through a value index (sorted, or inside a bound) fetched by key.
+    "dynamodb:BatchGetItem": {"StatsTable", "RequestLogsTable"},
 }
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"dynamodb:GetItem": {"ApiKeysTable"}},
     "ListRequestLogsFunction": LIST_READS,
-    # Sorted by cost, latency or tokens, a page's logs are fetched by key after a projected ranking read.
-    "EnhancedRequestLogsFunction": {**LIST_READS, "dynamodb:BatchGetItem": {"StatsTable", "RequestLogsTable"}},
+    "EnhancedRequestLogsFunction": LIST_READS,
     "GetRequestLogFunction": {"dynamodb:GetItem": {"RequestLogsTable"}},
     "GetRequestLogDetailsFunction": {
         "dynamodb:GetItem": {"RequestLogsTable", "RequestContentTable"},

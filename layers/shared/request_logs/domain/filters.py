@@ -3,10 +3,11 @@ Pure: which index answers it best is the store's choice (``store/indexes``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.histograms import Bound
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,22 @@ class LogQuery:
         if cost is None:
             return False
         return (self.min_cost is None or cost >= self.min_cost) and (self.max_cost is None or cost <= self.max_cost)
+
+    @property
+    def filters_latency(self) -> bool:
+        return self.min_latency is not None or self.max_latency is not None
+
+    def value_bound(self) -> Bound | None:
+        """The query's latency or cost bound, when it has exactly one of the two kinds."""
+        if self.filters_latency == self.filters_cost:
+            return None
+        if self.filters_latency:
+            low, high = self.min_latency, self.max_latency
+            return Bound("latency", None if low is None else Decimal(low), None if high is None else Decimal(high))
+        return Bound("cost", self.min_cost, self.max_cost)
+
+    def without_value_bounds(self) -> LogQuery:
+        return replace(self, min_latency=None, max_latency=None, min_cost=None, max_cost=None)
 
     def rollup_filter(self) -> tuple[str, str] | None:
         """The rollup dimension and value that count exactly this query's logs, or None.

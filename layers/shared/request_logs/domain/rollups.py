@@ -9,14 +9,17 @@ the item says so and readers use the per-dimension items instead. Status has no 
 needs none: its map holds two entries at most (ingest accepts ``success`` and ``error`` only). Items written
 before it was embedded have no status map, or one that covers only the logs added since, so a reader
 trusts it only when its requests add up to the item's.
+
+Every rollup item also carries value histograms (``domain/histograms``): the counters of its logs per bin
+of latency and of cost, which answer totals with a latency or cost bound from the same items.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
+from request_logs.domain.counters import Counters
+from request_logs.domain.histograms import VALUE_KINDS, bin_of, log_value
 from request_logs.domain.log import RequestLog
 from request_logs.domain.sketches import Sketch
 
@@ -69,85 +72,6 @@ def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
 
 
 @dataclass
-class Counters:
-    """Additive counters of a set of logs (no sketches): what by_model/by_provider entries need."""
-
-    requests: int = 0
-    successful: int = 0
-    failed: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: Decimal = Decimal(0)
-    unpriced: int = 0
-    latency_sum: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def add_log(self, log: RequestLog) -> None:
-        self.add(
-            succeeded=log.status == "success",
-            input_tokens=log.input_tokens,
-            output_tokens=log.output_tokens,
-            cost=log.cost_total,
-            latency_ms=log.latency_ms,
-        )
-
-    def add(
-        self, *, succeeded: bool, input_tokens: int, output_tokens: int, cost: Decimal | None, latency_ms: int
-    ) -> None:
-        """One request; ``cost`` None when nobody priced it."""
-        self.requests += 1
-        if succeeded:
-            self.successful += 1
-        else:
-            self.failed += 1
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
-        if cost is None:
-            self.unpriced += 1
-        else:
-            self.cost += cost
-        self.latency_sum += latency_ms
-
-    def merge(self, other: Counters) -> None:
-        self.requests += other.requests
-        self.successful += other.successful
-        self.failed += other.failed
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cost += other.cost
-        self.unpriced += other.unpriced
-        self.latency_sum += other.latency_sum
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "successful": self.successful,
-            "failed": self.failed,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost": self.cost,
-            "unpriced": self.unpriced,
-            "latency_sum": self.latency_sum,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Counters:
-        return cls(
-            requests=int(raw.get("requests", 0)),
-            successful=int(raw.get("successful", 0)),
-            failed=int(raw.get("failed", 0)),
-            input_tokens=int(raw.get("input_tokens", 0)),
-            output_tokens=int(raw.get("output_tokens", 0)),
-            cost=Decimal(raw.get("cost", 0)),
-            unpriced=int(raw.get("unpriced", 0)),
-            latency_sum=int(raw.get("latency_sum", 0)),
-        )
-
-
-@dataclass
 class Rollup:
     """Counters, percentile sketches and (for "all") embedded per-model/provider counters."""
 
@@ -156,12 +80,20 @@ class Rollup:
     ttft: Sketch = field(default_factory=Sketch)
     groups: dict[str, dict[str, Counters]] = field(default_factory=dict)
     groups_overflow: bool = False
+    # Value kind → bin's lower edge → counters of the logs in that bin (domain/histograms).
+    histograms: dict[str, dict[str, Counters]] = field(default_factory=dict)
 
     def add_log(self, log: RequestLog, *, embed_groups: bool) -> None:
         self.counters.add_log(log)
         self.latency.add(log.latency_ms)
         if log.ttft_ms is not None:
             self.ttft.add(log.ttft_ms)
+        for kind in VALUE_KINDS:
+            value = log_value(kind, log)
+            if value is not None:
+                single = Counters()
+                single.add_log(log)
+                self._merge_bin(kind, str(bin_of(kind, value)), single)
         if embed_groups:
             for group in EMBEDDED_GROUPS:
                 single = Counters()
@@ -176,6 +108,13 @@ class Rollup:
         for group, entries in other.groups.items():
             for value, counters in entries.items():
                 self._merge_group(group, value, counters)
+        for kind, bins in other.histograms.items():
+            for lower, counters in bins.items():
+                self._merge_bin(kind, lower, counters)
+
+    def _merge_bin(self, kind: str, lower: str, counters: Counters) -> None:
+        # Bounded without a check: a histogram has at most len(EDGES[kind]) bins (about a hundred).
+        self.histograms.setdefault(kind, {}).setdefault(lower, Counters()).merge(counters)
 
     def _merge_group(self, group: str, value: str, counters: Counters) -> None:
         entries = self.groups.setdefault(group, {})

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
+from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters
 from request_logs.logic.pages import PageRequest, read_page
 from request_logs.models.logs import CostSummary, EnhancedListResponse, EnhancedLog
 

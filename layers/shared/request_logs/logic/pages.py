@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.ranges import visible_query
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters
 from request_logs.logic.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
 from request_logs.logic.totals import visible_totals
 from request_logs.models.logs import Pagination

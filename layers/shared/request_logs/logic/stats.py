@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NotRequired, TypedDict
 
+from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import DAY_MS, GRANULARITIES, HOUR_MS, Counters, Rollup, dimension_value
+from request_logs.domain.rollups import DAY_MS, GRANULARITIES, HOUR_MS, Rollup, dimension_value
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
     MAX_HOURLY_BUCKETS,

@@ -3,7 +3,9 @@ by reading the matching logs otherwise (decisions §16).
 
 Rollups answer a time range with at most one of status, model, provider or API key
 (``LogQuery.rollup_filter``), at a cost that grows with buckets: day items for whole days, hour items for
-whole hours, raw logs for the partial hours at the edges (the stats endpoint's plan). Only the part of
+whole hours, raw logs for the partial hours at the edges (the stats endpoint's plan). With a latency or
+a cost bound (not both) and no status filter, the items' value histograms answer too: the bins wholly
+inside the bound from the items, the bins it cuts from the value index (decisions §21). Only the part of
 the range the aggregator has settled (``domain/freshness``) comes from rollups; logs created after it
 are read. When nothing is settled, or a rollup cannot prove it is complete (an old item without per-status
 counters), the whole answer is read from the logs. Both ways give the same numbers; tests hold them to it.
@@ -11,18 +13,23 @@ counters), the whole answer is read from the logs. Both ways give the same numbe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.freshness import rollups_settled_before
+from request_logs.domain.histograms import Bound, CutBin, histogram_complete, split
 from request_logs.domain.ranges import visible_query
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import GRANULARITIES, Counters, RollupKey
+from request_logs.domain.rollups import GRANULARITIES, RollupKey
 from request_logs.domain.timeutil import END_OF_TIME_MS
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
 from request_logs.store.keys import LOG_SHARDS
+from request_logs.store.stats import StoredRollup
+from request_logs.store.value_index import ValueRange, summarize_value_range
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,12 @@ def visible_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sum
 
 
 def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Counters | None:
-    rollup_filter = query.rollup_filter()
-    if rollup_filter is None:
-        return None
+    bound = query.value_bound()
+    if bound is None and (query.filters_latency or query.filters_cost):
+        return None  # latency and cost bounds together: no one histogram answers both
+    rollup_filter = (query.without_value_bounds() if bound is not None else query).rollup_filter()
+    if rollup_filter is None or (bound is not None and rollup_filter[0] == "status"):
+        return None  # histograms are kept per item, not per status inside the "all" items
     start_ms, end_ms = query.start_ms, query.end_ms
     progress = stats_store.load_progress(query.account_id, reads)
     if not progress.applied_stamps:
@@ -92,6 +102,23 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
             for bucket in range(piece.start_ms, piece.end_ms, size)
         )
     found = stats_store.load_rollups(bucket_keys, reads)
+    from_items = (
+        _filtered_counters(found, dimension, value)
+        if bound is None
+        else _within_bound(query, bound, bucket_keys, found, now_ms, reads)
+    )
+    if from_items is None:
+        return None
+    total.merge(from_items)
+    if plan.end_ms < end_ms:
+        unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
+        total.merge(log_store.summarize_logs(unsettled, reads, now_ms=now_ms))
+    return total
+
+
+def _filtered_counters(found: Mapping[RollupKey, StoredRollup], dimension: str, value: str) -> Counters | None:
+    """The counters of the items, or of one status inside them; None when an item cannot tell."""
+    total = Counters()
     for stored in found.values():
         if dimension != "status":
             total.merge(stored.rollup.counters)
@@ -105,7 +132,38 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
             return None
         if value in by_status:
             total.merge(by_status[value])
-    if plan.end_ms < end_ms:
-        unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
-        total.merge(log_store.summarize_logs(unsettled, reads, now_ms=now_ms))
+    return total
+
+
+def _within_bound(
+    query: LogQuery,
+    bound: Bound,
+    bucket_keys: list[RollupKey],
+    found: Mapping[RollupKey, StoredRollup],
+    now_ms: int,
+    reads: ReadStats,
+) -> Counters | None:
+    """Counters of the logs of the rollup buckets that are inside the query's latency or cost bound: the
+    histogram bins wholly inside, plus the logs of the bins the bound cuts, read from the value index over
+    the buckets' span (the same bound cuts the same bins in every bucket). None when an item's histogram
+    is incomplete (written before histograms existed)."""
+    total = Counters()
+    cut: set[CutBin] = set()
+    for stored in found.values():
+        counters = stored.rollup.counters
+        histogram = stored.rollup.histograms.get(bound.kind, {})
+        expected = counters.requests - (counters.unpriced if bound.kind == "cost" else 0)
+        if not histogram_complete(histogram, expected):
+            return None
+        parts = split(histogram, bound)
+        total.merge(parts.inside)
+        cut.update(parts.cut)
+    if cut:
+        span_start = min(key.bucket_ms for key in bucket_keys)
+        span_end = max(key.bucket_ms + GRANULARITIES[key.granularity] for key in bucket_keys)
+        # The buckets are contiguous (the plan's rollup pieces lie between its raw edges).
+        base = replace(query.without_value_bounds(), start_ms=span_start, end_ms=span_end)
+        for piece in sorted(cut, key=lambda c: c.low):
+            bounds = ValueRange(piece.low) if piece.high is None else ValueRange(piece.low, piece.high)
+            total.merge(summarize_value_range(base, bound.kind, bounds, reads, now_ms=now_ms))
     return total

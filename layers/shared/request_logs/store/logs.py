@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from request_logs.config import get_settings
+from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering, Position
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
 from request_logs.store.indexes import IndexPlan, plan_index

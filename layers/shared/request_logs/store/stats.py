@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from request_logs.config import get_settings
+from request_logs.domain.counters import Counters
 from request_logs.domain.freshness import Progress
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters, Rollup, RollupKey
+from request_logs.domain.rollups import Rollup, RollupKey
 from request_logs.domain.sketches import Sketch
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
@@ -86,6 +87,8 @@ def to_item(stored: StoredRollup) -> dict[str, Any]:
     }
     if rollup.groups:
         item["groups"] = _encode_groups(rollup.groups)
+    if rollup.histograms:
+        item["histograms"] = _encode_groups(rollup.histograms)
     if rollup.groups_overflow:
         item["groups_overflow"] = True
     return item
@@ -105,6 +108,7 @@ def from_item(item: dict[str, Any]) -> StoredRollup:
         ttft=Sketch.decode(bytes(item["ttft_sketch"]) if "ttft_sketch" in item else None),
         groups=_decode_groups(bytes(item["groups"]) if "groups" in item else None),
         groups_overflow=bool(item.get("groups_overflow", False)),
+        histograms=_decode_groups(bytes(item["histograms"]) if "histograms" in item else None),
     )
     applied = {partition: int(sequence) for partition, sequence in item.get("applied", {}).items()}
     return StoredRollup(key, rollup, int(item["version"]), applied)

@@ -26,10 +26,10 @@ from decimal import Decimal
 from typing import Any
 
 from request_logs.config import get_settings
+from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering, Position, Sort, sort_value
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import Counters
 from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
 from request_logs.store.indexes import DAY_PARTITION, UNPRICED_RANK, VALUE_INDEXES
@@ -336,7 +336,14 @@ def summarize_bounded(query: LogQuery, reads: ReadStats, *, now_ms: int) -> Coun
     parallel through the bound's value index, each costing the logs inside the bound."""
     sort = bounded_sort(query)
     assert sort is not None, "summarize_bounded needs a latency or cost bound"
-    bounds = value_range(query, sort)
+    return summarize_value_range(query, sort, value_range(query, sort), reads, now_ms=now_ms)
+
+
+def summarize_value_range(
+    query: LogQuery, sort: Sort, bounds: ValueRange, reads: ReadStats, *, now_ms: int
+) -> Counters:
+    """Exact counters of the logs of ``query`` whose ``sort`` value is inside ``bounds`` (inclusive), read
+    from the value index day by day in parallel (the rollups' cut bins, ``logic/totals``)."""
     days = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
     if bounds.empty or not days:
         return Counters()
