@@ -115,12 +115,12 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
                         bins = entry.histograms.setdefault(kind, {})
                         bin_counts, bin_cost = bins.get(_bin(kind, measured), (Counter(), Decimal(0)))
                         bins[_bin(kind, measured)] = (bin_counts + counts, bin_cost + cost)
-                if dimension == "all":
-                    for group in ("model", "provider", "status"):
-                        group_counts, group_cost = entry.groups.setdefault(group, {}).get(
-                            log[group], (Counter(), Decimal(0))
-                        )
-                        entry.groups[group][log[group]] = (group_counts + counts, group_cost + cost)
+                # Every item embeds per-status counters; the "all" items per-model and per-provider ones too.
+                for group in ("model", "provider", "status") if dimension == "all" else ("status",):
+                    group_counts, group_cost = entry.groups.setdefault(group, {}).get(
+                        log[group], (Counter(), Decimal(0))
+                    )
+                    entry.groups[group][log[group]] = (group_counts + counts, group_cost + cost)
     return expected
 
 

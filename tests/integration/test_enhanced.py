@@ -304,7 +304,9 @@ SUMMARY_CASES: list[tuple[str, Filters, bool]] = [
     ("api key", Filters(api_key_id="key_alpha2"), True),
     ("dates", Filters(start_ms=NOW_MS - 20 * DAY_MS - 7 * 60_000, end_ms=NOW_MS - 3 * DAY_MS + 5 * 60_000), True),
     ("model in dates", Filters(model="openai/gpt-4o", start_ms=NOW_MS - 10 * DAY_MS), True),
-    ("status and model", Filters(status="success", model="openai/gpt-4o"), False),
+    ("status and model", Filters(status="success", model="openai/gpt-4o"), True),  # the model items' status map
+    ("status and api key", Filters(status="error", api_key_id="key_alpha2"), True),
+    ("model and provider", Filters(model="openai/gpt-4o", provider="openai"), False),
     ("latency", Filters(min_latency=500), True),  # the rollups' value histograms (decisions §21)
     ("latency in a model", Filters(model="openai/gpt-4o", max_latency=2000), True),
     ("latency and status", Filters(status="error", min_latency=500), False),

@@ -12,6 +12,7 @@ from request_logs.domain.ids import make_log_id
 from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import (
     DAY_MS,
+    EMBEDDED_GROUPS,
     HOUR_MS,
     MAX_EMBEDDED_GROUP_BYTES,
     MAX_EMBEDDED_GROUPS,
@@ -109,10 +110,10 @@ def test_folding_then_merging_equals_folding_everything() -> None:
     ]
     whole = Rollup()
     for entry in logs:
-        whole.add_log(entry, embed_groups=True)
+        whole.add_log(entry, groups=EMBEDDED_GROUPS)
     parts = [Rollup(), Rollup(), Rollup()]
     for position, entry in enumerate(logs):
-        parts[position % 3].add_log(entry, embed_groups=True)
+        parts[position % 3].add_log(entry, groups=EMBEDDED_GROUPS)
     merged = Rollup()
     for part in parts:
         merged.merge(part)
@@ -126,9 +127,9 @@ def test_folding_then_merging_equals_folding_everything() -> None:
 
 def test_only_the_all_dimension_embeds_groups() -> None:
     rollup = Rollup()
-    rollup.add_log(log(), embed_groups=False)
+    rollup.add_log(log(), groups=())
     assert rollup.groups == {}
-    rollup.add_log(log(), embed_groups=True)
+    rollup.add_log(log(), groups=EMBEDDED_GROUPS)
     assert rollup.groups["model"]["openai/gpt-4o"].requests == 1
     assert rollup.groups["provider"]["openai"].requests == 1
     assert rollup.groups["status"]["success"].requests == 1
@@ -141,7 +142,7 @@ def test_the_embedded_status_counters_add_up_to_the_item_even_when_another_map_o
     for position in range(MAX_EMBEDDED_GROUPS + 20):
         failed = position % 7 == 0
         entry = log(position, model=f"m{position}", status="error" if failed else "success", output_tokens=position)
-        rollup.add_log(entry, embed_groups=True)
+        rollup.add_log(entry, groups=EMBEDDED_GROUPS)
     assert rollup.groups_overflow
     status = rollup.groups["status"]
     assert sum(counters.requests for counters in status.values()) == rollup.counters.requests
@@ -156,11 +157,11 @@ def test_the_embedded_status_counters_add_up_to_the_item_even_when_another_map_o
 def test_embedded_groups_stop_at_the_entry_bound_and_say_so() -> None:
     rollup = Rollup()
     for position in range(MAX_EMBEDDED_GROUPS + 5):
-        rollup.add_log(log(position, model=f"m{position}"), embed_groups=True)
+        rollup.add_log(log(position, model=f"m{position}"), groups=EMBEDDED_GROUPS)
     assert len(rollup.groups["model"]) == MAX_EMBEDDED_GROUPS
     assert rollup.groups_overflow
     # Values already embedded keep counting after the overflow.
-    rollup.add_log(log(999, model="m0"), embed_groups=True)
+    rollup.add_log(log(999, model="m0"), groups=EMBEDDED_GROUPS)
     assert rollup.groups["model"]["m0"].requests == 2
     assert "m300" not in rollup.groups["model"]
 
@@ -170,7 +171,7 @@ def test_embedded_groups_stop_at_the_byte_bound_and_say_so() -> None:
     longest = [chr(0x10000 + n) * 256 for n in range(40)]
     rollup = Rollup()
     for position, name in enumerate(longest):
-        rollup.add_log(log(position, provider=name), embed_groups=True)
+        rollup.add_log(log(position, provider=name), groups=EMBEDDED_GROUPS)
     embedded = rollup.groups["provider"]
     assert rollup.groups_overflow
     assert len(embedded) == MAX_EMBEDDED_GROUP_BYTES // 1024
@@ -194,8 +195,8 @@ def test_a_day_is_the_merge_of_its_hours() -> None:
     hours: dict[int, Rollup] = {}
     day = Rollup()
     for entry in logs:
-        hours.setdefault(bucket_start(entry.created_ms, "hour"), Rollup()).add_log(entry, embed_groups=True)
-        day.add_log(entry, embed_groups=True)
+        hours.setdefault(bucket_start(entry.created_ms, "hour"), Rollup()).add_log(entry, groups=EMBEDDED_GROUPS)
+        day.add_log(entry, groups=EMBEDDED_GROUPS)
     merged = Rollup()
     for hour in hours.values():
         merged.merge(hour)

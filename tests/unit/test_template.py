@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from request_logs.domain.retention import CONTENT_RETENTION, LOG_RETENTION, cont
 from request_logs.domain.timeutil import parse_instant
 from request_logs.logic.ingest import request_log_from
 from request_logs.models.messages import RequestCompleted
-from request_logs.store.indexes import DAY_PARTITION, FILTER_INDEXES, VALUE_INDEXES, indexed
+from request_logs.store.indexes import (
+    DAY_PARTITION,
+    ERROR_DAY_PARTITION,
+    ERROR_VALUE_INDEXES,
+    FILTER_INDEXES,
+    VALUE_INDEXES,
+    indexed,
+)
 from request_logs.store.items import StoredContent, log_to_item
 from tests.sam_translated import functions, granted, of_type, role_of, translate
 
@@ -356,6 +364,16 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
         }
         assert attribute_types[DAY_PARTITION] == "S" and attribute_types[key_attribute] == "N", sort
         assert DAY_PARTITION in item and key_attribute in item, sort
+        errors = indexes[ERROR_VALUE_INDEXES[sort]]
+        assert {key["KeyType"]: key["AttributeName"] for key in errors["KeySchema"]} == {
+            "HASH": ERROR_DAY_PARTITION,
+            "RANGE": key_attribute,
+        }
+    assert attribute_types[ERROR_DAY_PARTITION] == "S"
+    # Sparse: only errors carry the errors' day partition, with the value of the day partition.
+    error = log_to_item(replace(item_log, status="error"))
+    assert ERROR_DAY_PARTITION not in item if item_log.status != "error" else item[ERROR_DAY_PARTITION]
+    assert error[ERROR_DAY_PARTITION] == error[DAY_PARTITION]
 
 
 def test_ttl_attributes_are_what_the_store_writes(document: dict[str, Any]) -> None:

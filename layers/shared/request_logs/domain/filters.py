@@ -71,23 +71,35 @@ class LogQuery:
     def without_value_bounds(self) -> LogQuery:
         return replace(self, min_latency=None, max_latency=None, min_cost=None, max_cost=None)
 
-    def rollup_filter(self) -> tuple[str, str] | None:
-        """The rollup dimension and value that count exactly this query's logs, or None.
+    def rollup_filter(self) -> RollupFilter | None:
+        """The rollup items, and the status inside them, that count exactly this query's logs, or None.
 
-        Rollups hold counters per dimension value (and per status inside the "all" items), so a time range
-        with at most one of status, model, provider or API key is answerable; latency and cost filters and
-        combinations of two equality filters are not.
+        Rollups hold counters per dimension value, with per-status counters inside every item, so a time
+        range with at most one of model, provider or API key, plus or minus a status, is answerable;
+        latency and cost filters (answered by histograms, ``logic/totals``) and two of model, provider and
+        key are not.
         """
         if self.min_latency is not None or self.max_latency is not None or self.filters_cost:
             return None
         filters = self.equality_filters()
+        status = filters.pop("status", None)
         if not filters:
-            return ("all", "")
+            return RollupFilter("all", "", status)
         if len(filters) > 1:
             return None
         ((name, value),) = filters.items()
-        return (ROLLUP_DIMENSION_OF_FILTER[name], value)
+        return RollupFilter(ROLLUP_DIMENSION_OF_FILTER[name], value, status)
 
 
-# Query filter → the rollup dimension holding its counters ("status" lives in the "all" items' groups).
-ROLLUP_DIMENSION_OF_FILTER = {"status": "status", "model": "model", "provider": "provider", "api_key_id": "api_key"}
+@dataclass(frozen=True)
+class RollupFilter:
+    """The rollup items of ``dimension``/``value`` ("all"/"" for none), and inside them the counters of
+    one ``status`` when the query has one."""
+
+    dimension: str
+    value: str
+    status: str | None = None
+
+
+# Query filter → the rollup dimension holding its counters (status lives in every item's groups).
+ROLLUP_DIMENSION_OF_FILTER = {"model": "model", "provider": "provider", "api_key_id": "api_key"}

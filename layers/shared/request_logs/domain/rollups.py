@@ -3,12 +3,13 @@ merging deltas, and the additive totals a stats response is built from.
 
 A rollup item for ``dimension == "all"`` also carries small per-model, per-provider and per-status counter
 maps, so ``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and
-model, and a status filter's totals read the same items. The maps are bounded in entries
-(``MAX_EMBEDDED_GROUPS``) and in the bytes of their names (``MAX_EMBEDDED_GROUP_BYTES``); past either bound
-the item says so and readers use the per-dimension items instead. Status has no per-dimension items and
-needs none: its map holds two entries at most (ingest accepts ``success`` and ``error`` only). Items written
-before it was embedded have no status map, or one that covers only the logs added since, so a reader
-trusts it only when its requests add up to the item's.
+model, and a status filter's totals read the same items; the items of the other dimensions carry a
+per-status map, so a model, provider or key filter with a status reads its own items. The maps are
+bounded in entries (``MAX_EMBEDDED_GROUPS``) and in the bytes of their names (``MAX_EMBEDDED_GROUP_BYTES``);
+past either bound the item says so and readers use the per-dimension items instead. Status has no
+per-dimension items and needs none: its map holds two entries at most (ingest accepts ``success`` and
+``error`` only). Items written before it was embedded have no status map, or one that covers only the logs
+added since, so a reader trusts it only when its requests add up to the item's.
 
 Every rollup item also carries value histograms (``domain/histograms``): the counters of its logs per bin
 of latency and of cost, which answer totals with a latency or cost bound from the same items.
@@ -48,6 +49,13 @@ class RollupKey:
     value: str  # "" for the "all" dimension
 
 
+def embedded_groups(dimension: str) -> tuple[str, ...]:
+    """The counter maps an item of ``dimension`` embeds: model, provider and status in the "all" items;
+    status in a model's, provider's or key's items, so one of those filters with a status is answered
+    from the same items."""
+    return EMBEDDED_GROUPS if dimension == "all" else ("status",)
+
+
 def dimension_value(log: RequestLog, dimension: str) -> str:
     if dimension == "all":
         return ""
@@ -83,7 +91,8 @@ class Rollup:
     # Value kind → bin's lower edge → counters of the logs in that bin (domain/histograms).
     histograms: dict[str, dict[str, Counters]] = field(default_factory=dict)
 
-    def add_log(self, log: RequestLog, *, embed_groups: bool) -> None:
+    def add_log(self, log: RequestLog, *, groups: tuple[str, ...]) -> None:
+        """Fold one log in, with its counters embedded in ``groups`` (``embedded_groups`` of the item)."""
         self.counters.add_log(log)
         self.latency.add(log.latency_ms)
         if log.ttft_ms is not None:
@@ -94,11 +103,10 @@ class Rollup:
                 single = Counters()
                 single.add_log(log)
                 self._merge_bin(kind, str(bin_of(kind, value)), single)
-        if embed_groups:
-            for group in EMBEDDED_GROUPS:
-                single = Counters()
-                single.add_log(log)
-                self._merge_group(group, str(getattr(log, group)), single)
+        for group in groups:
+            single = Counters()
+            single.add_log(log)
+            self._merge_group(group, str(getattr(log, group)), single)
 
     def merge(self, other: Rollup) -> None:
         self.counters.merge(other.counters)

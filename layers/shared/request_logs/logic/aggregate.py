@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from request_logs.domain.rollups import Rollup, RollupKey, rollup_keys_for
+from request_logs.domain.rollups import Rollup, RollupKey, embedded_groups, rollup_keys_for
 from request_logs.store import stats as stats_store
 from request_logs.store.keys import log_shard
 from request_logs.store.stats import StoredRollup, VersionConflict
@@ -51,7 +51,7 @@ class AggregationResult:
 def _fold(entries: list[StreamLog], key: RollupKey) -> Rollup:
     rollup = Rollup()
     for entry in entries:
-        rollup.add_log(entry.log, embed_groups=key.dimension == "all")
+        rollup.add_log(entry.log, groups=embedded_groups(key.dimension))
     return rollup
 
 

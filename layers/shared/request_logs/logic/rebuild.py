@@ -31,7 +31,15 @@ from dataclasses import dataclass
 
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.retention import oldest_retained_log_ms
-from request_logs.domain.rollups import DAY_MS, HOUR_MS, ROLLUP_DIMENSIONS, Rollup, RollupKey, rollup_keys_for
+from request_logs.domain.rollups import (
+    DAY_MS,
+    HOUR_MS,
+    ROLLUP_DIMENSIONS,
+    Rollup,
+    RollupKey,
+    embedded_groups,
+    rollup_keys_for,
+)
 from request_logs.domain.timeutil import format_ms
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
@@ -120,7 +128,7 @@ def _rebuild_day(
         for hour in range(day, day + DAY_MS, HOUR_MS):
             for log in log_store.logs_in_range(account_id, hour, hour + HOUR_MS, reads):
                 for key in rollup_keys_for(log):
-                    folded.setdefault(key, Rollup()).add_log(log, embed_groups=key.dimension == "all")
+                    folded.setdefault(key, Rollup()).add_log(log, groups=embedded_groups(key.dimension))
             if progress is not None and attempt == 0:
                 progress(1)
         try:

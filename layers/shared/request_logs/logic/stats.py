@@ -148,14 +148,14 @@ def _embedded_groups(
 def fold_logs(logs: Iterable[RequestLog]) -> Rollup:
     rollup = Rollup()
     for log in logs:
-        rollup.add_log(log, embed_groups=False)
+        rollup.add_log(log, groups=())
     return rollup
 
 
 def fold_logs_by(logs: Iterable[RequestLog], dimension: str) -> dict[str, Rollup]:
     by_value: dict[str, Rollup] = {}
     for log in logs:
-        by_value.setdefault(dimension_value(log, dimension), Rollup()).add_log(log, embed_groups=False)
+        by_value.setdefault(dimension_value(log, dimension), Rollup()).add_log(log, groups=())
     return by_value
 
 

@@ -64,8 +64,8 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     if bound is None and (query.filters_latency or query.filters_cost):
         return None  # latency and cost bounds together: no one histogram answers both
     rollup_filter = (query.without_value_bounds() if bound is not None else query).rollup_filter()
-    if rollup_filter is None or (bound is not None and rollup_filter[0] == "status"):
-        return None  # histograms are kept per item, not per status inside the "all" items
+    if rollup_filter is None or (bound is not None and rollup_filter.status is not None):
+        return None  # histograms are kept per item, not per status inside it
     start_ms, end_ms = query.start_ms, query.end_ms
     progress = stats_store.load_progress(query.account_id, reads)
     if not progress.applied_stamps:
@@ -86,9 +86,6 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     plan = plan_stats(start_ms, min(end_ms, settled_ms), now_ms=now_ms, hourly=False)
     if plan.rounded:
         return None  # an edge past retention: rollups would count logs the list no longer shows
-    dimension, value = rollup_filter
-    item_dimension = "all" if dimension == "status" else dimension
-    item_value = "" if dimension == "status" else value
     bucket_keys: list[RollupKey] = []
     total = Counters()
     for piece in plan.pieces:
@@ -98,12 +95,12 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
             continue
         size = GRANULARITIES[piece.source]
         bucket_keys.extend(
-            RollupKey(query.account_id, piece.source, bucket, item_dimension, item_value)
+            RollupKey(query.account_id, piece.source, bucket, rollup_filter.dimension, rollup_filter.value)
             for bucket in range(piece.start_ms, piece.end_ms, size)
         )
     found = stats_store.load_rollups(bucket_keys, reads)
     from_items = (
-        _filtered_counters(found, dimension, value)
+        _filtered_counters(found, rollup_filter.status)
         if bound is None
         else _within_bound(query, bound, bucket_keys, found, now_ms, reads)
     )
@@ -116,11 +113,11 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     return total
 
 
-def _filtered_counters(found: Mapping[RollupKey, StoredRollup], dimension: str, value: str) -> Counters | None:
+def _filtered_counters(found: Mapping[RollupKey, StoredRollup], status: str | None) -> Counters | None:
     """The counters of the items, or of one status inside them; None when an item cannot tell."""
     total = Counters()
     for stored in found.values():
-        if dimension != "status":
+        if status is None:
             total.merge(stored.rollup.counters)
             continue
         by_status = stored.rollup.groups.get("status", {})
@@ -130,8 +127,8 @@ def _filtered_counters(found: Mapping[RollupKey, StoredRollup], dimension: str, 
             or sum(c.requests for c in by_status.values()) != stored.rollup.counters.requests
         ):
             return None
-        if value in by_status:
-            total.merge(by_status[value])
+        if status in by_status:
+            total.merge(by_status[status])
     return total
 
 

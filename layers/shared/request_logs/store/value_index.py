@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,13 @@ from request_logs.domain.ordering import Ordering, Position, Sort, sort_value
 from request_logs.domain.reads import ReadStats
 from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
-from request_logs.store.indexes import DAY_PARTITION, UNPRICED_RANK, VALUE_INDEXES
+from request_logs.store.indexes import (
+    DAY_PARTITION,
+    ERROR_DAY_PARTITION,
+    ERROR_VALUE_INDEXES,
+    UNPRICED_RANK,
+    VALUE_INDEXES,
+)
 from request_logs.store.query_pool import MAX_PARALLEL_QUERIES, parallel_map
 
 _DYNAMODB_MAX_LIMIT = 1000
@@ -119,8 +125,12 @@ def _filter_clauses(query: LogQuery, sort: Sort, day: int) -> tuple[list[str], d
 
 def _day_params(query: LogQuery, sort: Sort, day: int, bounds: ValueRange, *, descending: bool) -> dict[str, Any]:
     index, attribute = VALUE_INDEXES[sort]
+    partition = DAY_PARTITION
+    if query.status == "error":  # the errors' own index: the status is its partition, not a filter
+        index, partition = ERROR_VALUE_INDEXES[sort], ERROR_DAY_PARTITION
+        query = replace(query, status=None)
     clauses, names, values = _filter_clauses(query, sort, day)
-    names.update({"#p": DAY_PARTITION, "#v": attribute})
+    names.update({"#p": partition, "#v": attribute})
     values[":p"] = {"S": keys.day_pk(query.account_id, day)}
     if bounds.exact is not None:
         condition = "#p = :p AND #v = :v"
@@ -312,11 +322,16 @@ def bounded_logs(
     if after_sk is not None:
         cursor_day = keys.day_of(keys.parse_log_sk(after_sk)[0])
         days = [day for day in days if (day <= cursor_day if descending else day >= cursor_day)]
-    # Days in waves of 1, 2, 4, 8 read in parallel: a selective bound spends one short call per day,
-    # and a page that needs many days waits for a few rounds of calls, not one per day.
+    # Days in parallel waves: the first day alone, then as many days as the matches per day seen so far
+    # say the page still needs (doubling while none were seen), at most one per thread. A selective
+    # bound spends one short call per day; a dense one reads about the page, not a wave of full days.
     page: list[tuple[str, str]] = []
     start, wave = 0, 1
     while start < len(days) and len(page) < wanted:
+        if start:
+            per_day = len(page) / start
+            wave = min(2 * wave, MAX_PARALLEL_QUERIES) if per_day == 0 else math.ceil((wanted - len(page)) / per_day)
+            wave = max(1, min(wave, MAX_PARALLEL_QUERIES))
         batch = days[start : start + wave]
         for day, (day_keys, day_reads) in zip(batch, parallel_map(matching, batch), strict=True):
             spent.add(day_reads.items_read, day_reads.calls)
@@ -326,7 +341,7 @@ def bounded_logs(
             if len(page) < wanted:
                 unseen = [key for key in day_keys + by_day.get(day, []) if walked(key[1])]
                 page.extend(sorted(unseen, key=lambda key: key[1], reverse=descending))
-        start, wave = start + len(batch), min(2 * wave, MAX_PARALLEL_QUERIES)
+        start += len(batch)
     reads.add(spent.items_read, spent.calls)
     return page[skip:wanted]
 
