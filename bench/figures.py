@@ -70,6 +70,7 @@ HEADLINES = [
     "enhanced_summary_read_reduction_vs_scan",
     "enhanced_summary_status_read_reduction_vs_scan",
     "enhanced_summary_read_reduction_vs_index_query",
+    "enhanced_summary_latency_read_reduction_vs_scan",
     "enhanced_summary_logs_path_read_reduction_vs_scan",
     "cost_per_million_logs_usd",
     "cost_per_million_logs_vs_before",

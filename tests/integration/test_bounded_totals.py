@@ -58,11 +58,11 @@ def _on_edges(base: list[dict[str, Any]], account: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    a = sample_messages(ACCOUNT_A, count=300, days=DAYS, seed=81, error_rate=0.15)
+    a = sample_messages(ACCOUNT_A, count=200, days=DAYS, seed=81, error_rate=0.15)
     a += _on_edges(a, ACCOUNT_A)
-    b = sample_messages(ACCOUNT_B, count=1200, days=DAYS, seed=82, error_rate=0.15)
+    b = sample_messages(ACCOUNT_B, count=800, days=DAYS, seed=82, error_rate=0.15)
     b += _on_edges(b, ACCOUNT_B)
-    old = [{**m, "account_id": ACCOUNT_OLD} for m in sample_messages(ACCOUNT_B, count=150, days=DAYS, seed=83)]
+    old = [{**m, "account_id": ACCOUNT_OLD} for m in sample_messages(ACCOUNT_B, count=100, days=DAYS, seed=83)]
     with shared_stack() as shared:
         functions, stack = shared.api.functions, shared.stack
         with time_machine.travel(BACKFILL_AT, tick=False):

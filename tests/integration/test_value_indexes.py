@@ -177,7 +177,7 @@ SORT_CASES: list[dict[str, Any]] = [
 @pytest.mark.parametrize("sort", ["cost", "latency", "tokens"])
 @pytest.mark.parametrize("filters", SORT_CASES, ids=lambda f: ",".join(f) or "none")
 def test_sorted_walks_equal_brute_force(world: World, sort: str, order: str, filters: dict[str, Any]) -> None:
-    params = {**filters, "sort": sort, "order": order, "limit": 17}
+    params = {**filters, "sort": sort, "order": order, "limit": 40}
     assert _walk(world, ENHANCED, params) == _expected(world, params)
 
 
