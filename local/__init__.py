@@ -1,7 +1,8 @@
 """Docker-free local runtime of ``template.yaml``, by role.
 
-- ``stack/``: the template as data (``template``), provisioned on moto (``provision``, ``moto_server``),
-  and the DynamoDB limits moto does not enforce (``dynamodb_limits``);
+- ``stack/``: the template as data (``template``), provisioned on moto (``provision``, ``moto_server``
+  running ``moto_main``), moto's Query reading one partition (``partitioned_queries``), and the DynamoDB
+  limits moto does not enforce (``dynamodb_limits``);
 - ``emulator/``: what behaves like AWS: the Lambda runtime (``lambda_runtime``), the events it receives
   (``events``), API Gateway REST (``gateway/``) and the SQS and DynamoDB-stream event sources
   (``sqs_poller``, ``stream_poller``, ``stream_reader``);
