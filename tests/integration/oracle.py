@@ -191,6 +191,34 @@ def expected_logs(
     )
 
 
+def expected_for_params(
+    messages: list[dict[str, Any]], account_id: str, now_ms: int, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``expected_logs`` for a list or enhanced request's own parameters, cost bounds included (a bound
+    leaves unpriced logs out), newest first."""
+    filters = Filters(
+        start_ms=instant_ms(params["start_date"]) if "start_date" in params else None,
+        end_ms=instant_ms(params["end_date"]) + 1 if "end_date" in params else None,
+        model=params.get("model"),
+        provider=params.get("provider"),
+        status=params.get("status"),
+        api_key_id=params.get("api_key_id"),
+        min_latency=params.get("min_latency"),
+        max_latency=params.get("max_latency"),
+    )
+    matching = expected_logs(messages, account_id, now_ms, filters)
+    low, high = params.get("min_cost"), params.get("max_cost")
+    if low is None and high is None:
+        return matching
+    return [
+        m
+        for m in matching
+        if (cost := expected_cost(m)) is not None
+        and (low is None or cost >= Decimal(low))
+        and (high is None or cost <= Decimal(high))
+    ]
+
+
 def variant(message: dict[str, Any], request_id: str, created: int, **changes: Any) -> dict[str, Any]:
     """A copy of a generated message with another request id and creation instant (and other changes)."""
     clone = copy.deepcopy(message)

@@ -24,7 +24,7 @@ from request_logs.config import get_settings
 from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
-from tests.integration.oracle import Filters, expected_cost
+from tests.integration.oracle import expected_cost
 from tests.integration.shared_stack import SharedStack, aggregate_stream, fresh_messages, shared_stack
 
 LIST = "/api/account/request-logs"
@@ -100,26 +100,7 @@ def _drop_histograms(account: str) -> None:
 
 
 def _matching(world: World, account: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    filters = Filters(
-        start_ms=oracle.instant_ms(params["start_date"]) if "start_date" in params else None,
-        model=params.get("model"),
-        provider=params.get("provider"),
-        status=params.get("status"),
-        api_key_id=params.get("api_key_id"),
-        min_latency=params.get("min_latency"),
-        max_latency=params.get("max_latency"),
-    )
-    matching = oracle.expected_logs(world.messages, account, NOW_MS, filters)
-    low, high = params.get("min_cost"), params.get("max_cost")
-    if low is None and high is None:
-        return matching
-    return [
-        m
-        for m in matching
-        if (cost := expected_cost(m)) is not None
-        and (low is None or cost >= Decimal(low))
-        and (high is None or cost <= Decimal(high))
-    ]
+    return oracle.expected_for_params(world.messages, account, NOW_MS, params)
 
 
 def _check(world: World, account: str, params: dict[str, Any]) -> None:

@@ -87,27 +87,10 @@ def _value(message: dict[str, Any], sort: str) -> Decimal | None:
 
 def _expected(world: World, params: dict[str, Any], account: str = ACCOUNT_A, now_ms: int = NOW_MS) -> list[str]:
     """Ids in the documented order: value (unpriced last either way), then creation instant and id."""
-    filters = oracle.Filters(
-        start_ms=oracle.instant_ms(params["start_date"]) if "start_date" in params else None,
-        end_ms=oracle.instant_ms(params["end_date"]) + 1 if "end_date" in params else None,
-        model=params.get("model"),
-        provider=params.get("provider"),
-        status=params.get("status"),
-        api_key_id=params.get("api_key_id"),
-        min_latency=params.get("min_latency"),
-        max_latency=params.get("max_latency"),
-    )
     # A walk covers the logs created up to its first page (its snapshot): the ones dated ahead wait.
-    matching = [m for m in oracle.expected_logs(world.messages, account, now_ms, filters) if created_ms(m) <= now_ms]
-    low, high = params.get("min_cost"), params.get("max_cost")
-    if low is not None or high is not None:
-        matching = [
-            m
-            for m in matching
-            if (cost := expected_cost(m)) is not None
-            and (low is None or cost >= Decimal(low))
-            and (high is None or cost <= Decimal(high))
-        ]
+    matching = [
+        m for m in oracle.expected_for_params(world.messages, account, now_ms, params) if created_ms(m) <= now_ms
+    ]
     sort, order = params.get("sort", "created_at"), params.get("order", "desc")
     if sort == "created_at":
         ordered = sorted(matching, key=lambda m: (created_ms(m), log_id(m)), reverse=order == "desc")

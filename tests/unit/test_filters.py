@@ -83,31 +83,34 @@ def test_equality_filters_and_empty_range() -> None:
     assert not LogQuery("acct_a", 5, 6).is_empty_range
 
 
+def _unpriced_log(status: str, status_code: int) -> RequestLog:
+    """A log of account ``acct_a`` created 1 ms after the epoch (day 0), with no price."""
+    return RequestLog(
+        id="log_19a1f610de8577ab599d58ef533",
+        account_id="acct_a",
+        request_id="r",
+        api_key_id="key_a",
+        api_key_prefix="sk-a...",
+        model="m",
+        provider="p",
+        endpoint="/e",
+        method="POST",
+        status=status,
+        status_code=status_code,
+        created_ms=1,
+        completed_ms=2,
+        latency_ms=1,
+        input_tokens=1,
+        output_tokens=1,
+        streaming=False,
+    )
+
+
 def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
     resources = load_template_document()["Resources"]
     tables = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     indexes = {index["IndexName"]: index for table in tables for index in table.get("GlobalSecondaryIndexes", [])}
-    item = log_to_item(
-        RequestLog(
-            id="log_19a1f610de8577ab599d58ef533",
-            account_id="acct_a",
-            request_id="r",
-            api_key_id="key_a",
-            api_key_prefix="sk-a...",
-            model="m",
-            provider="p",
-            endpoint="/e",
-            method="POST",
-            status="error",
-            status_code=500,
-            created_ms=1,
-            completed_ms=2,
-            latency_ms=1,
-            input_tokens=1,
-            output_tokens=1,
-            streaming=False,
-        )
-    )
+    item = log_to_item(_unpriced_log("error", 500))
     for name, (index, attribute) in FILTER_INDEXES.items():
         schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
         assert schema == {"HASH": attribute, "RANGE": "sk"}, index
@@ -125,25 +128,5 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
 
 
 def test_successes_leave_the_sparse_status_index_out() -> None:
-    success = log_to_item(
-        RequestLog(
-            id="log_19a1f610de8577ab599d58ef533",
-            account_id="acct_a",
-            request_id="r",
-            api_key_id="key_a",
-            api_key_prefix="sk-a...",
-            model="m",
-            provider="p",
-            endpoint="/e",
-            method="POST",
-            status="success",
-            status_code=200,
-            created_ms=1,
-            completed_ms=2,
-            latency_ms=1,
-            input_tokens=1,
-            output_tokens=1,
-            streaming=False,
-        )
-    )
+    success = log_to_item(_unpriced_log("success", 200))
     assert "status_pk" not in success and "model_pk" in success

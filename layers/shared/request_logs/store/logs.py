@@ -316,8 +316,8 @@ def ordered_logs(
     """
     if limit == 0:
         return []
+    after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
     if bounded_sort(query) is not None:
-        after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
         found = bounded_logs(
             query, skip=skip, limit=limit, reads=reads, now_ms=now_ms, descending=descending, after_sk=after_sk
         )
@@ -334,7 +334,6 @@ def ordered_logs(
         for shard in range(keys.LOG_SHARDS)
     ]
     merged = heapq.merge(*streams, key=lambda item: item["sk"]["S"], reverse=descending)
-    after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
     page: list[dict[str, Any]] = []
     for raw in merged:
         if raw["sk"]["S"] == after_sk:
