@@ -13,12 +13,15 @@ PYTEST_ARGS ?=
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@echo "make: creating the virtualenv $(VENV) (once; about a minute): pip, then requirements-dev.txt"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --progress-bar off -r requirements-dev.txt
+	@echo "make: $(VENV) is ready ($$($(PY) -m pip list --format=freeze | wc -l) packages)"
 	touch $@
 
 $(SAM_VENV)/.installed:
+	@echo "make: creating $(SAM_VENV) for the SAM CLI (once; template checks and make build use it)"
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.140,<2"
@@ -61,15 +64,20 @@ openapi: $(VENV)/.installed
 	$(PY) -m local.openapi --write
 
 ## invoke: Docker-free `sam local invoke`, e.g. make invoke FN=ListRequestLogsFunction EVENT=events/api/list_ok.json
+## on in-process fixture data (the world of events/); TARGET=local runs it on the running `make run` instead
 invoke: $(VENV)/.installed
-	$(PY) -m local.invoke $(FN) --event $(EVENT)
+	$(PY) -m local.invoke $(FN) --event $(EVENT) $(if $(TARGET),--target $(TARGET))
 
-## admin: accounts and keys, e.g. make admin ARGS="create-account --name Acme"
+## admin: accounts and keys, e.g. make admin ARGS="create-account --name Acme" (finds the running `make run` by itself)
 admin: $(VENV)/.installed
 	$(PY) -m admin $(ARGS)
 
+## build: the deploy artifacts in $(BUILD_DIR): the layer's wheels for python3.13 on arm64 whatever Python runs
+## this, no Docker (layers/shared/Makefile, functions/Makefile; tests/e2e/test_build.py builds into a temp dir)
+BUILD_DIR ?= .aws-sam/build
 build: $(SAM_VENV)/.installed
-	$(SAM_VENV)/bin/sam build
+	LAYER_PIP="$(abspath $(SAM_VENV))/bin/python -m pip" \
+		$(SAM_VENV)/bin/sam build --parallel --build-dir $(BUILD_DIR) --template-file template.yaml
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

@@ -2,8 +2,12 @@
 
 Two targets, and never a real AWS table by accident:
 
-- the local stack (the default): needs ``AWS_ENDPOINT_URL`` (the moto server of ``make run``); the keys
-  table is ``$API_KEYS_TABLE``, or the name ``local.stack.provision`` gives the template's table;
+- the local stack (the default): the running ``make run``, found through the state file it writes
+  (``.local/stack.json``, see ``local.stack.state``), or the endpoint ``AWS_ENDPOINT_URL`` names, which
+  wins. A loopback endpoint gets the local runtime's fake credentials, so nothing needs exporting; an
+  endpoint elsewhere uses the usual AWS credentials. The tables are ``$API_KEYS_TABLE``,
+  ``$LOGS_TABLE``, ``$STATS_TABLE`` when set, else the state file's, else the names
+  ``local.stack.provision`` gives the template's tables;
 - a deployed stack: ``--stack NAME`` reads the stack's ``ApiKeysTableName`` and ``UsagePlanId``
   outputs. There a new key also gets an API Gateway API key linked to the usage plan: the authorizer
   returns its value as ``usageIdentifierKey``, which is how the per-key throttles of the plan apply.
@@ -24,11 +28,11 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import generate_id
@@ -38,6 +42,7 @@ from request_logs.logic import accounts
 from request_logs.logic import rebuild as stats_rebuild
 from request_logs.store import api_keys as key_store
 from request_logs.store.api_keys import StoredApiKey
+from request_logs.store.dynamo import reset_clients
 
 ONCE_WARNING = "Store this key now: it is shown only this once. Only its hash is kept, so it cannot be recovered."
 
@@ -50,6 +55,7 @@ class CliError(Exception):
 class Target:
     keys_table: str
     usage_plan_id: str | None  # deployed stacks only: new keys are linked to it
+    local_names: dict[str, str] = field(default_factory=dict)  # the local stack's table names, by variable
 
 
 def _matching(pattern: str, what: str) -> Callable[[str], str]:
@@ -78,18 +84,40 @@ def resolve_target(stack_name: str | None) -> Target:
         if missing:
             raise CliError(f"stack {stack_name!r} has no output {', '.join(missing)}: is it this project's stack?")
         return Target(outputs["ApiKeysTableName"], outputs["UsagePlanId"])
-    if not os.environ.get("AWS_ENDPOINT_URL"):
-        raise CliError(
-            "no target: set AWS_ENDPOINT_URL to the local stack's endpoint (make run), "
-            "or pass --stack NAME for a deployed stack"
-        )
-    table = os.environ.get("API_KEYS_TABLE")
-    if not table:
-        from local.stack.provision import Stack
-        from local.stack.template import load_template
+    names = _use_local_stack()
+    return Target(os.environ.get("API_KEYS_TABLE") or names["API_KEYS_TABLE"], None, names)
 
-        table = Stack(load_template()).function_environment()["API_KEYS_TABLE"]
-    return Target(table, None)
+
+def _use_local_stack() -> dict[str, str]:
+    """Point this process at the local stack; return its table names (by environment variable).
+
+    ``AWS_ENDPOINT_URL`` wins; else the running ``make run``'s state file. Fake credentials go to a
+    loopback endpoint only: anything else signs with whatever AWS credentials are configured.
+    """
+    from local.stack.moto_server import use_endpoint
+    from local.stack.provision import Stack
+    from local.stack.state import NoLocalStack, is_loopback, require_running
+    from local.stack.template import load_template
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    names = {
+        name: value
+        for name, value in Stack(load_template()).function_environment().items()
+        if name.endswith(("_TABLE", "_BUCKET"))
+    }
+    if endpoint:
+        if is_loopback(endpoint):
+            use_endpoint(endpoint)
+    else:
+        try:
+            state = require_running("pass --stack NAME for a deployed stack")
+        except NoLocalStack as exc:
+            raise CliError(str(exc)) from exc
+        use_endpoint(state.endpoint_url)
+        os.environ["AWS_DEFAULT_REGION"] = state.region
+        names.update(state.names)
+    reset_clients()  # boto3 clients read the endpoint and credentials when they are made
+    return names
 
 
 def _use_keys_table(table: str) -> None:
@@ -112,7 +140,7 @@ def _instant(*, exclusive_end: bool) -> Callable[[str], int]:
     return parse
 
 
-def _use_stats_tables(stack_name: str | None) -> None:
+def _use_stats_tables(stack_name: str | None, local_names: dict[str, str]) -> None:
     """Point the shared package at the logs and stats tables: a deployed stack's, or the local stack's."""
     if stack_name is not None:
         cloudformation = boto3.client("cloudformation")
@@ -126,11 +154,7 @@ def _use_stats_tables(stack_name: str | None) -> None:
 
         tables = {"LOGS_TABLE": physical("RequestLogsTable"), "STATS_TABLE": physical("StatsTable")}
     else:
-        from local.stack.provision import Stack
-        from local.stack.template import load_template
-
-        local = Stack(load_template()).function_environment()
-        tables = {name: os.environ.get(name) or local[name] for name in ("LOGS_TABLE", "STATS_TABLE")}
+        tables = {name: os.environ.get(name) or local_names[name] for name in ("LOGS_TABLE", "STATS_TABLE")}
     os.environ.update(tables)
     get_settings.cache_clear()
 
@@ -242,7 +266,7 @@ def revoke_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
 def rebuild_stats(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     if key_store.get_account(args.account_id) is None:
         raise CliError(f"no account {args.account_id}")
-    _use_stats_tables(args.stack)
+    _use_stats_tables(args.stack, target.local_names)
     now = now_ms()
     try:
         plan = stats_rebuild.plan_rebuild(
@@ -324,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="python -m admin",
-        description="Accounts and API keys of the Request Logs API. Local stack: set AWS_ENDPOINT_URL; "
-        "deployed stack: --stack NAME.",
+        description="Accounts and API keys of the Request Logs API. Local stack (default): the running "
+        "make run, or AWS_ENDPOINT_URL; deployed stack: --stack NAME.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     command = commands.add_parser("create-account", parents=[common], help="create an account")
@@ -357,6 +381,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explain(exc: BotoCoreError, stack_name: str | None) -> str:
+    from local.stack.state import is_loopback
+
+    if isinstance(exc, EndpointConnectionError) and stack_name is None:
+        if is_loopback(os.environ.get("AWS_ENDPOINT_URL", "")):
+            return f"{exc}: is the local stack (make run) still running?"
+        return str(exc)
+    if isinstance(exc, NoCredentialsError):
+        if stack_name is not None:
+            return f"{exc}: a deployed stack needs the AWS credentials of its account (aws configure, AWS_PROFILE)"
+        return f"{exc}: {os.environ.get('AWS_ENDPOINT_URL')} is not a loopback endpoint, so it needs AWS credentials"
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -369,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as exc:
         error = exc.response["Error"]
         print(f"error: {exc.operation_name} failed: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        # No credentials, an endpoint that does not answer, no region: one line, not botocore's traceback.
+        print(f"error: {_explain(exc, args.stack)}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result, indent=2))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Callable, Mapping
 
 from request_logs.domain.sketches import Sketch, merge_sketches
@@ -50,8 +51,12 @@ DISTRIBUTIONS: dict[str, Callable[[random.Random], float]] = {
 }
 
 
-def exact_quantile(ordered: list[int], q: float) -> int:
-    return ordered[math.floor(q * (len(ordered) - 1))]
+def exact_quantile(ordered: list[int], q: float) -> float:
+    """The exact quantile by linear interpolation (numpy's default, Postgres ``percentile_cont``), from the
+    standard library's implementation rather than ours."""
+    if len(ordered) == 1:
+        return float(ordered[0])
+    return statistics.quantiles(ordered, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def _hourly_latencies(draw: Callable[[random.Random], float], seed: int) -> list[list[int]]:

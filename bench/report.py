@@ -28,6 +28,7 @@ from bench import (
     enhanced_summary,
     item_size,
     load_report,
+    make_run_ready,
     percentile_error,
     read_amplification,
     scaling,
@@ -52,6 +53,7 @@ class Benchmark(Protocol):
 
 # In the document's order.
 SECTIONS: tuple[Benchmark, ...] = (
+    make_run_ready,
     read_amplification,
     cold_init,
     aggregator_writes,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,7 @@ LIST_PATH = "/api/account/request-logs"
 ENHANCED_PATH = "/api/account/request-logs/enhanced"
 STATS_PATH = "/api/account/request-logs/stats"
 CURSOR_PAGE = 5  # the page of a cursor walk whose reads count
-STATS_DEFAULT_DAYS = 30  # stats without start_date: the 30 days before now
+DEFAULT_DAYS = 30  # every endpoint without start_date: the 30 days before now
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,10 @@ def _get(world: AggregatedStack, path: str, query: list[tuple[str, str]]) -> tup
 
 def _check_list(request: Request, world: AggregatedStack, body: dict[str, Any], skipped: int) -> None:
     visible = [log for log in world.dataset.logs if log_visible(log.created_ms, world.now_ms)]
-    matching = [log for log in visible if request.filters(world).matches(log)]
+    filters = request.filters(world)
+    if filters.since_ms is None:
+        filters = replace(filters, since_ms=world.now_ms - DEFAULT_DAYS * DAY_MS)
+    matching = [log for log in visible if filters.matches(log)]
     expected = expected_order(matching, request.sort, request.order)
     limit = int(dict(request.query(world)).get("limit", 50))
     got = [log["id"] for log in body["logs"]]
@@ -179,7 +182,7 @@ def _check_list(request: Request, world: AggregatedStack, body: dict[str, Any], 
 
 def _check_stats(request: Request, world: AggregatedStack, body: dict[str, Any]) -> None:
     query = dict(request.query(world))
-    since = 0 if "start_date" in query else world.now_ms - STATS_DEFAULT_DAYS * DAY_MS
+    since = 0 if "start_date" in query else world.now_ms - DEFAULT_DAYS * DAY_MS
     logs = [log for log in world.dataset.logs if since <= log.created_ms < world.now_ms]
     _check_answer(body, logs, query["group_by"])
 

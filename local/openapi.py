@@ -282,7 +282,8 @@ def _function_document(template: Template, logical_id: str) -> tuple[dict[str, A
 def build_document(template: Template | None = None) -> dict[str, Any]:
     """The merged OpenAPI 3.1 document of every API function in the template."""
     template = template or load_template()
-    routes = template.routes()
+    # ANY routes answer every other method with a 405 (MethodNotAllowedFunction): not operations.
+    routes = [route for route in template.routes() if route.method != "ANY"]
     throttles, plan_throttle = template.usage_plan_throttles()
     expected = {(route.path, route.method.lower()): route.function for route in routes}
     paths: dict[str, dict[str, Any]] = {}
@@ -406,6 +407,7 @@ _SWAGGER_PAGE = """\
 """
 DOCS_PATH = "/docs"
 DOCUMENT_URL_PATH = "/openapi.json"
+INDEX_PATH = "/"
 
 
 def _swagger_ui_directory() -> Path:
@@ -415,7 +417,8 @@ def _swagger_ui_directory() -> Path:
 
 
 class DocumentationSite:
-    """``GET /openapi.json`` and Swagger UI at ``/docs`` for the local runtime, without auth.
+    """``GET /openapi.json``, Swagger UI at ``/docs`` and an index at ``/`` pointing to both and to the
+    endpoints, for the local runtime, without auth.
 
     Not part of the deployed API (API Gateway serves only the template's routes). The document is built
     on first request, from the same template as the gateway's routes, and kept.
@@ -429,7 +432,7 @@ class DocumentationSite:
     def page(self, path: str) -> tuple[str, bytes] | None:
         """(content type, body) of a documentation path; None for any other path."""
         path = path.rstrip("/") or "/"
-        if path not in (DOCUMENT_URL_PATH, DOCS_PATH, *_SWAGGER_UI_FILES):
+        if path not in (INDEX_PATH, DOCUMENT_URL_PATH, DOCS_PATH, *_SWAGGER_UI_FILES):
             return None
         with self._lock:
             if path not in self._pages:
@@ -437,12 +440,27 @@ class DocumentationSite:
             return self._pages[path]
 
     def _render(self, path: str) -> tuple[str, bytes]:
+        if path == INDEX_PATH:
+            return "application/json", (json.dumps(self._index(), indent=2) + "\n").encode()
         if path == DOCUMENT_URL_PATH:
             return "application/json", render(build_document(self._template)).encode()
         if path == DOCS_PATH:
             return "text/html; charset=utf-8", _SWAGGER_PAGE.encode()
         name, content_type = _SWAGGER_UI_FILES[path]
         return content_type, (_swagger_ui_directory() / name).read_bytes()
+
+    def _index(self) -> dict[str, Any]:
+        """What ``GET /`` answers: where the documentation is, and the endpoints (the template's routes)."""
+        endpoints = sorted(
+            {f"{route.method} {route.path}" for route in self._template.routes() if route.method != "ANY"}
+        )
+        return {
+            "name": "Request Logs API (local runtime)",
+            "docs": DOCS_PATH,
+            "openapi": DOCUMENT_URL_PATH,
+            "authentication": "Authorization: Bearer <API key>",
+            "endpoints": endpoints,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,12 +4,17 @@
 2. every table, queue and bucket of ``template.yaml`` provisioned there, the functions' environment set;
 3. pollers that feed the ingest queue to ``IngestFunction`` and the logs table's stream to
    ``StatsAggregatorFunction``, like the template's SQS and DynamoDB event sources;
-4. two demo accounts with API keys, and thousands of realistic gateway messages sent to the ingest
-   queue — the real ingest path — plus a few malformed ones that end in the dead-letter queue;
-5. once the queue is drained and the stream aggregated, the API Gateway emulation on 127.0.0.1:$PORT
-   (3000 by default), the ``export RL_BASE_URL=... RL_API_KEY=... RL_API_KEY_2=...`` line, the spec's
-   curl examples and the URL of Swagger UI (``/docs``) and of the OpenAPI document (``/openapi.json``);
-6. serve until Ctrl-C or SIGTERM.
+4. two demo accounts with API keys, then at once the API Gateway emulation on 127.0.0.1:$PORT (3000 by
+   default), the ``export RL_BASE_URL=... RL_API_KEY=... RL_API_KEY_2=...`` line, the spec's curl
+   examples and the URL of Swagger UI (``/docs``) and of the OpenAPI document (``/openapi.json``);
+5. in the background, thousands of realistic gateway messages sent to the ingest queue — the real
+   ingest path — plus a few malformed ones that end in the dead-letter queue, with progress lines until
+   "demo data loaded" (ingested and aggregated); the API answers for what is ingested so far;
+6. serve until Ctrl-C or SIGTERM, then stop quietly: the gateway, the pollers (the batches in hand
+   finished), the moto server last, so nothing polls a server that is gone; exit status 0.
+
+While it runs, ``.local/stack.json`` (``local.stack.state``) tells ``make admin`` and
+``make invoke TARGET=local`` where the stack is: they need neither ``AWS_ENDPOINT_URL`` nor credentials.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import boto3
-import requests
 
 from local.demo.accounts import DemoAccount, create_demo_account
 from local.demo.traffic import demo_messages, enqueue, malformed_bodies
@@ -37,10 +42,14 @@ from local.emulator.stream_poller import StreamPoller, stream_event_sources
 from local.openapi import DOCS_PATH, DOCUMENT_URL_PATH
 from local.stack.moto_server import LOOPBACK, MotoServer, use_endpoint
 from local.stack.provision import Stack, provision
+from local.stack.state import LocalStackState, remove_state, write_state
+from local.stack.template import REGION
 from request_logs.config import get_settings
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
 from request_logs.store.dynamo import reset_clients
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
 DEMO_DAYS = 35
@@ -53,6 +62,7 @@ SECOND_ACCOUNT_MESSAGES = 250
 # start_backend().
 POLLERS_PER_QUEUE = 1
 DRAIN_TIMEOUT_SECONDS = 300
+PROGRESS_EVERY_SECONDS = 10  # a progress line while the demo data loads
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -65,6 +75,7 @@ class Backend:
     functions: FunctionRegistry
     pollers: list[SqsPoller] = field(default_factory=list)
     stream_pollers: list[StreamPoller] = field(default_factory=list)
+    stopping: bool = False  # set by stop(): work in other threads ends quietly
 
     @property
     def ingest_poller(self) -> SqsPoller:
@@ -80,6 +91,7 @@ class Backend:
             stream_poller.drain()
 
     def stop(self) -> None:
+        self.stopping = True
         for poller in self.pollers:
             poller.stop()
         for stream_poller in self.stream_pollers:
@@ -90,8 +102,9 @@ class Backend:
 def start_backend(*, pollers_per_queue: int = POLLERS_PER_QUEUE) -> Backend:
     """Steps 1–3 of the module docstring. Changes ``os.environ``: this process now talks to moto."""
     moto = MotoServer()
-    use_endpoint(moto.start())
+    backend: Backend | None = None
     try:
+        use_endpoint(moto.start())
         stack = provision()
         os.environ.update(stack.function_environment())
         # The shared package caches settings and clients per process: forget any made before.
@@ -107,8 +120,11 @@ def start_backend(*, pollers_per_queue: int = POLLERS_PER_QUEUE) -> Backend:
             stream_poller = StreamPoller(stream_source, functions)
             stream_poller.start()
             backend.stream_pollers.append(stream_poller)
-    except BaseException:
-        moto.stop()
+    except BaseException:  # Ctrl-C included: stop what started, pollers before the server they poll
+        if backend is not None:
+            backend.stop()
+        else:
+            moto.stop()
         raise
     return backend
 
@@ -175,21 +191,47 @@ def api_reference(base_url: str) -> str:
     )
 
 
-def _example_log_id(base_url: str, account: DemoAccount, messages: list[dict[str, Any]]) -> str:
-    """The id of the account's newest successful request, fetched through the gateway.
+def _example_message(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The newest successful request: the log the single-log examples name."""
+    return max((m for m in messages if m["status"] == "success"), key=lambda m: parse_instant(m["created_at"]))
 
-    The id is derived as ingest derives it; fetching that log is the first request through the gateway
-    and proves the whole path serves (a list would do too, but costs seconds against moto).
-    """
-    newest = max((m for m in messages if m["status"] == "success"), key=lambda m: parse_instant(m["created_at"]))
-    log_id = make_log_id(account.account_id, newest["request_id"], parse_instant(newest["created_at"]))
-    response = requests.get(
-        f"{base_url}/api/account/request-logs/{log_id}",
-        headers={"Authorization": f"Bearer {account.api_key}"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return log_id
+
+def make_log_id_of(account: DemoAccount, message: dict[str, Any]) -> str:
+    """The id ingest gives the message's log (derived, as ingest derives it)."""
+    return make_log_id(account.account_id, message["request_id"], parse_instant(message["created_at"]))
+
+
+def _load_demo_data(backend: Backend, bodies: list[str], malformed: int, started: float) -> None:
+    """Send the demo messages to the ingest queue, wait for ingest and aggregation, with progress lines.
+    Quiet when the runtime stops meanwhile (the pollers and moto go away under it)."""
+    poller = backend.ingest_poller
+    total = len(bodies)
+    try:
+        say(started, f"demo data: sending {total:,} gateway messages ({malformed} malformed) to SQS")
+
+        def progress(sent: int) -> None:
+            if sent % 1000 == 0:
+                say(started, f"demo data: sent {sent:,} of {total:,}, ingested {poller.stats.succeeded:,}")
+
+        enqueue(poller, bodies, on_progress=progress)
+        while True:
+            try:
+                poller.wait_until_drained(PROGRESS_EVERY_SECONDS)
+                break
+            except TimeoutError:
+                say(started, f"demo data: ingested {poller.stats.succeeded:,} of {total - malformed:,}")
+        for stream_poller in backend.stream_pollers:
+            stream_poller.drain()
+        say(
+            started,
+            f"demo data loaded: {poller.stats.succeeded:,} logs ingested and aggregated into the hour and day "
+            f"stats; {_dead_letter_count(backend)} malformed messages are in the dead-letter queue (the ingest "
+            "function's log above says why)",
+        )
+    except Exception:
+        if backend.stopping:
+            return  # stopped while loading: nothing to report
+        logger.exception("loading the demo data failed; the API serves what was ingested")
 
 
 def say(started: float, text: str) -> None:
@@ -197,18 +239,48 @@ def say(started: float, text: str) -> None:
     print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _Stop(BaseException):
+    """SIGINT or SIGTERM: stop serving (a BaseException, so that no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    # From now on a second Ctrl-C means "now": the clean stop takes a second or two, unless an
+    # invocation in hand is long.
+    signal.signal(signal.SIGINT, _stop_at_once)
+    signal.signal(signal.SIGTERM, _stop_at_once)
+    raise _Stop(signum)
+
+
+def _stop_at_once(signum: int, frame: FrameType | None) -> None:
+    # The moto server exits with this process (local.stack.moto_main); a stale state file is recognised.
+    os.write(sys.stdout.fileno(), b"\nstopped at once (second signal)\n")
+    os._exit(128 + signum)
+
+
+def _state(backend: Backend, api_url: str | None) -> LocalStackState:
+    """What other processes learn from the state file: the endpoint and the resources' names, no secret."""
+    environment = backend.stack.function_environment()
+    names = {name: value for name, value in environment.items() if name.endswith(("_TABLE", "_BUCKET"))}
+    return LocalStackState(os.getpid(), backend.moto.endpoint_url, REGION, names, api_url)
 
 
 def main() -> int:
+    """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop cleanly and return 0: a requested stop is not a
+    failure (and ``make`` prints no "Error 130" line). The gateway stops first, then the pollers finish
+    the batches in hand, then the moto server stops; one line says so."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint for sqs via: environment"
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
     port = int(os.environ.get("PORT", DEFAULT_PORT))
     started = time.monotonic()
     backend: Backend | None = None
     server: GatewayServer | None = None
+    stopped_by: int | None = None
     try:
         say(started, "starting moto server, provisioning template.yaml, starting the SQS and stream pollers")
         backend = start_backend()
@@ -217,50 +289,65 @@ def main() -> int:
         except OSError as exc:
             print(f"cannot listen on {LOOPBACK}:{port} ({exc.strerror}): set PORT to a free port", file=sys.stderr)
             return 1
-        say(started, f"moto server at {backend.moto.endpoint_url} (the AWS_ENDPOINT_URL for the admin CLI)")
+        state_file = write_state(_state(backend, api_url=None))
+        say(
+            started,
+            f"moto server at {backend.moto.endpoint_url} (AWS_ENDPOINT_URL; make admin and make invoke "
+            f"TARGET=local find it through {_relative(state_file)})",
+        )
         first = create_demo_account("Demo Account", ["default", "batch-jobs"])
         second = create_demo_account("Second Demo Account", ["default"])
         say(started, f"demo accounts {first.account_id} (2 keys) and {second.account_id} (1 key)")
 
         first_messages = demo_messages(first, FIRST_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=7)
         messages = first_messages + demo_messages(second, SECOND_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=8)
-        # Malformed first: their retries overlap the bulk instead of trailing it.
-        bodies = malformed_bodies(messages[0]) + [json.dumps(message) for message in messages]
-        poller = backend.ingest_poller
-        say(started, f"sending {len(bodies):,} gateway messages ({len(bodies) - len(messages)} malformed) to SQS")
+        example = _example_message(first_messages)
+        # The example log first, so that the single-log examples answer at once; the malformed ones next:
+        # their retries overlap the bulk instead of trailing it.
+        bodies = [json.dumps(example), *malformed_bodies(messages[0])]
+        bodies += [json.dumps(message) for message in messages if message is not example]
 
-        def progress(sent: int) -> None:
-            if sent % 1000 == 0:
-                say(started, f"  sent {sent:,}, ingested {poller.stats.succeeded:,}")
-
-        enqueue(poller, bodies, on_progress=progress)
-        poller.wait_until_drained(DRAIN_TIMEOUT_SECONDS)
-        say(
-            started,
-            f"ingested {poller.stats.succeeded:,} messages; {_dead_letter_count(backend)} malformed ones are in "
-            "the dead-letter queue (the ingest function's log above says why)",
-        )
-        # The stream pollers aggregated while ingest ran; drain() delivers what is left, so stats are complete.
-        for stream_poller in backend.stream_pollers:
-            stream_poller.drain()
-        say(started, "aggregated every log into the hour and day stats")
-
+        # Serve at once: the demo data loads in the background through the real ingest path, and every
+        # endpoint answers for what has been ingested (and, for stats, aggregated) so far.
         server.start()
-        log_id = _example_log_id(server.url, first, first_messages)
-        say(started, f"ready: the API is at {server.url}\n")
+        write_state(_state(backend, api_url=server.url))
+        say(started, f"ready: the API is at {server.url} (demo data loads in the background, progress below)\n")
         print(f"export RL_BASE_URL={server.url} RL_API_KEY={first.api_key} RL_API_KEY_2={second.api_key}\n")
-        print(curl_examples(backend.stack, log_id), flush=True)
+        print(curl_examples(backend.stack, make_log_id_of(first, example)), flush=True)
         print(api_reference(server.url), flush=True)
         print("Serving until Ctrl-C.", flush=True)
+        loader = threading.Thread(
+            target=_load_demo_data,
+            args=(backend, bodies, len(bodies) - len(messages), started),
+            name="demo-data",
+            daemon=True,
+        )
+        loader.start()
         threading.Event().wait()
-    except KeyboardInterrupt:
-        print("\nshutting down", flush=True)
+    except _Stop as stop:
+        stopped_by = stop.signum
     finally:
         if server is not None:
             server.stop()
         if backend is not None:
             backend.stop()
+        remove_state(os.getpid())
+    if stopped_by is not None:
+        # After the terminal's "^C", on a line of its own.
+        prefix = "\n" if stopped_by == signal.SIGINT else ""
+        print(
+            f"{prefix}[{time.monotonic() - started:5.1f}s] stopped on {signal.Signals(stopped_by).name}: "
+            "the API, the pollers and the moto server are shut down",
+            flush=True,
+        )
     return 0
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

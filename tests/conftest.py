@@ -4,6 +4,7 @@ clock, the template's functions loaded as Lambda would, and callers that build r
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -186,3 +187,12 @@ def sample_messages(
 ) -> list[dict[str, Any]]:
     keys = KEYS_A if account == ACCOUNT_A else KEYS_B
     return generate_messages(account, keys, count, NOW_MS - days * DAY_MS, NOW_MS, seed=seed, **kwargs)
+
+
+def exact_quantile(values: list[int] | list[float], q: float) -> float:
+    """Brute force for a percentile: linear interpolation between the order statistics around rank
+    ``q × (n − 1)`` (numpy's default, Postgres ``percentile_cont``), by the standard library's
+    implementation, not ours."""
+    if len(values) == 1:
+        return float(values[0])
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]

@@ -1,7 +1,15 @@
 """Realistic gateway messages (the ingest contract) for demo data, tests and benchmarks.
 
-Deterministic for a seed: several models and providers, errors of several kinds, streaming and not,
-a diurnal traffic pattern, some costs sent by the gateway and some models absent from the catalog.
+Deterministic for a seed: a few dominant models among several providers, one model absent from the
+catalog (stored unpriced); traffic busier on weekday afternoons (UTC); streaming with a time to first
+token; a few slow outliers. Errors fit their kind: a rate limit or a rejected credential answers in tens
+of milliseconds, a context overflow carries a prompt over the model's window, an upstream failure takes
+seconds and a timeout a minute, and none produces output tokens.
+
+Billing follows the providers: a failed request is billed nothing, so the gateway reports its cost as
+zero (with the model's prices), and the catalog would otherwise price tokens nobody was charged for.
+When the gateway bills a success itself, it uses its negotiated prices for the same model: the
+catalog's, less a fixed discount per provider (``GATEWAY_DISCOUNT``).
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from request_logs.domain.pricing import load_catalog
 
 # (model, provider, weight, median latency ms)
 MODELS: list[tuple[str, str, float, int]] = [
@@ -24,6 +34,11 @@ MODELS: list[tuple[str, str, float, int]] = [
     ("mistral/mistral-large-latest", "mistral", 0.05, 1200),
     ("deepseek/deepseek-r1", "deepseek", 0.03, 4200),  # not in the pricing catalog: stored unpriced
 ]
+
+# The gateway's negotiated prices, as a share of the catalog's, by provider (when it bills a request itself).
+GATEWAY_DISCOUNT: dict[str, Decimal] = {"openai": Decimal("0.9"), "anthropic": Decimal("0.85")}
+CONTEXT_WINDOW_TOKENS = 128_000
+SLOW_OUTLIER_RATE = 0.01  # successes that take 5 to 20 times their usual latency (a provider's bad minute)
 
 # (type, code, status code, message, weight)
 ERRORS: list[tuple[str, str, int, str, float]] = [
@@ -75,14 +90,36 @@ def _iso(epoch_ms: int) -> str:
 
 
 def _created_times(rng: random.Random, count: int, start_ms: int, end_ms: int) -> list[int]:
-    """Times with a daily rhythm (busier in the afternoon UTC), sorted ascending."""
+    """Times with a daily rhythm (busier in the afternoon UTC) and a weekly one (weekends at 40 %),
+    sorted ascending."""
     times: list[int] = []
     while len(times) < count:
         candidate = rng.randrange(start_ms, end_ms)
         hour = (candidate // 3_600_000) % 24
-        if rng.random() < 0.35 + 0.65 * (0.5 + 0.5 * math.sin((hour - 9) / 24 * 2 * math.pi)):
+        weekday = datetime.fromtimestamp(candidate / 1000, tz=UTC).weekday()
+        daily = 0.35 + 0.65 * (0.5 + 0.5 * math.sin((hour - 9) / 24 * 2 * math.pi))
+        if rng.random() < daily * (0.4 if weekday >= 5 else 1.0):
             times.append(candidate)
     return sorted(times)
+
+
+def _error_shape(rng: random.Random, code: str, input_tokens: int) -> tuple[int, int]:
+    """(latency ms, input tokens) that fit an error of this kind."""
+    if code == "upstream_timeout":
+        return 60_000 + rng.randrange(0, 500), input_tokens
+    if code == "context_length_exceeded":  # refused before any generation, on a prompt over the window
+        return max(30, int(rng.lognormvariate(math.log(120), 0.5))), CONTEXT_WINDOW_TOKENS + rng.randrange(1, 60_000)
+    if code in ("upstream_error", "provider_unavailable"):  # the provider answered, badly, after a while
+        return max(150, int(rng.lognormvariate(math.log(2_500), 0.7))), input_tokens
+    return max(15, int(rng.lognormvariate(math.log(60), 0.6))), input_tokens  # rate limit, credentials
+
+
+def _prices_of(model: str, provider: str, *, gateway: bool) -> tuple[Decimal, Decimal] | None:
+    prices = load_catalog().prices_for(model)
+    if prices is None:
+        return None
+    share = GATEWAY_DISCOUNT.get(provider, Decimal(1)) if gateway else Decimal(1)
+    return prices.input_per_million * share, prices.output_per_million * share
 
 
 def generate_messages(
@@ -107,9 +144,7 @@ def generate_messages(
         input_tokens = max(5, int(rng.lognormvariate(math.log(350), 0.9)))
         if is_error:
             error_type, code, status_code, text, _ = _weighted(rng, ERRORS, [e[4] for e in ERRORS])
-            latency = max(20, int(rng.lognormvariate(math.log(180), 0.8)))
-            if error_type == "timeout_error":
-                latency = 60_000 + rng.randrange(0, 500)
+            latency, input_tokens = _error_shape(rng, code, input_tokens)
             output_tokens = 0
             error: dict[str, Any] | None = {"type": error_type, "code": code, "message": text}
             response: dict[str, Any] | None = {"error": error}
@@ -117,6 +152,8 @@ def generate_messages(
             status_code = 200
             output_tokens = max(1, int(rng.lognormvariate(math.log(180), 1.0)))
             latency = max(40, int(rng.lognormvariate(math.log(median), 0.55) + output_tokens * 0.8))
+            if rng.random() < SLOW_OUTLIER_RATE:
+                latency *= rng.randrange(5, 21)
             error = None
             response = {
                 "id": f"chatcmpl-{seed}x{position}",
@@ -174,13 +211,13 @@ def generate_messages(
             },
             "response": response,
         }
-        if not is_error and rng.random() < gateway_cost_rate and provider != "deepseek":
-            # The gateway sometimes bills itself (negotiated prices), with the prices it used.
-            price_in = Decimal(rng.choice(["2.00", "0.50", "1.00"]))
-            price_out = Decimal(rng.choice(["8.00", "1.50", "3.00"]))
+        gateway_prices = _prices_of(model, provider, gateway=not is_error)
+        if gateway_prices is not None and (is_error or rng.random() < gateway_cost_rate):
+            # A failed request: billed nothing. A success the gateway bills itself: its negotiated prices.
+            price_in, price_out = gateway_prices
             message["cost"] = {
-                "input": str(input_tokens * price_in / 1_000_000),
-                "output": str(output_tokens * price_out / 1_000_000),
+                "input": "0" if is_error else str(input_tokens * price_in / 1_000_000),
+                "output": "0" if is_error else str(output_tokens * price_out / 1_000_000),
                 "input_per_million": str(price_in),
                 "output_per_million": str(price_out),
             }

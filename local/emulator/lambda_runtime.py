@@ -2,6 +2,8 @@
 
 Each function's ``app.py`` is imported from its ``CodeUri`` under a unique module name, with the
 shared layer on ``sys.path`` (as ``/opt/python`` is in Lambda) and the template's environment set.
+The functions share this process, but each one's log lines carry its own name, ARN, request id and
+cold start, as in its own Lambda process (``local.emulator.function_logs``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from local.emulator.function_logs import invocation, isolate_function_log_keys
 from local.stack.template import ACCOUNT, LAYER_PATH, REGION, FunctionSpec, Template
 
 
@@ -98,7 +101,10 @@ class FunctionRegistry:
         with self._lock:
             if logical_id not in self._handlers:
                 spec = self.specs[logical_id]
-                module = load_module(spec)
+                with invocation(logical_id, loading=True):
+                    module = load_module(spec)
+                # The handlers share one Powertools logger per service: give each function its own keys.
+                isolate_function_log_keys()
                 self._handlers[logical_id] = getattr(module, spec.handler.rpartition(".")[2])
                 _ENVIRONMENT_LOCKS.setdefault(logical_id, threading.Lock())
             return self._handlers[logical_id]
@@ -106,6 +112,6 @@ class FunctionRegistry:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         spec = self.specs[logical_id]
         handler = self.handler(logical_id)
-        with _ENVIRONMENT_LOCKS[logical_id]:
+        with _ENVIRONMENT_LOCKS[logical_id], invocation(logical_id):
             context = LambdaContext(function_name=logical_id, timeout_seconds=spec.timeout)
             return handler(event, context)

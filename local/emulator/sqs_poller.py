@@ -183,6 +183,10 @@ class SqsPoller:
                 if messages:
                     self._process(messages)
             except Exception:
+                if self._stopping.is_set():
+                    # Stopping: the messages in hand reappear on the queue, nothing to report.
+                    logger.debug("polling %s failed while stopping", self.source.queue_url, exc_info=True)
+                    return
                 # Lambda's pollers survive transient SQS errors; so does this one (messages just reappear).
                 logger.exception("polling %s failed; retrying", self.source.queue_url)
                 self._stopping.wait(LONG_POLL_SECONDS)

@@ -245,6 +245,10 @@ class StreamPoller:
                         while self._due(shard_id):
                             self._deliver_next(shard_id)
             except Exception:
+                if self._stopping.is_set():
+                    # Stopping: undelivered records stay in the stream, nothing to report.
+                    logger.debug("polling the stream of %s failed while stopping", self.source.function, exc_info=True)
+                    return
                 # Lambda's pollers survive transient errors; undelivered records stay pending and come again.
                 logger.exception("polling the stream of %s failed; retrying", self.source.function)
 

@@ -10,6 +10,10 @@ thread: moto spends ~2 ms of Python per request, and in its own process that wor
 core instead of taking turns with the functions for one interpreter lock. Measured on ``make run``'s
 demo load (5,250 messages through SQS → ingest → stream → aggregator): ready after 68 s with the
 server in process, 53 s with it in a child process.
+
+The child runs in its own session, so a Ctrl-C in the terminal does not reach it: the parent stops its
+pollers first and the server last (``stop()``), and nothing polls a server that is already gone. It
+watches its parent and exits when the parent does, however the parent ends (SIGKILL included).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import requests
 from local.stack.template import REGION, ROOT
 
 LOOPBACK = "127.0.0.1"
+# moto_main exits when its parent, this process, is gone.
+PARENT_PID_VARIABLE = "LOCAL_MOTO_PARENT_PID"
 _START_TIMEOUT_SECONDS = 30
 _START_ATTEMPTS = 3
 
@@ -64,18 +70,21 @@ class MotoServer:
         for _ in range(_START_ATTEMPTS):
             # A port picked free can be taken before the child binds it: then the child exits; try another.
             port = self._port or _free_port(self._host)
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+            self._process = process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
                 [sys.executable, "-m", "local.stack.moto_main", "-H", self._host, "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd=ROOT,  # where ``local`` is importable from
+                env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())},
+                # Out of the terminal's process group: Ctrl-C reaches only us, and we stop the server after
+                # the pollers that use it (module docstring). moto_main exits when we do, however we end.
+                start_new_session=True,
             )
             endpoint_url = f"http://{self._host}:{port}"
             if self._wait_until_serving(process, endpoint_url):
-                self._process, self._endpoint_url = process, endpoint_url
+                self._endpoint_url = endpoint_url
                 return endpoint_url
-            process.kill()
-            process.wait()
+            self.stop()
         raise RuntimeError(f"moto server did not start on {self._host}")
 
     @staticmethod

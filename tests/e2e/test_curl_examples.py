@@ -81,4 +81,4 @@ def test_printed_examples_are_the_specs_and_work_verbatim(local_api: LocalApi) -
     costs = [log["cost"]["total"] for log in enhanced["logs"]]
     assert len(costs) == 10 and costs == sorted(costs, reverse=True)
     assert enhanced["summary"]["total_cost"] >= sum(costs)
-    assert enhanced["pagination"]["total"] == len(local_api.first_messages)
+    assert enhanced["pagination"]["total"] == len(local_api.in_default_window(local_api.first_messages))

@@ -92,7 +92,7 @@ def error_of(response: requests.Response, status: int) -> dict[str, str]:
 
 
 def route_function(template: Template, resource: str) -> str:
-    (function,) = [route.function for route in template.routes() if route.path == resource]
+    (function,) = [route.function for route in template.routes() if route.path == resource and route.method == "GET"]
     return function
 
 
@@ -218,10 +218,11 @@ def test_a_method_without_its_own_throttle_gets_the_plans() -> None:
 
 # ------------------------------------------------------------------ usage-plan throttles
 def throttled_routes(template: Template) -> list[tuple[str, str, dict[str, float]]]:
-    """(method key, a concrete path, its limits) for every route of the template."""
+    """(method key, a concrete path, its limits) for every GET route of the template (the ANY routes'
+    405s take the plan's default)."""
     methods, default = template.usage_plan_throttles()
     found = []
-    for route in template.routes():
+    for route in (route for route in template.routes() if route.method == "GET"):
         key = f"{route.path}/{route.method}"
         limits = methods.get(key, default)
         assert limits is not None, f"{key} has no throttle"

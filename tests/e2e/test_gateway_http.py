@@ -66,17 +66,15 @@ def test_second_account_sees_only_its_own_logs(local_api: LocalApi) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["pagination"]["total"] == len(local_api.second_messages)
-    assert {log["request_id"] for log in body["logs"]} == {m["request_id"] for m in local_api.second_messages}
+    theirs = local_api.in_default_window(local_api.second_messages)  # no dates: the last 30 days
+    assert body["pagination"]["total"] == len(theirs)
+    assert {log["request_id"] for log in body["logs"]} == {m["request_id"] for m in theirs}
     for log_id in first_ids:
         assert_error(local_api.get(f"{LIST}/{log_id}", key=local_api.second.api_key), 404, "not_found_error")
         assert_error(local_api.get(f"{LIST}/{log_id}/details", key=local_api.second.api_key), 404, "not_found_error")
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/api/account/nothing-here"), ("GET", "/"), ("POST", LIST), ("DELETE", f"{LIST}/log_x")],
-)
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/account/nothing-here"), ("PUT", "/api/account")])
 def test_unknown_route_is_a_404_in_the_json_shape_even_without_a_key(
     local_api: LocalApi, method: str, path: str
 ) -> None:
@@ -84,6 +82,39 @@ def test_unknown_route_is_a_404_in_the_json_shape_even_without_a_key(
 
     error = assert_error(response, 404, "not_found_error")
     assert error["code"] == "route_not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", LIST),
+        ("DELETE", f"{LIST}/log_x"),
+        ("PUT", f"{LIST}/stats"),
+        ("PATCH", f"{LIST}/log_x/details"),
+        ("POST", f"{LIST}/enhanced"),
+    ],
+)
+def test_a_method_a_route_does_not_serve_is_a_405_with_allow(local_api: LocalApi, method: str, path: str) -> None:
+    url = f"{local_api.base_url}{path}"
+    response = requests.request(method, url, headers={"Authorization": f"Bearer {local_api.first.api_key}"}, timeout=30)
+
+    error = assert_error(response, 405, "invalid_request_error")
+    assert error["code"] == "method_not_allowed"
+    assert method in error["message"] and "GET" in error["message"]
+    assert response.headers["Allow"] == "GET"
+    # The route keeps the API's authorizer: without a key it is the usual 401, as API Gateway answers.
+    assert_error(requests.request(method, url, timeout=30), 401, "authentication_error")
+
+
+def test_the_root_points_to_the_docs_and_lists_the_endpoints(local_api: LocalApi) -> None:
+    response = requests.get(f"{local_api.base_url}/", timeout=30)
+
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    index = response.json()
+    assert requests.get(f"{local_api.base_url}{index['docs']}", timeout=30).status_code == 200
+    assert requests.get(f"{local_api.base_url}{index['openapi']}", timeout=30).json()["paths"]
+    served = {f"GET {route.path}" for route in local_api.template.routes() if route.method == "GET"}
+    assert set(index["endpoints"]) == served
 
 
 def test_burst_above_the_list_throttle_is_a_429_with_retry_after(local_api: LocalApi) -> None:

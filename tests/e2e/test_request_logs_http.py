@@ -76,8 +76,10 @@ def test_list_is_newest_first_with_an_exact_total(local_api: LocalApi) -> None:
     body = response.json()
     cursor = body["pagination"].pop("nextCursor")
     assert isinstance(cursor, str) and cursor
-    assert body["pagination"] == {"total": len(local_api.first_messages), "limit": 100, "offset": 0, "hasMore": True}
-    expected = newest_first(local_api.first_messages)[:100]
+    # No dates: the 30 days before now, the default of every endpoint.
+    in_window = local_api.in_default_window(local_api.first_messages)
+    assert body["pagination"] == {"total": len(in_window), "limit": 100, "offset": 0, "hasMore": True}
+    expected = newest_first(in_window)[:100]
     assert [instant(log["created_at"]) for log in body["logs"]] == [instant(m["created_at"]) for m in expected]
     assert {log["request_id"] for log in body["logs"]} == {message["request_id"] for message in expected}
     assert all(log.keys() >= SUMMARY_FIELDS for log in body["logs"])
@@ -116,7 +118,11 @@ def test_filters_match_brute_force(local_api: LocalApi, params: dict[str, str]) 
             and ("start_date" not in params or created.date() >= date.fromisoformat(params["start_date"]))
         )
 
-    expected = newest_first([message for message in local_api.first_messages if matches(message)])
+    # Without start_date, the default window: the 30 days before now.
+    candidates = (
+        local_api.first_messages if "start_date" in params else local_api.in_default_window(local_api.first_messages)
+    )
+    expected = newest_first([message for message in candidates if matches(message)])
     assert expected, "the demo data should exercise this filter"
     total, logs = all_pages(local_api, params)
 
@@ -210,7 +216,7 @@ def test_enhanced_cursor_walk_over_http_returns_what_offsets_return(local_api: L
         response = local_api.get(path, {**params, "offset": len(by_offset)})
         by_offset += [log["id"] for log in response.json()["logs"]]
     assert by_cursor == by_offset
-    assert len(by_cursor) == len(set(by_cursor)) == len(local_api.first_messages)
+    assert len(by_cursor) == len(set(by_cursor)) == len(local_api.in_default_window(local_api.first_messages))
 
     local_api.clock.advance(2)
     tampered = local_api.get(path, {**params, "cursor": body["pagination"]["nextCursor"] or "x.y"})

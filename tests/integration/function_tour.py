@@ -177,7 +177,7 @@ class Tour:
     def call(self, route: Any, api_key: str, account_id: str, log_id: str, query: list[tuple[str, str]]) -> Any:
         path = route.path.replace("{id}", log_id)
         event = rest_proxy_event(
-            method=route.method,
+            method="POST" if route.method == "ANY" else route.method,  # an ANY route: any method but GET
             resource=route.path,
             path=path,
             stage=self.stack.template.stage_name(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,8 @@ CATALOG: dict[str, dict[str, str]] = json.loads(CATALOG_FILE.read_text())["model
 DAY_MS = 86_400_000
 LOG_RETENTION_MS = 90 * DAY_MS
 CONTENT_RETENTION_MS = 30 * DAY_MS
+# Without start_date every endpoint covers the 30 days before its end, and the end defaults to now.
+DEFAULT_RANGE_MS = 30 * DAY_MS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 SUMMARY_FIELDS = {
@@ -184,8 +186,12 @@ def newest_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def expected_logs(
     messages: list[dict[str, Any]], account_id: str, now_ms: int, filters: Filters | None = None
 ) -> list[dict[str, Any]]:
-    """Every log the account may see for the query, newest first, as messages."""
+    """Every log the account may see for the query, newest first, as messages (a query without a start
+    covers the default window before its end, or before ``now_ms``)."""
     filters = filters or Filters()
+    if filters.start_ms is None:
+        end = filters.end_ms if filters.end_ms is not None else now_ms
+        filters = replace(filters, start_ms=end - DEFAULT_RANGE_MS)
     return newest_first(
         [m for m in messages if m["account_id"] == account_id and retained(m, now_ms) and filters.matches(m)]
     )
@@ -226,3 +232,15 @@ def variant(message: dict[str, Any], request_id: str, created: int, **changes: A
         request_id=request_id, created_at=iso(created), completed_at=iso(created + clone["latency_ms"]), **changes
     )
     return clone
+
+
+def expected_set_cost(costs: list[Decimal | None]) -> Decimal | None:
+    """A set's cost as the API states it: the sum over its priced logs; None when none was priced
+    (unknown, not zero)."""
+    priced = [cost for cost in costs if cost is not None]
+    return sum(priced, Decimal(0)) if priced else None
+
+
+def stated_cost(value: float | int | None) -> Decimal | None:
+    """A cost as the JSON carried it, exactly (its shortest repr is the Decimal's digits)."""
+    return None if value is None else Decimal(repr(value))

@@ -5,8 +5,12 @@ in process, with the template's own keys-table definition)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,7 +23,8 @@ from moto.server import ThreadedMotoServer
 from admin.cli import ONCE_WARNING, main
 from local.emulator.events import authorizer_request_event
 from local.stack.provision import Stack, provision
-from local.stack.template import load_template_document
+from local.stack.state import STATE_FILE_VARIABLE, LocalStackState, write_state
+from local.stack.template import load_template, load_template_document
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import hash_api_key
 from request_logs.logic.authorize import Unauthorized, authorize
@@ -47,6 +52,14 @@ def admin(capsys: pytest.CaptureFixture[str]) -> Any:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def no_running_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A state file of our own, absent unless a test writes it: never a developer's running make run."""
+    state_file = tmp_path / "stack.json"
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(state_file))
+    return state_file
 
 
 @pytest.fixture(autouse=True)
@@ -206,6 +219,71 @@ def test_refuses_to_guess_a_target(admin: Any) -> None:
     assert result.code == 1
     assert "AWS_ENDPOINT_URL" in result.err
     assert "--stack" in result.err
+
+
+# ------------------------------------------------------------------ finding the local stack
+@pytest.fixture
+def no_aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials anywhere: not in the environment, not in a file, not from instance metadata."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the credentials it found before
+
+
+def running_state(endpoint: str, pid: int | None = None) -> LocalStackState:
+    """What make run writes, with the table names local.stack.provision gives the template's tables."""
+    environment = Stack(load_template()).function_environment()
+    names = {name: value for name, value in environment.items() if name.endswith("_TABLE")}
+    return LocalStackState(pid or os.getpid(), endpoint, "us-east-1", names, None)
+
+
+def test_finds_the_running_stack_through_its_state_file(
+    local_stack: Stack, moto_server: str, no_running_stack: Path, no_aws_config: None, admin: Any
+) -> None:
+    write_state(running_state(moto_server), no_running_stack)
+    assert admin("create-account", "--name", "Acme", "--account-id", "acct_acme").code == 0
+    assert [item["account_id"]["S"] for item in scan_keys_table(local_stack.name("ApiKeysTable"))] == ["acct_acme"]
+    # Fake credentials, for the loopback endpoint only.
+    assert os.environ["AWS_ENDPOINT_URL"] == moto_server
+
+
+def test_the_printed_endpoint_needs_no_credentials(
+    local_stack: Stack, moto_server: str, no_aws_config: None, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    assert admin("create-account", "--name", "Acme", "--account-id", "acct_acme").code == 0
+
+
+def test_an_endpoint_elsewhere_gets_no_fake_credentials(
+    no_aws_config: None, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://example.invalid:4566")
+    result = admin("list-keys", "--account-id", "acct_acme")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("error: Unable to locate credentials")
+    assert "not a loopback endpoint" in result.err
+
+
+def test_a_stale_state_file_is_one_line(no_running_stack: Path, admin: Any) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # a make run that has ended (SIGKILL, say)
+    gone.wait()
+    write_state(running_state("http://127.0.0.1:9", pid=gone.pid), no_running_stack)
+    result = admin("list-keys", "--account-id", "acct_acme")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert "no longer running" in result.err
+    assert "make run" in result.err
+
+
+def test_a_state_file_naming_a_remote_endpoint_is_refused(no_running_stack: Path, admin: Any) -> None:
+    write_state(running_state("https://dynamodb.us-east-1.amazonaws.com"), no_running_stack)
+    result = admin("list-keys", "--account-id", "acct_acme")
+    assert result.code == 1
+    assert "not a loopback endpoint" in result.err
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,23 @@ def test_bad_list_parameters_are_400_naming_the_parameter(shared: SharedStack, q
 @pytest.mark.parametrize(
     "query",
     [
+        [("limit", "5"), ("limit", "6")],  # each value alone is valid: no value may win
+        [("limit", "5"), ("limit", "abc")],
+        [("limit", "5"), ("status", "error"), ("status", "success")],
+    ],
+    ids=lambda value: str(value)[:50],
+)
+def test_a_repeated_parameter_is_refused_by_name_not_by_type(shared: SharedStack, query) -> None:
+    repeated = next(name for name, _ in query if sum(n == name for n, _ in query) > 1)
+    for path in (PATH, PATH + "/enhanced", PATH + "/stats"):
+        response = shared.api.get(path, query)
+        _assert_bad_request(response, repeated)
+        assert "given 2 times; give it once" in response.body["error"]["message"], response.body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
         [("limit", "1")],
         [("limit", "100")],
         [("offset", "0")],

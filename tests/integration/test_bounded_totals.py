@@ -21,6 +21,9 @@ import pytest
 import time_machine
 
 from request_logs.config import get_settings
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.reads import ReadStats
+from request_logs.logic.totals import filtered_totals
 from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
 from tests.integration import oracle
@@ -116,7 +119,7 @@ def _check(world: World, account: str, params: dict[str, Any]) -> None:
     priced = [cost for m in expected if (cost := expected_cost(m)) is not None]
     assert summary["requests"] == len(expected), params
     assert summary["priced_requests"] == len(priced), params
-    assert Decimal(repr(summary["total_cost"])) == sum(priced, Decimal(0)), params
+    assert oracle.stated_cost(summary["total_cost"]) == oracle.expected_set_cost(priced), params
     assert summary["total_tokens"] == sum(m["input_tokens"] + m["output_tokens"] for m in expected), params
 
 
@@ -177,6 +180,36 @@ def test_items_without_histograms_are_not_trusted(world: World) -> None:
     costs = _costs(world, ACCOUNT_OLD)
     for bound in ({"min_latency": 5000}, {"max_latency": 300}, {"min_cost": str(costs[len(costs) // 2])}):
         _check(world, ACCOUNT_OLD, bound)
+
+
+@pytest.mark.parametrize(
+    ("equality", "bound"),
+    [
+        ({"provider": "anthropic"}, {"min_latency": 3000}),
+        ({}, {"max_latency": 500}),
+        ({}, {"min_cost": Decimal("0.01")}),
+    ],
+    ids=["provider,min_latency", "max_latency", "min_cost"],
+)
+def test_the_bounds_selectivity_comes_with_the_totals(
+    world: World, equality: dict[str, str], bound: dict[str, Any]
+) -> None:
+    """Whole settled days: the share of the unbounded query's logs the bound keeps, as brute force counts
+    it. A page prices reading by time against reading the value index with it."""
+    start, end = NOW_MS - NOW_MS % DAY_MS - 15 * DAY_MS, NOW_MS - NOW_MS % DAY_MS - DAY_MS
+    dates = {"start_date": oracle.iso(start), "end_date": oracle.iso(end - 1)}
+    query = LogQuery(ACCOUNT_A, start, end, **equality, **bound)
+    totals = filtered_totals(query, now_ms=NOW_MS, reads=ReadStats(), with_sums=False)
+    kept = len(_matching(world, ACCOUNT_A, {**dates, **equality, **bound}))
+    unbounded = len(_matching(world, ACCOUNT_A, {**dates, **equality}))
+    assert totals.source == "rollups" and 0 < kept < unbounded
+    assert totals.bound_selectivity == pytest.approx(kept / unbounded)
+    assert (
+        filtered_totals(
+            LogQuery(ACCOUNT_A, start, end, **equality), now_ms=NOW_MS, reads=ReadStats(), with_sums=False
+        ).bound_selectivity
+        is None
+    ), "no bound, no selectivity"
 
 
 # ---------------------------------------------------------------- what it reads

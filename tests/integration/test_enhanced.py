@@ -316,7 +316,10 @@ SUMMARY_CASES: list[tuple[str, Filters, bool]] = [
 def _query_of(filters: Filters, account: str = ACCOUNT_A) -> LogQuery:
     return LogQuery(
         account_id=account,
-        start_ms=filters.start_ms or 0,
+        # As the API resolves a request without start_date: the default window before its end, or now.
+        start_ms=filters.start_ms
+        if filters.start_ms is not None
+        else (filters.end_ms or NOW_MS) - oracle.DEFAULT_RANGE_MS,
         end_ms=filters.end_ms or END_OF_TIME_MS,
         status=filters.status,
         model=filters.model,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 
 from request_logs.store.keys import log_key
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW_MS, sample_messages
@@ -24,6 +25,7 @@ PATH = "/api/account/request-logs"
 DAY = datetime(2026, 11, 12, tzinfo=UTC)  # a day with edge logs at both of its midnights
 TIE_MS = ms_of(datetime(2026, 11, 17, 10, 0, tzinfo=UTC))  # whole second: rendered without millis
 OFFSET_INSTANT = datetime(2026, 11, 15, 6, 30, tzinfo=UTC)  # 08:30+02:00
+EVERYTHING = "2020-01-01"  # a start before every log: the whole retained list, not the 30-day default
 
 
 def _dataset() -> list[dict[str, Any]]:
@@ -60,11 +62,12 @@ def world() -> Iterator[tuple[SharedStack, list[dict[str, Any]]]]:
 
 @pytest.fixture(scope="module")
 def every_page(world: tuple[SharedStack, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Account A's whole list, walked with limit/offset once and reused by several tests."""
+    """Account A's whole retained list (from a start before any log), walked with limit/offset once and
+    reused by several tests."""
     shared, _ = world
     pages, offset = [], 0
     while True:
-        response = shared.api.get(PATH, {"limit": 40, "offset": offset})
+        response = shared.api.get(PATH, {"start_date": EVERYTHING, "limit": 40, "offset": offset})
         assert response.status == 200, response.body
         pages.append(response.body)
         if not response.body["pagination"]["hasMore"]:
@@ -90,7 +93,7 @@ def _got(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_dataset_covers_the_cases_the_assertions_rely_on(world) -> None:
     _, messages = world
-    visible = oracle.expected_logs(messages, ACCOUNT_A, NOW_MS)
+    visible = oracle.expected_logs(messages, ACCOUNT_A, NOW_MS, Filters(start_ms=0))
     assert sum(m["status"] == "error" for m in visible) >= 5
     assert any(m.get("cost") for m in visible), "no gateway-priced log"
     assert any(oracle.expected_cost(m) is None for m in visible), "no unpriced log"
@@ -111,7 +114,7 @@ def test_default_page_is_the_newest_50(world) -> None:
 
 def test_walking_every_page_returns_each_log_once_in_order(world, every_page) -> None:
     _, messages = world
-    expected = _expect(messages, Filters())
+    expected = _expect(messages, Filters(start_ms=0))
     walked = [entry for page in every_page for entry in _got(page)]
     assert walked == expected
     assert len({entry["id"] for entry in walked}) == len(expected)
@@ -130,7 +133,9 @@ def test_retention_hides_logs_moto_has_not_deleted(world, every_page) -> None:
     listed = {entry["request_id"] for page in every_page for entry in page["logs"]}
     assert "req_retained_last_second" in listed
     assert not {"req_expired_long_ago", "req_expired_exactly"} & listed
-    assert every_page[0]["pagination"]["total"] == len(oracle.expected_logs(messages, ACCOUNT_A, NOW_MS))
+    assert every_page[0]["pagination"]["total"] == len(
+        oracle.expected_logs(messages, ACCOUNT_A, NOW_MS, Filters(start_ms=0))
+    )
 
 
 def test_error_logs_carry_error_and_success_logs_have_no_error_key(world, every_page) -> None:
@@ -266,8 +271,8 @@ def test_filters_matching_nothing_give_an_empty_exact_page(world, params: dict[s
 def test_far_future_dates_do_not_wrap_the_sort_key_range(world) -> None:
     """Sort keys hold 13-digit epoch milliseconds (up to the year 2286); later dates must not wrap."""
     shared, messages = world
-    everything = _expect(messages, Filters())
-    response = shared.api.get(PATH, {"end_date": "2300-01-01", "limit": 1})
+    everything = _expect(messages, Filters(start_ms=0))
+    response = shared.api.get(PATH, {"start_date": EVERYTHING, "end_date": "2300-01-01", "limit": 1})
     assert response.body["pagination"]["total"] == len(everything)
     assert _got(response.body) == everything[:1]
     response = shared.api.get(PATH, {"start_date": "2300-01-01", "end_date": "9000-01-01"})
@@ -279,7 +284,13 @@ def test_walking_a_filtered_list_with_a_small_limit(world) -> None:
     """Pages cut through the same-millisecond cluster: no gap, no duplicate, hasMore exact."""
     shared, messages = world
     expected = _expect(messages, Filters(model="openai/gpt-4o-mini"))
-    assert sum(oracle.created_ms(m) == TIE_MS for m in oracle.expected_logs(messages, ACCOUNT_A, NOW_MS)) == 8
+    assert (
+        sum(
+            oracle.created_ms(m) == TIE_MS
+            for m in oracle.expected_logs(messages, ACCOUNT_A, NOW_MS, Filters(start_ms=0))
+        )
+        == 8
+    )
     walked, offset = [], 0
     while True:
         response = shared.api.get(PATH, {"model": "openai/gpt-4o-mini", "limit": 7, "offset": offset})
@@ -322,10 +333,30 @@ def test_offset_at_or_past_the_end_gives_an_empty_page_with_exact_total(world, e
 
 def test_another_account_sees_only_its_own_logs(world) -> None:
     shared, messages = world
-    expected = _expect(messages, Filters(), account=ACCOUNT_B)
-    response = shared.api.get(PATH, {"limit": 100}, account=ACCOUNT_B, api_key_id="key_beta1")
+    expected = _expect(messages, Filters(start_ms=0), account=ACCOUNT_B)
+    response = shared.api.get(PATH, {"start_date": EVERYTHING, "limit": 100}, account=ACCOUNT_B, api_key_id="key_beta1")
     assert response.body["pagination"]["total"] == len(expected) == 20
     assert _got(response.body) == expected
+
+
+def test_without_dates_a_list_covers_the_30_days_before_now_and_a_walk_keeps_its_window(world) -> None:
+    """The one default range (stats' too). A walk's window is the first page's: a cursor used after the
+    clock moved continues the same logs, and the cursor stays valid."""
+    shared, messages = world
+    expected = [entry["id"] for entry in _expect(messages, Filters(start_ms=NOW_MS - 30 * DAY_MS))]
+    older = _expect(messages, Filters(start_ms=0, end_ms=NOW_MS - 30 * DAY_MS))
+    assert older, "the data must hold logs older than the default window"
+    first = shared.api.get(PATH, {"limit": 30})
+    assert first.body["pagination"]["total"] == len(expected)
+    walked = [entry["id"] for entry in first.body["logs"]]
+    cursor = first.body["pagination"]["nextCursor"]
+    with time_machine.travel(NOW_MS / 1000 + 3 * 3600, tick=False):  # three hours later
+        while cursor:
+            page = shared.api.get(PATH, {"limit": 30, "cursor": cursor})
+            assert page.status == 200, page.body
+            walked += [entry["id"] for entry in page.body["logs"]]
+            cursor = page.body["pagination"]["nextCursor"]
+    assert walked == expected
 
 
 def test_same_millisecond_logs_are_ordered_by_id_descending(world, every_page) -> None:

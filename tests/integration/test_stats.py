@@ -12,7 +12,6 @@ with a tolerance of 1 % relative plus 0.5 ms, since the API rounds latencies to 
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from request_logs.domain.reads import ReadStats
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.logic.stats import get_request_log_stats
 from request_logs.store import stats as stats_store
-from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, sample_messages
+from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, exact_quantile, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
 from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
@@ -86,16 +85,12 @@ def _in_range(messages: list[dict[str, Any]], account: str, start_ms: int, end_m
     return [m for m in messages if m["account_id"] == account and start_ms <= created_ms(m) < end_ms]
 
 
-def exact_quantile(values: list[int], q: float) -> int:
-    return sorted(values)[math.floor(q * (len(values) - 1))]
-
-
-def _assert_close(got: int, exact: int, what: str) -> None:
+def _assert_close(got: int, exact: float, what: str) -> None:
     assert isinstance(got, int), what
     assert abs(got - exact) <= 0.01 * exact + 0.5, f"{what}: {got} vs exact {exact}"
 
 
-def _assert_measures(entry: dict[str, Any], group: list[dict[str, Any]], *, percentiles: bool, what: str) -> None:
+def _assert_measures(entry: dict[str, Any], group: list[dict[str, Any]], *, what: str) -> None:
     costs = [oracle.expected_cost(m) for m in group]
     priced = [cost for cost in costs if cost is not None]
     latencies = [m["latency_ms"] for m in group]
@@ -105,14 +100,11 @@ def _assert_measures(entry: dict[str, Any], group: list[dict[str, Any]], *, perc
     assert entry["input_tokens"] == sum(m["input_tokens"] for m in group), what
     assert entry["output_tokens"] == sum(m["output_tokens"] for m in group), what
     assert entry["tokens"] == entry["input_tokens"] + entry["output_tokens"], what
-    assert Decimal(repr(entry["cost"])) == sum(priced, Decimal(0)), what
+    assert oracle.stated_cost(entry["cost"]) == oracle.expected_set_cost(costs), what
     assert entry["unpriced_requests"] == len(costs) - len(priced), what
     assert abs(entry["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5, what
     for name, q in PERCENTILES.items():
-        if percentiles:
-            _assert_close(entry[f"{name}_latency_ms"], exact_quantile(latencies, q), f"{what} {name}")
-        else:
-            assert f"{name}_latency_ms" not in entry, what
+        _assert_close(entry[f"{name}_latency_ms"], exact_quantile(latencies, q), f"{what} {name}")
 
 
 def _hour_key(m: dict[str, Any]) -> str:
@@ -152,7 +144,7 @@ def assert_matches_brute_force(body: dict[str, Any], selected: list[dict[str, An
     assert stats["output_tokens"] == sum(m["output_tokens"] for m in selected)
     assert stats["total_tokens"] == stats["input_tokens"] + stats["output_tokens"]
     costs = [oracle.expected_cost(m) for m in selected]
-    assert Decimal(repr(stats["total_cost"])) == sum((c for c in costs if c is not None), Decimal(0))
+    assert oracle.stated_cost(stats["total_cost"]) == oracle.expected_set_cost(costs)
     assert stats["unpriced_requests"] == sum(c is None for c in costs)
     assert abs(stats["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5
     for name, q in PERCENTILES.items():
@@ -172,13 +164,8 @@ def assert_matches_brute_force(body: dict[str, Any], selected: list[dict[str, An
             by_key[key_of(message)].append(message)
         assert [entry[key_field] for entry in entries] == _expected_order(group, by_key)
         for entry in entries:
-            _assert_measures(
-                entry,
-                by_key[entry[key_field]],
-                # by_model carries percentiles only when asked for (it then reads sketched items).
-                percentiles=group in groups,
-                what=f"by_{group} {entry[key_field]}",
-            )
+            # Every entry carries the same measures, percentiles included, whatever group_by asked for.
+            _assert_measures(entry, by_key[entry[key_field]], what=f"by_{group} {entry[key_field]}")
             if group == "week":
                 monday = datetime.fromisocalendar(*map(int, entry["week"].split("-W")), 1)
                 assert entry["start_date"] == monday.date().isoformat()
@@ -281,7 +268,7 @@ def test_dataset_puts_logs_on_both_sides_of_every_unaligned_edge(world) -> None:
             assert any(edge <= c < hour + HOUR_MS for c in in_hour), (name, edge)
 
 
-def test_default_group_by_is_day_and_by_model_comes_without_percentiles(world) -> None:
+def test_default_group_by_is_day_and_by_model_has_every_measure(world) -> None:
     shared, messages = world
     body = _get(shared, {})
     assert set(body) == {"stats", "by_day", "by_model", "range"}
@@ -302,17 +289,22 @@ def test_totals_agree_with_the_list_endpoint(world, range_name: str) -> None:
 
 
 def test_reads_grow_with_buckets_not_with_logs(world) -> None:
-    """Day items for whole days, hour items for the partial days, raw logs only in the edge hours."""
+    """Day items for whole days, hour items for the partial days, raw logs only in the edge hours: the
+    "all" item of each bucket and the item of each model in it (by_model's sketches)."""
     _, messages = world
     _, (start_ms, end_ms) = RANGES["unaligned_both_ends"]
     reads = ReadStats()
     get_request_log_stats(ACCOUNT_A, start_ms, end_ms, ("day",), now_ms=NOW_MS, reads=reads)
-    times = [created_ms(m) for m in messages if m["account_id"] == ACCOUNT_A]
+    logs = [(created_ms(m), m["model"]) for m in messages if m["account_id"] == ACCOUNT_A]
+    times = [t for t, _ in logs]
     expected = 0
     for piece in plan_stats(start_ms, end_ms, now_ms=NOW_MS, hourly=False).pieces:
-        inside = [t for t in times if piece.start_ms <= t < piece.end_ms]
+        inside = [(t, model) for t, model in logs if piece.start_ms <= t < piece.end_ms]
         bucket = {"raw": 1, "hour": HOUR_MS, "day": DAY_MS}[piece.source]
-        expected += len(inside) if piece.source == "raw" else len({t - t % bucket for t in inside})
+        if piece.source == "raw":
+            expected += len(inside)
+        else:
+            expected += len({t - t % bucket for t, _ in inside}) + len({(t - t % bucket, m) for t, m in inside})
     assert reads.items_read == expected
     assert reads.items_read < len([t for t in times if start_ms <= t < end_ms])
 
@@ -389,7 +381,7 @@ def test_an_account_without_requests_gets_zeros_and_nulls(world) -> None:
         "total_tokens": 0,
         "input_tokens": 0,
         "output_tokens": 0,
-        "total_cost": 0,
+        "total_cost": None,  # no request was priced: unknown, not free
         "avg_latency_ms": None,
         "p50_latency_ms": None,
         "p95_latency_ms": None,
@@ -485,16 +477,27 @@ def test_the_spec_python_example_runs_against_the_handler(world, capsys: pytest.
         return response.json()
 
     stats = get_usage_stats("2025-01-01", group_by="model")
+    # The spec's loop with the one change README.md shows: a model nobody priced has cost null, and
+    # printing it as $0.00 would call it free.
     for model_stats in stats["by_model"]:
-        print(f"{model_stats['model']}: {model_stats['requests']} requests, ${model_stats['cost']:.2f}")
+        cost = model_stats["cost"]
+        shown = "no price" if cost is None else f"${cost:.2f}"
+        print(f"{model_stats['model']}: {model_stats['requests']} requests, {shown}")
 
     printed = capsys.readouterr().out.splitlines()
     selected = _in_range(messages, ACCOUNT_A, ms_of(datetime(2025, 1, 1, tzinfo=UTC)), NOW_MS)
     assert len(printed) == len({m["model"] for m in selected}) == len(stats["by_model"])
+    unpriced_models = {m["model"] for m in selected} - {
+        m["model"] for m in selected if oracle.expected_cost(m) is not None
+    }
+    assert unpriced_models, "the data must hold a model nobody priced"
     for line, entry in zip(printed, stats["by_model"], strict=True):
         assert isinstance(entry["requests"], int)
-        assert isinstance(entry["cost"], int | float)
-        assert line.startswith(f"{entry['model']}: {entry['requests']} requests, $")
+        if entry["model"] in unpriced_models:
+            assert entry["cost"] is None and line.endswith("requests, no price"), line
+        else:
+            assert isinstance(entry["cost"], int | float)
+            assert line.startswith(f"{entry['model']}: {entry['requests']} requests, $")
     assert_matches_brute_force(stats, selected, ["model"])
 
 

@@ -41,6 +41,20 @@ def test_a_cursor_round_trips_its_position_exactly() -> None:
     assert isinstance(decoded.position, Position) and decoded.position.created_ms == 1_795_176_000_123
 
 
+def test_a_cursor_carries_the_bounds_selectivity_and_reads_without_it() -> None:
+    with_selectivity = CursorState(**{**STATE.__dict__, "bound_selectivity": 0.0371})
+    token = encode_cursor(with_selectivity, KEY)
+    decoded = decode_cursor(
+        token, KEY, account_id="acct_alpha", fingerprint=STATE.fingerprint, now_ms=STATE.issued_ms + 1
+    )
+    assert decoded.bound_selectivity == 0.0371
+    # A cursor without it (no bound, or issued before it existed) continues with none.
+    without = {"v": CURSOR_VERSION, "a": "acct_alpha", "f": STATE.fingerprint, "p": [True, "1", 5, "log_x"]}
+    without |= {"n": 0, "s": 1, "i": STATE.issued_ms, "t": {}}
+    decoded = decode_cursor(_signed(without), KEY, account_id="acct_alpha", fingerprint=STATE.fingerprint, now_ms=1)
+    assert decoded.bound_selectivity is None
+
+
 def test_a_cursor_of_the_previous_format_is_refused_as_older() -> None:
     # Version 1 carried the table's sort key string as the position's third element.
     old = {"v": CURSOR_VERSION - 1, "a": "acct_alpha", "f": STATE.fingerprint, "p": [True, "1", "0#log_x"]}

@@ -117,9 +117,9 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
         assert item[attribute].startswith("acct_a#") and item[attribute].endswith(f"#{item[name]}")
     for sort, (index, attribute) in VALUE_INDEXES.items():
         schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
-        assert schema == {"HASH": "day_pk", "RANGE": attribute}, index
+        assert schema == {"HASH": "bucket_pk", "RANGE": attribute}, index
         assert attribute in item, sort
-    assert item["day_pk"] == "acct_a#d0" and item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
+    assert item["bucket_pk"] == "acct_a#b0" and item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
     # Every index projects what the lists filter on and the summaries add up (its own keys come anyway).
     for index in indexes.values():
         keys = {key["AttributeName"] for key in index["KeySchema"]}

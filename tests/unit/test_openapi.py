@@ -50,7 +50,8 @@ def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 
 
 def test_every_route_of_the_template_is_documented_with_its_errors(document: dict[str, Any]) -> None:
-    routes = load_template().routes()
+    # ANY routes answer every other method with a 405: not operations of the document.
+    routes = [route for route in load_template().routes() if route.method != "ANY"]
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
 
     assert documented == {(route.path, route.method.lower()) for route in routes}
@@ -141,7 +142,7 @@ def test_gateway_responses_of_the_template_match_the_documented_shape(document: 
 def test_a_route_its_handler_does_not_serve_fails_the_generation() -> None:
     template = load_template()
     moved = Template(copy.deepcopy(template.document), dict(template.physical_names))
-    route = next(route for route in moved.routes() if route.path.endswith("/details"))
+    route = next(route for route in moved.routes() if route.path.endswith("/details") and route.method == "GET")
     events = moved.resources[route.function]["Properties"]["Events"]
     for event in events.values():
         if event["Type"] == "Api":
@@ -155,7 +156,7 @@ def test_each_operation_states_the_usage_plans_rate_limit(document: dict[str, An
     template = load_template()
     throttles, plan = template.usage_plan_throttles()
 
-    for route in template.routes():
+    for route in (route for route in template.routes() if route.method != "ANY"):
         limits = throttles.get(f"{route.path}/{route.method}", plan)
         assert limits is not None
         per_minute = round(float(limits["RateLimit"]) * 60)

@@ -9,14 +9,9 @@ import random
 import pytest
 
 from request_logs.domain.sketches import RELATIVE_ACCURACY, Sketch, merge_sketches
+from tests.conftest import exact_quantile
 
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def exact_quantile(values: list[float], q: float) -> float:
-    """The value DDSketch estimates: the one at rank ⌊q × (n − 1)⌋ of the sorted values."""
-    ordered = sorted(values)
-    return ordered[math.floor(q * (len(ordered) - 1))]
 
 
 def lognormal(rng: random.Random, n: int) -> list[float]:
@@ -110,3 +105,20 @@ def test_size_is_bounded_whatever_the_sketch_holds() -> None:
     assert len(to_2_31.bins) < 1100
     saturated = Sketch(dict.fromkeys(sketch.bins, 2**53), zero_count=2**53)
     assert len(saturated.encode()) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([661, 1058, 1120], 0.99, 1118.76),  # numpy.percentile([661, 1058, 1120], 99)
+        ([661, 1058, 1120], 0.5, 1058.0),
+        ([100, 200], 0.5, 150.0),  # between the two, as percentile_cont(0.5) gives
+        ([42], 0.99, 42.0),
+        ([0, 0, 10], 0.95, 9.0),  # zero latencies (cache hits) are exact
+    ],
+)
+def test_small_sets_interpolate_like_numpy_and_percentile_cont(values: list[int], q: float, expected: float) -> None:
+    estimate = Sketch.of(values).quantile(q)
+    assert estimate is not None
+    assert abs(estimate - expected) <= RELATIVE_ACCURACY * expected + 1e-9, (estimate, expected)
+    assert abs(exact_quantile(values, q) - expected) < 1e-9  # the brute force agrees with the convention

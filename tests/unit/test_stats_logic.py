@@ -30,8 +30,8 @@ def rollup(requests: int, successful: int, latencies: list[int], cost: str = "0"
     return Rollup(counters=counters, latency=Sketch.of(latencies))
 
 
-def response(buckets: list[BucketRollup], values: dict | None = None, sketched: frozenset = frozenset(), **plan):
-    inputs = StatsInputs(buckets, values or {"model": []}, sketched)
+def response(buckets: list[BucketRollup], values: dict | None = None, **plan):
+    inputs = StatsInputs(buckets, values or {"model": []})
     return build_response(StatsPlan(START, START + 3 * DAY, (), **plan), ("day",), inputs)
 
 
@@ -54,8 +54,23 @@ def test_no_requests_means_null_rates_and_percentiles_but_zero_counts() -> None:
     assert result.stats.success_rate is None
     assert result.stats.avg_latency_ms is None
     assert result.stats.p99_latency_ms is None
-    assert result.stats.total_cost == 0
+    assert result.stats.total_cost is None  # nothing priced: unknown, not zero
     assert result.by_day == [] and result.by_model == []
+
+
+def test_a_set_nobody_priced_has_no_cost_and_a_partly_priced_one_says_so() -> None:
+    unpriced = rollup(3, 3, [100, 200, 300])
+    unpriced.counters.unpriced = 3
+    partly = rollup(2, 2, [100, 200], "0.25")
+    partly.counters.unpriced = 1
+    values = {"model": [("free-looking", unpriced), ("half", partly)]}
+    result = response([BucketRollup(START, unpriced)], values)
+    assert result.stats.total_cost is None and result.stats.unpriced_requests == 3
+    by_model = {entry.model: entry for entry in result.by_model or []}
+    assert by_model["free-looking"].cost is None and by_model["free-looking"].unpriced_requests == 3
+    assert by_model["half"].cost == Decimal("0.25") and by_model["half"].unpriced_requests == 1
+    written = json.loads(exact_json.dumps(result.model_dump(mode="json")))
+    assert written["stats"]["total_cost"] is None and written["by_model"][0]["cost"] is None  # most requests first
 
 
 def test_buckets_merge_into_days_and_costs_stay_exact() -> None:
@@ -74,18 +89,18 @@ def test_buckets_merge_into_days_and_costs_stay_exact() -> None:
     assert written["stats"]["total_cost"] == Decimal("0.3000001")
 
 
-def test_models_order_by_requests_then_name_and_embedded_counters_have_no_percentiles() -> None:
+def test_models_order_by_requests_then_name() -> None:
     values = {"model": [("b", rollup(2, 2, [])), ("a", rollup(2, 2, [])), ("c", rollup(5, 5, []))]}
     result = response([], values)
     assert [entry.model for entry in result.by_model] == ["c", "a", "b"]
-    assert "p50_latency_ms" not in result.model_dump(mode="json")["by_model"][0]
 
 
-def test_sketched_dimensions_carry_percentiles() -> None:
-    values = {"model": [("a", rollup(3, 3, [100, 200, 300]))]}
-    (entry,) = response([], values, frozenset({"model"})).by_model
-    assert entry.p50_latency_ms is not None
-    assert abs(entry.p50_latency_ms - 200) <= 200 * 0.01 + 0.5
+def test_every_entry_carries_percentiles_interpolated() -> None:
+    values = {"model": [("a", rollup(3, 3, [661, 1058, 1120]))]}
+    (entry,) = response([], values).by_model
+    assert entry.p50_latency_ms is not None and entry.p99_latency_ms is not None
+    assert abs(entry.p50_latency_ms - 1058) <= 1058 * 0.01 + 0.5
+    assert abs(entry.p99_latency_ms - 1118.76) <= 1118.76 * 0.01 + 0.5  # near the largest, as numpy has it
 
 
 def test_a_rounded_range_says_which_edge() -> None:

@@ -19,8 +19,8 @@ from request_logs.domain.timeutil import parse_instant
 from request_logs.logic.ingest import request_log_from
 from request_logs.models.messages import RequestCompleted
 from request_logs.store.indexes import (
-    DAY_PARTITION,
-    ERROR_DAY_PARTITION,
+    BUCKET_PARTITION,
+    ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     FILTER_INDEXES,
     VALUE_INDEXES,
@@ -63,6 +63,8 @@ LIST_READS = {
 }
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"dynamodb:GetItem": {"ApiKeysTable"}},
+    # A 405 needs nothing but the request.
+    "MethodNotAllowedFunction": {},
     "ListRequestLogsFunction": LIST_READS,
     "EnhancedRequestLogsFunction": LIST_READS,
     "GetRequestLogFunction": {"dynamodb:GetItem": {"RequestLogsTable"}},
@@ -215,9 +217,12 @@ def test_request_authorizer_on_the_authorization_header(resources: dict[str, Any
 
 def test_every_route_requires_the_authorizer_and_an_api_key(resources: dict[str, Any]) -> None:
     paths = rest_api_body(resources)["paths"]
-    assert {(path, method.upper()) for path, methods in paths.items() for method in methods} == {
-        (route.path, route.method) for route in load_template().routes()
-    }
+    any_method = "X-AMAZON-APIGATEWAY-ANY-METHOD"  # how an ANY route reaches API Gateway
+    assert {
+        (path, "ANY" if method.upper() == any_method else method.upper())
+        for path, methods in paths.items()
+        for method in methods
+    } == {(route.path, route.method) for route in load_template().routes()}
     for methods in paths.values():
         for operation in methods.values():
             assert {"BearerKeyAuthorizer": []} in operation["security"]
@@ -261,7 +266,8 @@ def test_usage_plan_throttles_every_route_at_the_spec_rate(resources: dict[str, 
     (plan,) = of_type(resources, "AWS::ApiGateway::UsagePlan").values()
     (stage,) = plan["Properties"]["ApiStages"]
     throttles = stage["Throttle"]
-    routes = {f"{route.path}/{route.method}": route for route in load_template().routes()}
+    # The ANY routes (405s) take the plan's default throttle: no spec rate to meet.
+    routes = {f"{route.path}/{route.method}": route for route in load_template().routes() if route.method != "ANY"}
     # A throttle key naming no route is silently ignored by API Gateway: a typo there disables a limit.
     assert set(throttles) == set(routes)
     for key, route in routes.items():
@@ -314,6 +320,8 @@ def test_every_route_has_a_matching_powertools_route(monkeypatch: pytest.MonkeyP
     specs = template.functions()
     for route in template.routes():
         spec = specs[route.function]
+        if route.method == "ANY":
+            continue  # every other method's 405: no resolver (tests/integration/test_method_not_allowed.py)
         assert spec.code_uri.parent == ROOT / "functions"
         assert (spec.code_uri / "app.py").is_file(), spec.code_uri
         module = load_module(spec)
@@ -359,21 +367,21 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
     for sort, (index_name, key_attribute) in VALUE_INDEXES.items():
         index = indexes[index_name]
         assert {key["KeyType"]: key["AttributeName"] for key in index["KeySchema"]} == {
-            "HASH": DAY_PARTITION,
+            "HASH": BUCKET_PARTITION,
             "RANGE": key_attribute,
         }
-        assert attribute_types[DAY_PARTITION] == "S" and attribute_types[key_attribute] == "N", sort
-        assert DAY_PARTITION in item and key_attribute in item, sort
+        assert attribute_types[BUCKET_PARTITION] == "S" and attribute_types[key_attribute] == "N", sort
+        assert BUCKET_PARTITION in item and key_attribute in item, sort
         errors = indexes[ERROR_VALUE_INDEXES[sort]]
         assert {key["KeyType"]: key["AttributeName"] for key in errors["KeySchema"]} == {
-            "HASH": ERROR_DAY_PARTITION,
+            "HASH": ERROR_BUCKET_PARTITION,
             "RANGE": key_attribute,
         }
-    assert attribute_types[ERROR_DAY_PARTITION] == "S"
+    assert attribute_types[ERROR_BUCKET_PARTITION] == "S"
     # Sparse: only errors carry the errors' day partition, with the value of the day partition.
     error = log_to_item(replace(item_log, status="error"))
-    assert ERROR_DAY_PARTITION not in item if item_log.status != "error" else item[ERROR_DAY_PARTITION]
-    assert error[ERROR_DAY_PARTITION] == error[DAY_PARTITION]
+    assert ERROR_BUCKET_PARTITION not in item if item_log.status != "error" else item[ERROR_BUCKET_PARTITION]
+    assert error[ERROR_BUCKET_PARTITION] == error[BUCKET_PARTITION]
 
 
 def test_ttl_attributes_are_what_the_store_writes(document: dict[str, Any]) -> None:

@@ -73,6 +73,38 @@ def _describe_validation_error(error: dict[str, Any]) -> tuple[str | None, str]:
     return param, f"Invalid value for '{param}': {detail}."
 
 
+# Every route of this API is a GET: the methods a 405 names.
+API_METHODS = ("GET",)
+
+
+def method_not_allowed(method: str, resource: str) -> dict[str, Any]:
+    """The proxy response to a method ``resource`` does not serve: 405, ``Allow``, the one error shape."""
+    allowed = ", ".join(API_METHODS)
+    body = error_body(
+        "invalid_request_error",
+        "method_not_allowed",
+        f"{method or 'This method'} is not allowed on {resource or 'this path'}; use {allowed}.",
+    )
+    return {
+        "statusCode": 405,
+        "headers": {"Content-Type": "application/json", "Allow": allowed},
+        "body": json.dumps(body, ensure_ascii=False),
+    }
+
+
+def repeated_query_parameter(app: APIGatewayRestResolver) -> InvalidQuery | None:
+    """The refusal of a query string that gives a parameter twice (``?limit=5&limit=6``): no value wins.
+
+    Checked by the strict query-string middleware and again when validation fails first (Powertools
+    validates before any middleware runs, and would only say the pair is not an integer)."""
+    multi = app.current_event.multi_value_query_string_parameters or {}
+    repeated = sorted(name for name, values in multi.items() if len(values or ()) > 1)
+    if not repeated:
+        return None
+    name = repeated[0]
+    return InvalidQuery(f"Query parameter '{name}' is given {len(multi[name])} times; give it once.", param=name)
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(UseCaseError)
     def _use_case_error(error: UseCaseError) -> Response:
@@ -81,6 +113,9 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:
+        repeated = repeated_query_parameter(app)
+        if repeated is not None:
+            return _use_case_error(repeated)
         errors = error.errors()
         param, message = _describe_validation_error(errors[0]) if errors else (None, "Invalid request.")
         return error_response(400, error_body("invalid_request_error", "invalid_parameter", message, param))

@@ -28,7 +28,7 @@ StartDate = Annotated[
     str | None,
     Query(
         max_length=64,
-        description="ISO 8601 date or date-time; a bare date is midnight UTC.",
+        description="ISO 8601 date or date-time; a bare date is midnight UTC. Default: 30 days before the end.",
         examples=["2025-01-10", "2025-01-10T12:00:00Z"],
     ),
 ]
@@ -36,7 +36,7 @@ EndDate = Annotated[
     str | None,
     Query(
         max_length=64,
-        description="ISO 8601 date or date-time; a bare date includes that whole day.",
+        description="ISO 8601 date or date-time; a bare date includes that whole day. Default: now.",
         examples=["2025-01-31", "2025-01-10T13:30:00+01:00"],
     ),
 ]

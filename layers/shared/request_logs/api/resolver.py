@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from request_logs.api.errors import AuthenticationError, register_error_handlers
+from request_logs.api.errors import AuthenticationError, register_error_handlers, repeated_query_parameter
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.reads import ReadStats
 from request_logs.models import exact_json
@@ -31,15 +31,15 @@ def strict_query_string(app: APIGatewayRestResolver, next_middleware: NextMiddle
     fields = route.dependant.query_params if route is not None else []
     allowed = {field.alias for field in fields}
     numbers = {field.alias for field in fields if _is_number(field.type_)}
-    multi = app.current_event.multi_value_query_string_parameters or {}
+    repeated = repeated_query_parameter(app)
+    if repeated is not None:
+        raise repeated
     for name, value in sorted((app.current_event.query_string_parameters or {}).items()):
         if name not in allowed:
             known = ", ".join(sorted(allowed)) or "none"
             if not name:  # '?=value': the parameter at fault is the one named ''
                 raise InvalidQuery(f"A query parameter has no name ('=value'). Known parameters: {known}.", param="")
             raise InvalidQuery(f"Unknown query parameter '{name}'. Known parameters: {known}.", param=name)
-        if len(multi.get(name, ())) > 1:
-            raise InvalidQuery(f"Query parameter '{name}' is given more than once.", param=name)
         if name in numbers and not value.isascii():
             raise InvalidQuery(f"Invalid value for '{name}': write numbers with the digits 0-9.", param=name)
     return next_middleware(app)

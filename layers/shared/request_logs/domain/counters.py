@@ -26,6 +26,16 @@ class Counters:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def priced(self) -> int:
+        return self.requests - self.unpriced
+
+    @property
+    def priced_cost(self) -> Decimal | None:
+        """The cost of the priced requests; None when none was priced: an unpriced request costs
+        unknown, not zero, and a set of only those has no cost to show (``unpriced`` says how many)."""
+        return self.cost if self.priced else None
+
     def add_log(self, log: RequestLog) -> None:
         self.add(
             succeeded=log.status == "success",

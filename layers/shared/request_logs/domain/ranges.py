@@ -1,9 +1,14 @@
-"""Time ranges of a query, each rule once: what the caller asked, the stats default, what is visible.
+"""Time ranges of a query, each rule once: what the caller asked, the default window, what is visible.
 
 Every range is ``[start_ms, end_ms)`` in epoch milliseconds. A read path resolves its range here once:
-``requested_range`` (list and enhanced: unbounded sides stay open), ``stats_range`` (stats: the default
-window) and then ``visible_range``, which applies retention and the last instant keys can spell. What
-comes out is what the store reads, unchanged.
+``requested_range`` (list and enhanced), ``stats_range`` (stats) and then ``visible_range``, which
+applies retention and the last instant keys can spell. What comes out is what the store reads, unchanged.
+
+One default for every endpoint: without ``start_date`` a request covers the ``DEFAULT_RANGE_MS`` before
+its end, and the end defaults to now, so a list's total, the enhanced summary and the stats of the same
+account agree when no dates are given. A list without either date is a walk whose pages come at
+different instants: its start is the marker ``OPEN_START`` until ``anchored`` resolves it from the instant
+the walk began (the first page's, which a cursor carries), so every page of a walk covers the same logs.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from request_logs.domain.filters import LogQuery
 from request_logs.domain.retention import first_visible_log_ms
 from request_logs.domain.timeutil import END_OF_TIME_MS
 
-# Without start_date, stats cover the 30 days before the end (which defaults to now).
-STATS_DEFAULT_RANGE_MS = 30 * 86_400_000
+# Without start_date, a request covers the 30 days before its end (which defaults to now).
+DEFAULT_RANGE_MS = 30 * 86_400_000
+# The start of a list given neither date: the default window before the walk's first page (``anchored``).
+OPEN_START = -1
 
 
 @dataclass(frozen=True)
@@ -26,17 +33,28 @@ class TimeRange:
 
 
 def requested_range(start_ms: int | None, end_ms: int | None) -> TimeRange:
-    """The range a list asks for; a side not given is open. Start after end is a 400 naming start_date."""
+    """The range a list asks for: without ``start_date`` the default window before ``end_date`` (or
+    ``OPEN_START`` without either); without ``end_date`` the end is open (logs dated ahead included).
+    Start after end is a 400 naming start_date."""
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise InvalidQuery("start_date must be before end_date.", param="start_date")
-    return TimeRange(0 if start_ms is None else start_ms, END_OF_TIME_MS if end_ms is None else end_ms)
+    if start_ms is None:
+        start_ms = OPEN_START if end_ms is None else end_ms - DEFAULT_RANGE_MS
+    return TimeRange(start_ms, END_OF_TIME_MS if end_ms is None else end_ms)
+
+
+def anchored(query: LogQuery, walk_began_ms: int) -> LogQuery:
+    """``query`` with an ``OPEN_START`` resolved: the default window before the walk's first page."""
+    if query.start_ms != OPEN_START:
+        return query
+    return replace(query, start_ms=walk_began_ms - DEFAULT_RANGE_MS)
 
 
 def stats_range(start_ms: int | None, end_ms: int | None, *, now_ms: int) -> TimeRange:
     """The range stats answer: ``end_date`` defaults to now, ``start_date`` to the default window before it."""
     requested = requested_range(start_ms, end_ms)
     end = now_ms if end_ms is None else requested.end_ms
-    start = end - STATS_DEFAULT_RANGE_MS if start_ms is None else requested.start_ms
+    start = end - DEFAULT_RANGE_MS if start_ms is None else requested.start_ms
     if start >= end:
         raise InvalidQuery("start_date must be before end_date (which defaults to now).", param="start_date")
     return TimeRange(start, end)

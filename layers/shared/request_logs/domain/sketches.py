@@ -10,6 +10,7 @@ DynamoDB's 400 KB item limit (bench: rollup_item_bytes_worst_case).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -55,17 +56,32 @@ class Sketch:
             self.bins[key] = self.bins.get(key, 0) + count
 
     def quantile(self, q: float) -> float | None:
-        """DDSketch's quantile: the value at rank ``q × (count − 1)``; None for an empty sketch."""
+        """The ``q`` quantile by linear interpolation between the order statistics around rank
+        ``q × (count − 1)`` (numpy's default, Postgres ``percentile_cont``); None for an empty sketch.
+
+        Each order statistic is its bin's value, within 1 % of the exact one, and a weighted mean of two
+        positive values each within 1 % is within 1 % of the same mean of the exact values: the
+        interpolated quantile keeps the sketch's accuracy. So p99 of 661, 1058 and 1120 ms is about
+        1118.8, as users' own tools compute it, not the 1058 of the rank below.
+        """
         total = self.count
         if total == 0:
             return None
         rank = q * (total - 1)
+        below = math.floor(rank)
+        low = self._order_statistic(below)
+        if below == rank or below + 1 >= total:
+            return low
+        return low + (rank - below) * (self._order_statistic(below + 1) - low)
+
+    def _order_statistic(self, index: int) -> float:
+        """The estimate of the ``index``-th smallest value (0-based)."""
         running = self.zero_count
-        if running > rank:
+        if running > index:
             return 0.0
         for key in sorted(self.bins):
             running += self.bins[key]
-            if running > rank:
+            if running > index:
                 return float(_mapping().value(key))
         return float(_mapping().value(max(self.bins)))
 

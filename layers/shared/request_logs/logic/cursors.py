@@ -42,6 +42,7 @@ class CursorState:
     snapshot_ms: int  # exclusive end the walk is pinned to
     issued_ms: int
     totals: dict[str, Any] = field(default_factory=dict)
+    bound_selectivity: float | None = None  # the first page's ``Totals.bound_selectivity``, kept for the walk
 
 
 def signing_key() -> bytes:
@@ -79,6 +80,7 @@ def encode_cursor(state: CursorState, key: bytes) -> str:
             "s": state.snapshot_ms,
             "i": state.issued_ms,
             "t": state.totals,
+            **({"b": state.bound_selectivity} if state.bound_selectivity is not None else {}),
         },
         separators=(",", ":"),
     ).encode()
@@ -122,6 +124,7 @@ def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, 
             snapshot_ms=int(raw["s"]),
             issued_ms=int(raw["i"]),
             totals=dict(raw["t"]),
+            bound_selectivity=float(raw["b"]) if raw.get("b") is not None else None,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _invalid("not a cursor this API issued") from exc

@@ -37,14 +37,14 @@ def enhanced_request_logs(
 
 
 def cost_summary(totals: Counters) -> CostSummary:
-    priced = totals.requests - totals.unpriced
+    priced = totals.priced
     average = None
     if priced:
         # Wide enough for any total the ingest bounds allow, so quantize never runs out of digits.
         with localcontext(prec=60):
             average = (totals.cost / priced).quantize(AVERAGE_COST_QUANTUM, ROUND_HALF_EVEN)
     return CostSummary(
-        total_cost=totals.cost,
+        total_cost=totals.priced_cost,
         total_tokens=totals.total_tokens,
         avg_cost_per_request=average,
         requests=totals.requests,

@@ -15,7 +15,7 @@ from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering
-from request_logs.domain.ranges import visible_query
+from request_logs.domain.ranges import anchored, visible_query
 from request_logs.domain.reads import ReadStats
 from request_logs.logic.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
 from request_logs.logic.totals import visible_totals
@@ -57,6 +57,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             request.cursor, signing_key(), account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms
         )
         snapshot_ms, issued_ms, totals = state.snapshot_ms, state.issued_ms, _counters(state.totals)
+        selectivity = state.bound_selectivity
     else:
         state = None
         snapshot_ms, issued_ms = now_ms + 1, now_ms
@@ -66,17 +67,17 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
                 "page further with the cursor in pagination.nextCursor.",
                 param="offset",
             )
-    # The walk and its total cover the snapshot (logs created later belong to a later walk) and what
-    # retention leaves visible: the one point this read path applies either.
-    visible = visible_query(replace(query, end_ms=min(query.end_ms, snapshot_ms)), now_ms=now_ms)
+    # The walk and its total cover the snapshot (logs created later belong to a later walk), the default
+    # window before its first page when no date was given, and what retention leaves visible: the one
+    # point this read path applies them.
+    walk = anchored(query, issued_ms)
+    visible = visible_query(replace(walk, end_ms=min(walk.end_ms, snapshot_ms)), now_ms=now_ms)
     if state is None:
-        totals = (
-            visible_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums).counters
-            if visible is not None
-            else Counters()
-        )
+        found = visible_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums) if visible else None
+        totals = found.counters if found is not None else Counters()
+        selectivity = found.bound_selectivity if found is not None else None
     returned_before = state.returned if state is not None else request.offset
-    logs = _fetch(request, visible, state, totals, reads, now_ms) if visible is not None else []
+    logs = _fetch(request, visible, state, totals, selectivity, reads, now_ms) if visible is not None else []
     has_more = len(logs) > request.limit
     logs = logs[: request.limit]
     next_cursor = None
@@ -89,6 +90,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             snapshot_ms=snapshot_ms,
             issued_ms=issued_ms,
             totals=_encoded(totals),
+            bound_selectivity=selectivity,
         )
         next_cursor = encode_cursor(next_state, signing_key())
     pagination = Pagination(
@@ -106,6 +108,7 @@ def _fetch(
     visible: LogQuery,
     state: CursorState | None,
     totals: Counters,
+    bound_selectivity: float | None,
     reads: ReadStats,
     now_ms: int,
 ) -> list[RequestLog]:
@@ -115,14 +118,16 @@ def _fetch(
     if state is None and request.offset >= totals.requests:
         return []  # past the end: nothing to read
     if ordering.by_creation:
+        skip = request.offset if state is None else 0
         return log_store.ordered_logs(
             visible,
-            skip=request.offset if state is None else 0,
+            skip=skip,
             limit=wanted,
             reads=reads,
             now_ms=now_ms,
             descending=ordering.descending,
             after=state.position if state is not None else None,
+            bound_selectivity=bound_selectivity,
         )
     return log_store.top_logs(
         visible,

@@ -5,10 +5,9 @@ rollups that each lie within one bucket: rollup items as stored, and one rollup 
 from its logs (an edge lies within one hour). Time groupings key those rollups by their bucket; sums
 and sketch merges are exact, so any range and grouping is exact and percentiles keep the sketches' 1 %.
 
-``by_model`` is always answered. Unless model is a requested grouping it comes from the per-model
-counters embedded in the "all" items (one item per bucket, no sketches, so no percentiles); a requested
-model or provider grouping reads that dimension's own items, which carry sketches. An "all" item whose
-embedded maps overflowed is replaced, for its bucket, by the dimension's items.
+``by_model`` is always answered, from the model items (one per bucket and model, with sketches), so its
+entries carry the same measures, percentiles included, whatever ``group_by`` asks for; ``by_provider``
+reads the provider items when asked for.
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NotRequired, TypedDict
+from typing import TypedDict
 
 from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import DAY_MS, GRANULARITIES, HOUR_MS, Rollup, dimension_value
+from request_logs.domain.rollups import DAY_MS, HOUR_MS, Rollup, dimension_value
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
     MAX_HOURLY_BUCKETS,
@@ -48,7 +47,6 @@ from request_logs.models.stats import (
 )
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
-from request_logs.store.stats import StoredRollup
 
 _ONE_DECIMAL = Decimal("0.1")
 
@@ -67,7 +65,6 @@ class StatsInputs:
 
     buckets: list[BucketRollup]
     values: dict[str, list[tuple[str, Rollup]]]  # dimension → (value, rollup) pieces
-    sketched: frozenset[str]  # dimensions whose every piece carries sketches (percentiles available)
 
 
 def get_request_log_stats(
@@ -98,8 +95,7 @@ def read_inputs(
 ) -> StatsInputs:
     """Read each piece of the plan: rollup items for hour and day pieces, raw logs for the edges."""
     dimensions = [d for d in DIMENSION_GROUPINGS if d == "model" or d in groups]
-    itemised = frozenset(d for d in dimensions if d in groups)
-    inputs = StatsInputs([], {d: [] for d in dimensions}, itemised)
+    inputs = StatsInputs([], {d: [] for d in dimensions})
     for piece in plan.pieces:
         if piece.source == "raw":
             # The plan reads raw logs only where retention leaves all of them visible.
@@ -112,37 +108,13 @@ def read_inputs(
         items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
         inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
         for dimension in dimensions:
-            found = (
-                _dimension_items(account_id, piece, dimension, reads)
-                if dimension in itemised
-                else _embedded_groups(account_id, items, dimension, reads)
-            )
-            inputs.values[dimension].extend(found)
+            inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
     return inputs
 
 
 def _dimension_items(account_id: str, piece: Piece, dimension: str, reads: ReadStats) -> list[tuple[str, Rollup]]:
     items = stats_store.query_rollups(account_id, piece.source, dimension, piece.start_ms, piece.end_ms, reads)
     return [(item.key.value, item.rollup) for item in items]
-
-
-def _embedded_groups(
-    account_id: str, items: Iterable[StoredRollup], dimension: str, reads: ReadStats
-) -> list[tuple[str, Rollup]]:
-    found: list[tuple[str, Rollup]] = []
-    for item in items:
-        if item.rollup.groups_overflow:
-            # The embedded map is incomplete for this bucket: its dimension items are not.
-            key = item.key
-            bucket_end = key.bucket_ms + GRANULARITIES[key.granularity]
-            overflowed = stats_store.query_rollups(
-                account_id, key.granularity, dimension, key.bucket_ms, bucket_end, reads
-            )
-            found.extend((other.key.value, other.rollup) for other in overflowed)
-        else:
-            embedded = item.rollup.groups.get(dimension, {})
-            found.extend((value, Rollup(counters=counters)) for value, counters in embedded.items())
-    return found
 
 
 def fold_logs(logs: Iterable[RequestLog]) -> Rollup:
@@ -197,16 +169,12 @@ def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs
             for key, rollup in _by_time(inputs.buckets, lambda ms: iso_week(ms).start_ms)
         ]
     if "model" in inputs.values:
-        sketched = "model" in inputs.sketched
         arrays["by_model"] = [
-            ModelStats(model=value, **_measures(rollup, sketched=sketched))
-            for value, rollup in _by_value(inputs.values["model"])
+            ModelStats(model=value, **_measures(rollup)) for value, rollup in _by_value(inputs.values["model"])
         ]
     if "provider" in inputs.values:
-        sketched = "provider" in inputs.sketched
         arrays["by_provider"] = [
-            ProviderStats(provider=value, **_measures(rollup, sketched=sketched))
-            for value, rollup in _by_value(inputs.values["provider"])
+            ProviderStats(provider=value, **_measures(rollup)) for value, rollup in _by_value(inputs.values["provider"])
         ]
     return StatsResponse(stats=_summary(overall), range=_range(plan), **arrays)
 
@@ -232,36 +200,35 @@ def _by_value(pieces: list[tuple[str, Rollup]]) -> list[tuple[str, Rollup]]:
 class _Measures(TypedDict):
     requests: int
     tokens: int
-    cost: Decimal
+    cost: Decimal | None
     successful: int
     failed: int
     input_tokens: int
     output_tokens: int
     unpriced_requests: int
     avg_latency_ms: int | None
-    p50_latency_ms: NotRequired[int | None]
-    p95_latency_ms: NotRequired[int | None]
-    p99_latency_ms: NotRequired[int | None]
+    p50_latency_ms: int | None
+    p95_latency_ms: int | None
+    p99_latency_ms: int | None
 
 
-def _measures(rollup: Rollup, *, sketched: bool = True) -> _Measures:
-    """The fields every ``by_<group>`` entry shares; percentiles only from complete sketches."""
+def _measures(rollup: Rollup) -> _Measures:
+    """The fields every ``by_<group>`` entry shares."""
     counters = rollup.counters
     fields: _Measures = {
         "requests": counters.requests,
         "tokens": counters.total_tokens,
-        "cost": counters.cost,
+        "cost": counters.priced_cost,
         "successful": counters.successful,
         "failed": counters.failed,
         "input_tokens": counters.input_tokens,
         "output_tokens": counters.output_tokens,
         "unpriced_requests": counters.unpriced,
         "avg_latency_ms": _average(counters),
+        "p50_latency_ms": _whole_ms(rollup.latency.quantile(0.5)),
+        "p95_latency_ms": _whole_ms(rollup.latency.quantile(0.95)),
+        "p99_latency_ms": _whole_ms(rollup.latency.quantile(0.99)),
     }
-    if sketched:
-        fields["p50_latency_ms"] = _whole_ms(rollup.latency.quantile(0.5))
-        fields["p95_latency_ms"] = _whole_ms(rollup.latency.quantile(0.95))
-        fields["p99_latency_ms"] = _whole_ms(rollup.latency.quantile(0.99))
     return fields
 
 
@@ -275,7 +242,7 @@ def _summary(overall: Rollup) -> StatsSummary:
         total_tokens=counters.total_tokens,
         input_tokens=counters.input_tokens,
         output_tokens=counters.output_tokens,
-        total_cost=counters.cost,
+        total_cost=counters.priced_cost,
         avg_latency_ms=_average(counters),
         p50_latency_ms=_whole_ms(overall.latency.quantile(0.5)),
         p95_latency_ms=_whole_ms(overall.latency.quantile(0.95)),

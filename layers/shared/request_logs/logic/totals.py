@@ -34,10 +34,16 @@ from request_logs.store.value_index import ValueRange, summarize_value_range
 
 @dataclass(frozen=True)
 class Totals:
-    """Counters of every log a query matches; ``source`` says how they were obtained."""
+    """Counters of every log a query matches; ``source`` says how they were obtained.
+
+    ``bound_selectivity``: with a latency or cost bound answered from rollups, the share of the logs the
+    query matches without its bound that the bound keeps (from the rollup items, free). A page reader uses
+    it to price reading by time with the bound as a filter against reading the bound's value index.
+    """
 
     counters: Counters
     source: Literal["rollups", "logs"]
+    bound_selectivity: float | None = None
 
 
 def filtered_totals(query: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
@@ -53,13 +59,13 @@ def visible_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sum
     ``with_sums`` False only ``counters.requests`` is needed."""
     from_rollups = _totals_from_rollups(visible, now_ms, reads)
     if from_rollups is not None:
-        return Totals(from_rollups, "rollups")
+        return from_rollups
     if with_sums:
         return Totals(log_store.summarize_logs(visible, reads, now_ms=now_ms), "logs")
     return Totals(Counters(requests=log_store.count_logs(visible, reads, now_ms=now_ms)), "logs")
 
 
-def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Counters | None:
+def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Totals | None:
     bound = query.value_bound()
     if bound is None and (query.filters_latency or query.filters_cost):
         return None  # latency and cost bounds together: no one histogram answers both
@@ -110,7 +116,11 @@ def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Coun
     if plan.end_ms < end_ms:
         unsettled = replace(query, start_ms=plan.end_ms, end_ms=end_ms)
         total.merge(log_store.summarize_logs(unsettled, reads, now_ms=now_ms))
-    return total
+    selectivity = None
+    if bound is not None:
+        unbounded = sum(stored.rollup.counters.requests for stored in found.values())
+        selectivity = from_items.requests / unbounded if unbounded else None
+    return Totals(total, "rollups", selectivity)
 
 
 def _filtered_counters(found: Mapping[RollupKey, StoredRollup], status: str | None) -> Counters | None:

@@ -211,12 +211,12 @@ class EnhancedLog(_ResponseModel):
 class CostSummary(_ResponseModel):
     """``summary`` of the enhanced list: the whole filtered set, not the page.
 
-    ``avg_cost_per_request`` is ``total_cost`` over the priced requests (null when none was priced),
-    rounded half-even to 12 decimal places; ``total_cost`` is exact. ``unpriced_requests`` had no price
-    and are in neither.
+    ``total_cost`` is the exact cost of the priced requests, null when none was priced (unknown, not
+    zero); ``avg_cost_per_request`` is it over the priced requests, rounded half-even to 12 decimal places.
+    ``unpriced_requests`` had no price and are in neither.
     """
 
-    total_cost: Money
+    total_cost: Money | None
     total_tokens: int
     avg_cost_per_request: Money | None
     requests: int

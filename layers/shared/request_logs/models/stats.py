@@ -23,7 +23,7 @@ class StatsSummary(_ResponseModel):
     total_tokens: int
     input_tokens: int
     output_tokens: int
-    total_cost: Money
+    total_cost: Money | None  # of the priced requests; null when none was (``unpriced_requests`` says how many)
     avg_latency_ms: int | None
     p50_latency_ms: int | None
     p95_latency_ms: int | None
@@ -35,20 +35,20 @@ class StatsSummary(_ResponseModel):
 
 
 class GroupStats(_ResponseModel):
-    """What every ``by_<group>`` entry carries after its key. Percentiles only where sketches were read."""
+    """What every ``by_<group>`` entry carries after its key, the same for every grouping."""
 
     requests: int
     tokens: int
-    cost: Money
+    cost: Money | None  # as ``total_cost``: null when no request of the entry was priced
     successful: int
     failed: int
     input_tokens: int
     output_tokens: int
-    unpriced_requests: int  # not in ``cost``: a model without a price shows cost 0, this says why
+    unpriced_requests: int  # not in ``cost``, beside it so a partly priced set says so
     avg_latency_ms: int | None
-    p50_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
-    p95_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
-    p99_latency_ms: Annotated[int | None, Field(exclude_if=_is_none)] = None
+    p50_latency_ms: int | None
+    p95_latency_ms: int | None
+    p99_latency_ms: int | None
 
 
 # Each entry is its key followed by the GroupStats fields: pydantic orders fields from the last base

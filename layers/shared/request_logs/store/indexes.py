@@ -6,9 +6,10 @@ Two kinds, both in ``template.yaml`` (a test checks they agree):
   table (``store/keys``): a filtered list reads only matching logs, newest first. The status index is
   sparse: it holds errors only, since ``status=success`` is most of the traffic and reads the table
   itself about as cheaply, for one write less per successful log;
-- value indexes, one per sortable value (cost, latency, total tokens), partitioned by account and UTC
-  day and sorted by the value: a sort or a value bound reads its page and one step per day; and the same
-  three for errors alone (sparse), which a ``status=error`` sort or bound reads.
+- value indexes, one per sortable value (cost, latency, total tokens), partitioned by account and half
+  UTC day (``keys.VALUE_BUCKET_MS``) and sorted by the value: a sort or a value bound reads its page and
+  one step per bucket; and the same three for errors alone (sparse), which a ``status=error`` sort or
+  bound reads.
 
 Every index projects the attributes a list filters on and a summary adds up (``LISTED_ATTRIBUTES``), not
 the whole log: a page read from an index fetches its logs from the table by key.
@@ -31,21 +32,22 @@ FILTER_INDEXES: dict[str, tuple[str, str]] = {
 # Filters whose index holds only some values (the others read the table with a filter).
 SPARSE_FILTER_VALUES: dict[str, frozenset[str]] = {"status": frozenset({"error"})}
 
-# Sort → (GSI name, its sort-key attribute); all partitioned by DAY_PARTITION (``keys.day_pk``).
+# Sort → (GSI name, its sort-key attribute); all partitioned by BUCKET_PARTITION (``keys.bucket_pk``).
 VALUE_INDEXES: dict[str, tuple[str, str]] = {
     "cost": ("by_cost", "cost_rank"),
     "latency": ("by_latency", "latency_ms"),
     "tokens": ("by_tokens", "total_tokens"),
 }
-DAY_PARTITION = "day_pk"
-# The same indexes for errors alone, partitioned by ERROR_DAY_PARTITION (the same value as DAY_PARTITION,
-# carried by errors only): a sort or bound with status=error reads errors, not the whole day.
+BUCKET_PARTITION = "bucket_pk"
+# The same indexes for errors alone, partitioned by ERROR_BUCKET_PARTITION (the same value as
+# BUCKET_PARTITION, carried by errors only): a sort or bound with status=error reads errors, not the
+# whole bucket.
 ERROR_VALUE_INDEXES: dict[str, str] = {
     "cost": "errors_by_cost",
     "latency": "errors_by_latency",
     "tokens": "errors_by_tokens",
 }
-ERROR_DAY_PARTITION = "error_day_pk"
+ERROR_BUCKET_PARTITION = "error_bucket_pk"
 # ``cost_rank`` of a log nobody priced: below every cost, so the cost index holds every log and a cost
 # bound (never negative) leaves the unpriced ones out by its key condition alone.
 UNPRICED_RANK = Decimal(-1)

@@ -13,7 +13,13 @@ from typing import Any
 from request_logs.domain.log import RequestLog
 from request_logs.domain.retention import log_expiry_s
 from request_logs.store import keys
-from request_logs.store.indexes import ERROR_DAY_PARTITION, FILTER_INDEXES, UNPRICED_RANK, indexed
+from request_logs.store.indexes import (
+    BUCKET_PARTITION,
+    ERROR_BUCKET_PARTITION,
+    FILTER_INDEXES,
+    UNPRICED_RANK,
+    indexed,
+)
 
 _INTEGER_FIELDS = (
     "status_code",
@@ -43,10 +49,11 @@ def log_to_item(log: RequestLog) -> dict[str, Any]:
         if indexed(field_name, value):
             item[key_attribute] = keys.index_pk(log.account_id, shard, value)
     cost = log.cost_total
-    day_pk = keys.day_pk(log.account_id, keys.value_day(log.created_ms, log.ingested_ms))
-    item.update(day_pk=day_pk, cost_rank=UNPRICED_RANK if cost is None else cost, total_tokens=log.total_tokens)
+    bucket_pk = keys.bucket_pk(log.account_id, keys.value_bucket(log.created_ms, log.ingested_ms))
+    item[BUCKET_PARTITION] = bucket_pk
+    item.update(cost_rank=UNPRICED_RANK if cost is None else cost, total_tokens=log.total_tokens)
     if log.status == "error":
-        item[ERROR_DAY_PARTITION] = day_pk
+        item[ERROR_BUCKET_PARTITION] = bucket_pk
     return item
 
 

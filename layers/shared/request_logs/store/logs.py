@@ -141,7 +141,9 @@ def _shape(query: LogQuery, *, after: Position | None = None, descending: bool =
         names["#cr"] = "cost_rank"
         values[":mincost"] = {"N": str(cost_bounds.low)}
         values[":maxcost"] = {"N": str(cost_bounds.high)}
-        clauses.append("#cr BETWEEN :mincost AND :maxcost")
+        # Two comparisons, not BETWEEN: the same on DynamoDB, and moto's filter drops a cost of 0 from a
+        # BETWEEN (a failed request the gateway billed nothing).
+        clauses.append("#cr >= :mincost AND #cr <= :maxcost")
     sk_low, sk_high = keys.sk_range(query.start_ms, query.end_ms)
     if after is not None:
         after_sk = keys.log_sk(after.created_ms, after.log_id)
@@ -298,6 +300,19 @@ def _shard_stream(
         request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining, fair_share))
 
 
+def _time_path_reads(wanted: int, bound_selectivity: float | None) -> int | None:
+    """About what reading by time with a residual filter costs for ``wanted`` matches: each shard's chunks
+    double until it has its share of matches (up to twice the items needed), from a first chunk each."""
+    if not bound_selectivity:
+        return None
+    return 2 * math.ceil(wanted / bound_selectivity) + keys.LOG_SHARDS * _first_chunk(wanted)
+
+
+def _first_chunk(wanted: int) -> int:
+    """A shard's first chunk of a merged walk: its fair share of the page and a quarter more, plus one."""
+    return math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
+
+
 def ordered_logs(
     query: LogQuery,
     *,
@@ -307,19 +322,29 @@ def ordered_logs(
     now_ms: int,
     descending: bool = True,
     after: Position | None = None,
+    bound_selectivity: float | None = None,
 ) -> list[RequestLog]:
     """Logs ``skip .. skip+limit`` of the query in creation order (newest first unless ascending),
     strictly after the position ``after`` when a cursor gives one.
 
-    A latency or cost bound is read through its value index when it is selective (``bounded_logs``);
-    otherwise the table or the best filter index is read by time and its shards merged.
+    A latency or cost bound is read through its value index while that costs less than reading by time
+    with the bound as a filter would (``bounded_logs``; ``bound_selectivity``, the share of the unbounded
+    query's logs the bound keeps, prices the other way); otherwise the table or the best filter index is
+    read by time and its shards merged.
     """
     if limit == 0:
         return []
     after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
     if bounded_sort(query) is not None:
         found = bounded_logs(
-            query, skip=skip, limit=limit, reads=reads, now_ms=now_ms, descending=descending, after_sk=after_sk
+            query,
+            skip=skip,
+            limit=limit,
+            reads=reads,
+            now_ms=now_ms,
+            descending=descending,
+            after_sk=after_sk,
+            time_path_reads=_time_path_reads(skip + limit, bound_selectivity),
         )
         if found is not None:
             return _logs_by_key(found, reads)
@@ -327,7 +352,7 @@ def ordered_logs(
     if shape is None:
         return []
     wanted = skip + limit
-    first_chunk = math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
+    first_chunk = _first_chunk(wanted)
     progress = _MergeProgress(wanted)
     streams = [
         _shard_stream(shape, shard, first_chunk, reads, progress, descending=descending)

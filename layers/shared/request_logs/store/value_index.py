@@ -1,18 +1,18 @@
-"""Reads through the value indexes: one account's logs of one UTC day, ordered by cost, latency or total
-tokens (``store/indexes.VALUE_INDEXES``).
+"""Reads through the value indexes: one account's logs of one bucket (half a UTC day), ordered by cost,
+latency or total tokens (``store/indexes.VALUE_INDEXES``).
 
-- ``ranked_logs``: a page sorted by a value. Each day of the range is a stream in the value's order,
+- ``ranked_logs``: a page sorted by a value. Each bucket of the range is a stream in the value's order,
   fetched lazily in growing chunks; the streams merge like the table's shards do, so a page reads about
-  ``limit`` items plus one chunk per day, however many logs the range holds.
+  ``limit`` items plus one chunk per bucket, however many logs the range holds.
 - ``bounded_logs``: a page newest (or oldest) first among the logs inside a latency or cost bound. The
-  bound is the key condition, so a day costs the logs that match it; days are read newest first until the
-  page is full. When a bound matches much of a day, reading by time with a filter is cheaper: past a
+  bound is the key condition, so a bucket costs the logs that match it; buckets are read newest first until the
+  page is full. When a bound matches much of a bucket, reading by time with a filter is cheaper: past a
   budget of items the function gives up and the caller takes that path.
 - ``summarize_bounded``: the counters of every log inside a bound, reading the matching logs only.
 
 Logs with equal values have no order in an index: a stream collects each run of equal values and
 returns it sorted by creation instant and id, so every page follows the total order of
-``domain/ordering``. A cursor's position narrows each day's key condition to its side of the value and
+``domain/ordering``. A cursor's position narrows each bucket's key condition to its side of the value and
 skips the equal values already returned.
 """
 
@@ -33,8 +33,8 @@ from request_logs.domain.reads import ReadStats
 from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
 from request_logs.store.indexes import (
-    DAY_PARTITION,
-    ERROR_DAY_PARTITION,
+    BUCKET_PARTITION,
+    ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     UNPRICED_RANK,
     VALUE_INDEXES,
@@ -45,7 +45,7 @@ _DYNAMODB_MAX_LIMIT = 1000
 # Above every value a log can hold (ingest caps latencies and tokens at 2^53 each, a cost at 2,000,000).
 _ABOVE_ANY_VALUE = Decimal(2**60)
 # ``bounded_logs`` reads at most this many items (or four pages' worth) before it leaves the page to the
-# time-ordered path: a bound that matches that much of a day is not selective.
+# time-ordered path: a bound that matches that much of a bucket is not selective.
 _BOUNDED_BUDGET = 200
 
 
@@ -90,9 +90,9 @@ def bounded_sort(query: LogQuery) -> Sort | None:
     return None
 
 
-def _filter_clauses(query: LogQuery, sort: Sort, day: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """Filter expression parts for one day: equality filters, the bounds the key condition does not carry,
-    and the query's time range where it cuts the day."""
+def _filter_clauses(query: LogQuery, sort: Sort, bucket: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Filter expression parts for one bucket: equality filters, the bounds the key condition does not carry,
+    and the query's time range where it cuts the bucket."""
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -104,18 +104,20 @@ def _filter_clauses(query: LogQuery, sort: Sort, day: int) -> tuple[list[str], d
         names["#lat"] = "latency_ms"
         values[":minlat"] = {"N": str(query.min_latency or 0)}
         values[":maxlat"] = {"N": str(query.max_latency if query.max_latency is not None else _ABOVE_ANY_VALUE)}
-        clauses.append("#lat BETWEEN :minlat AND :maxlat")
+        # Comparisons rather than BETWEEN in filters: moto's filter drops a value of 0 from a BETWEEN.
+        clauses.append("#lat >= :minlat AND #lat <= :maxlat")
     if sort != "cost" and query.filters_cost:
         bounds = value_range(query, "cost")
         names["#cr"] = "cost_rank"
         values[":mincost"] = {"N": str(bounds.low)}
         values[":maxcost"] = {"N": str(bounds.high)}
-        clauses.append("#cr BETWEEN :mincost AND :maxcost")
-    day_start, day_end = (
-        (query.start_ms, query.end_ms) if day == keys.FUTURE_DAY else (day * keys.DAY_MS, (day + 1) * keys.DAY_MS)
-    )
-    if day == keys.FUTURE_DAY or query.start_ms > day_start or query.end_ms < day_end:
-        low, high = keys.sk_range(max(query.start_ms, day_start), min(query.end_ms, day_end))
+        clauses.append("#cr >= :mincost AND #cr <= :maxcost")
+    if bucket == keys.FUTURE_BUCKET:
+        bucket_start, bucket_end = query.start_ms, query.end_ms
+    else:
+        bucket_start, bucket_end = keys.bucket_start(bucket), keys.bucket_start(bucket + 1)
+    if bucket == keys.FUTURE_BUCKET or query.start_ms > bucket_start or query.end_ms < bucket_end:
+        low, high = keys.sk_range(max(query.start_ms, bucket_start), min(query.end_ms, bucket_end))
         names["#sk"] = "sk"
         values[":sklo"] = {"S": low}
         values[":skhi"] = {"S": high}
@@ -123,15 +125,15 @@ def _filter_clauses(query: LogQuery, sort: Sort, day: int) -> tuple[list[str], d
     return clauses, names, values
 
 
-def _day_params(query: LogQuery, sort: Sort, day: int, bounds: ValueRange, *, descending: bool) -> dict[str, Any]:
+def _bucket_params(query: LogQuery, sort: Sort, bucket: int, bounds: ValueRange, *, descending: bool) -> dict[str, Any]:
     index, attribute = VALUE_INDEXES[sort]
-    partition = DAY_PARTITION
+    partition = BUCKET_PARTITION
     if query.status == "error":  # the errors' own index: the status is its partition, not a filter
-        index, partition = ERROR_VALUE_INDEXES[sort], ERROR_DAY_PARTITION
+        index, partition = ERROR_VALUE_INDEXES[sort], ERROR_BUCKET_PARTITION
         query = replace(query, status=None)
-    clauses, names, values = _filter_clauses(query, sort, day)
+    clauses, names, values = _filter_clauses(query, sort, bucket)
     names.update({"#p": partition, "#v": attribute})
-    values[":p"] = {"S": keys.day_pk(query.account_id, day)}
+    values[":p"] = {"S": keys.bucket_pk(query.account_id, bucket)}
     if bounds.exact is not None:
         condition = "#p = :p AND #v = :v"
         values[":v"] = {"N": str(bounds.exact)}
@@ -165,9 +167,9 @@ def _position(raw: dict[str, Any], ordering: Ordering) -> Position:
     return ordering.key_of(value, created_ms, log_id)
 
 
-class _DayStream:
-    """One day's logs in an order, as (position, item) pairs, fetched in chunks that double as they are
-    consumed. The first chunk can be fetched ahead (``prefetch``, on a pool thread) so that the days of a
+class _BucketStream:
+    """One bucket's logs in an order, as (position, item) pairs, fetched in chunks that double as they are
+    consumed. The first chunk can be fetched ahead (``prefetch``, on a pool thread) so that the buckets of a
     merge start in parallel."""
 
     def __init__(self, params: dict[str, Any], first_limit: int, ordering: Ordering) -> None:
@@ -202,7 +204,7 @@ class _DayStream:
         yield from sorted(run, key=lambda pair: pair[0], reverse=self._ordering.descending)
 
 
-def _start_streams(streams: list[_DayStream]) -> None:
+def _start_streams(streams: list[_BucketStream]) -> None:
     parallel_map(lambda stream: stream.prefetch(), streams)
 
 
@@ -230,8 +232,8 @@ def ranked_logs(
     read only once the priced ones are exhausted.
     """
     wanted = skip + limit
-    days = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
-    if wanted == 0 or not days:
+    buckets = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
+    if wanted == 0 or not buckets:
         return []
     sort, descending = ordering.sort, ordering.descending
     bounds = value_range(query, sort)
@@ -243,15 +245,15 @@ def ranked_logs(
         phases.append(bounds if after is None else _after_bounds(bounds, after, descending=ordering.descending))
     if unpriced_phase:
         phases.append(ValueRange(exact=UNPRICED_RANK))
-    first_limit = 1 + math.ceil(wanted / len(days))
+    first_limit = 1 + math.ceil(wanted / len(buckets))
     chosen: list[tuple[str, str]] = []
     taken = 0
     for phase in phases:
         if phase.empty:
             continue
         streams = [
-            _DayStream(_day_params(query, sort, day, phase, descending=descending), first_limit, ordering)
-            for day in days
+            _BucketStream(_bucket_params(query, sort, bucket, phase, descending=descending), first_limit, ordering)
+            for bucket in buckets
         ]
         _start_streams(streams)
         merged = heapq.merge(
@@ -277,69 +279,77 @@ def bounded_logs(
     now_ms: int,
     descending: bool,
     after_sk: str | None = None,
+    time_path_reads: int | None = None,
 ) -> list[tuple[str, str]] | None:
     """Table keys of logs ``skip .. skip+limit`` of a query with a latency or cost bound, in creation
     order (newest first when ``descending``), after the table sort key ``after_sk`` of a cursor.
 
-    None when the bound is not selective enough for this path (more than the budget of items read before
-    the page is full): the caller reads by time with the bound as a filter instead.
+    None when the bound is not selective enough for this path (more items read before the page is full
+    than the budget: what reading by time is estimated to cost, ``time_path_reads``, and never less than a
+    few pages): the caller reads by time with the bound as a filter instead.
     """
     sort = bounded_sort(query)
     assert sort is not None, "bounded_logs needs a latency or cost bound"
     wanted = skip + limit
-    partitions = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
+    partitions = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
     if wanted == 0 or not partitions:
         return []
-    budget = max(_BOUNDED_BUDGET, 4 * wanted)
+    budget = max(_BOUNDED_BUDGET, 4 * wanted, time_path_reads or 0)
     spent = ReadStats()
 
-    def matching(day: int) -> tuple[list[tuple[str, str]] | None, ReadStats]:
-        """Every (pk, sk) of the day inside the bound, or None past what is left of the budget."""
-        allowance, day_reads = budget - spent.items_read, ReadStats()
-        if day == keys.FUTURE_DAY or day in partitions:
-            params = _day_params(query, sort, day, value_range(query, sort), descending=descending)
+    def matching(bucket: int) -> tuple[list[tuple[str, str]] | None, ReadStats]:
+        """Every (pk, sk) of the bucket inside the bound, or None past what is left of the budget."""
+        allowance, bucket_reads = budget - spent.items_read, ReadStats()
+        if bucket == keys.FUTURE_BUCKET or bucket in partitions:
+            params = _bucket_params(query, sort, bucket, value_range(query, sort), descending=descending)
             found: list[tuple[str, str]] = []
-            for _, raw in _DayStream(params, allowance + 1, Ordering(sort)).positions(day_reads):
+            for _, raw in _BucketStream(params, allowance + 1, Ordering(sort)).positions(bucket_reads):
                 found.append((raw["pk"]["S"], raw["sk"]["S"]))
-                if day_reads.items_read > allowance:
-                    return None, day_reads
-            return found, day_reads
-        return [], day_reads
+                if bucket_reads.items_read > allowance:
+                    return None, bucket_reads
+            return found, bucket_reads
+        return [], bucket_reads
 
     def walked(sk: str) -> bool:
         return after_sk is None or (sk < after_sk if descending else sk > after_sk)
 
-    # Future-dated logs have a partition of their own: read it first, and slot them into their days.
-    future, future_reads = matching(keys.FUTURE_DAY)
+    # Future-dated logs have a partition of their own: read it first, and slot them into their buckets.
+    future, future_reads = matching(keys.FUTURE_BUCKET)
     spent.add(future_reads.items_read, future_reads.calls)
     if future is None:
         reads.add(spent.items_read, spent.calls)
         return None
-    by_day: dict[int, list[tuple[str, str]]] = {}
+    by_bucket: dict[int, list[tuple[str, str]]] = {}
     for key in future:
-        by_day.setdefault(keys.day_of(keys.parse_log_sk(key[1])[0]), []).append(key)
-    days = sorted({*partitions[:-1], *by_day}, reverse=descending)
+        by_bucket.setdefault(keys.bucket_of(keys.parse_log_sk(key[1])[0]), []).append(key)
+    buckets = sorted({*partitions[:-1], *by_bucket}, reverse=descending)
     if after_sk is not None:
-        cursor_day = keys.day_of(keys.parse_log_sk(after_sk)[0])
-        days = [day for day in days if (day <= cursor_day if descending else day >= cursor_day)]
-    # Days in parallel waves: the first day alone, then as many days as the matches per day seen so far
+        cursor_bucket = keys.bucket_of(keys.parse_log_sk(after_sk)[0])
+        buckets = [bucket for bucket in buckets if (bucket <= cursor_bucket if descending else bucket >= cursor_bucket)]
+    # Buckets in parallel waves: the first bucket alone, then as many buckets as the matches per bucket seen so far
     # say the page still needs (doubling while none were seen), at most one per thread. A selective
-    # bound spends one short call per day; a dense one reads about the page, not a wave of full days.
+    # bound spends one short call per bucket; a dense one reads about the page, not a wave of full buckets.
+    # Matches per bucket count every match of the buckets read, those a cursor already walked past included:
+    # the cursor's own bucket is mostly walked, and would make the buckets ahead look sparse.
     page: list[tuple[str, str]] = []
-    start, wave = 0, 1
-    while start < len(days) and len(page) < wanted:
+    start, wave, matched = 0, 1, 0
+    while start < len(buckets) and len(page) < wanted:
         if start:
-            per_day = len(page) / start
-            wave = min(2 * wave, MAX_PARALLEL_QUERIES) if per_day == 0 else math.ceil((wanted - len(page)) / per_day)
+            per_bucket = matched / start
+            wave = (
+                min(2 * wave, MAX_PARALLEL_QUERIES) if per_bucket == 0 else math.ceil((wanted - len(page)) / per_bucket)
+            )
             wave = max(1, min(wave, MAX_PARALLEL_QUERIES))
-        batch = days[start : start + wave]
-        for day, (day_keys, day_reads) in zip(batch, parallel_map(matching, batch), strict=True):
-            spent.add(day_reads.items_read, day_reads.calls)
-            if day_keys is None or spent.items_read > budget:
+        batch = buckets[start : start + wave]
+        for bucket, (bucket_keys, bucket_reads) in zip(batch, parallel_map(matching, batch), strict=True):
+            spent.add(bucket_reads.items_read, bucket_reads.calls)
+            if bucket_keys is None or spent.items_read > budget:
                 reads.add(spent.items_read, spent.calls)
                 return None
+            in_bucket = bucket_keys + by_bucket.get(bucket, [])
+            matched += len(in_bucket)
             if len(page) < wanted:
-                unseen = [key for key in day_keys + by_day.get(day, []) if walked(key[1])]
+                unseen = [key for key in in_bucket if walked(key[1])]
                 page.extend(sorted(unseen, key=lambda key: key[1], reverse=descending))
         start += len(batch)
     reads.add(spent.items_read, spent.calls)
@@ -347,7 +357,7 @@ def bounded_logs(
 
 
 def summarize_bounded(query: LogQuery, reads: ReadStats, *, now_ms: int) -> Counters:
-    """Exact counters of the logs matching a query with a latency or cost bound: the days are read in
+    """Exact counters of the logs matching a query with a latency or cost bound: the buckets are read in
     parallel through the bound's value index, each costing the logs inside the bound."""
     sort = bounded_sort(query)
     assert sort is not None, "summarize_bounded needs a latency or cost bound"
@@ -358,17 +368,17 @@ def summarize_value_range(
     query: LogQuery, sort: Sort, bounds: ValueRange, reads: ReadStats, *, now_ms: int
 ) -> Counters:
     """Exact counters of the logs of ``query`` whose ``sort`` value is inside ``bounds`` (inclusive), read
-    from the value index day by day in parallel (the rollups' cut bins, ``logic/totals``)."""
-    days = keys.value_days(query.start_ms, query.end_ms, now_ms=now_ms)
-    if bounds.empty or not days:
+    from the value index bucket by bucket in parallel (the rollups' cut bins, ``logic/totals``)."""
+    buckets = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
+    if bounds.empty or not buckets:
         return Counters()
 
-    def read_day(day: int) -> tuple[Counters, ReadStats]:
-        counters, day_reads = Counters(), ReadStats()
-        params = _day_params(query, sort, day, bounds, descending=False)
+    def read_bucket(bucket: int) -> tuple[Counters, ReadStats]:
+        counters, bucket_reads = Counters(), ReadStats()
+        params = _bucket_params(query, sort, bucket, bounds, descending=False)
         while True:
             response = dynamodb().query(**params)
-            count_read(day_reads, response)
+            count_read(bucket_reads, response)
             for raw in response.get("Items", []):
                 counters.add(
                     succeeded=raw["status"]["S"] == "success",
@@ -378,11 +388,11 @@ def summarize_value_range(
                     latency_ms=int(raw["latency_ms"]["N"]),
                 )
             if "LastEvaluatedKey" not in response:
-                return counters, day_reads
+                return counters, bucket_reads
             params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
     total = Counters()
-    for counters, day_reads in parallel_map(read_day, days):
+    for counters, bucket_reads in parallel_map(read_bucket, buckets):
         total.merge(counters)
-        reads.add(day_reads.items_read, day_reads.calls)
+        reads.add(bucket_reads.items_read, bucket_reads.calls)
     return total
