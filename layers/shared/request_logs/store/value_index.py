@@ -326,16 +326,23 @@ def bounded_logs(
     if after_sk is not None:
         cursor_bucket = keys.bucket_of(keys.parse_log_sk(after_sk)[0])
         buckets = [bucket for bucket in buckets if (bucket <= cursor_bucket if descending else bucket >= cursor_bucket)]
-    # Buckets in parallel waves: the first bucket alone, then as many buckets as the matches per bucket seen so far
+
+    # Buckets in parallel waves: the first bucket alone, then as many buckets as the matches seen so far
     # say the page still needs (doubling while none were seen), at most one per thread. A selective
-    # bound spends one short call per bucket; a dense one reads about the page, not a wave of full buckets.
-    # Matches per bucket count every match of the buckets read, those a cursor already walked past included:
-    # the cursor's own bucket is mostly walked, and would make the buckets ahead look sparse.
+    # bound spends one short call per bucket; a dense one reads about the page, not a wave of full
+    # buckets. The rate counts every match of the buckets read, those a cursor already walked past
+    # included (the cursor's own bucket is mostly walked), per the time the buckets cover inside the
+    # query and up to now: the newest bucket is the current half day, only partly elapsed, and counted
+    # as a whole it would make the buckets ahead look sparse and the next wave needlessly wide.
+    def covered_ms(bucket: int) -> int:
+        start_ms = max(keys.bucket_start(bucket), query.start_ms)
+        return max(0, min(keys.bucket_start(bucket + 1), query.end_ms, now_ms) - start_ms)
+
     page: list[tuple[str, str]] = []
-    start, wave, matched = 0, 1, 0
+    start, wave, matched, covered = 0, 1, 0, 0
     while start < len(buckets) and len(page) < wanted:
         if start:
-            per_bucket = matched / start
+            per_bucket = matched * keys.VALUE_BUCKET_MS / covered if covered else 0
             wave = (
                 min(2 * wave, MAX_PARALLEL_QUERIES) if per_bucket == 0 else math.ceil((wanted - len(page)) / per_bucket)
             )
@@ -348,6 +355,7 @@ def bounded_logs(
                 return None
             in_bucket = bucket_keys + by_bucket.get(bucket, [])
             matched += len(in_bucket)
+            covered += covered_ms(bucket)
             if len(page) < wanted:
                 unseen = [key for key in in_bucket if walked(key[1])]
                 page.extend(sorted(unseen, key=lambda key: key[1], reverse=descending))
