@@ -100,11 +100,7 @@ def _use_local_stack() -> dict[str, str]:
     from local.stack.template import load_template
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    names = {
-        name: value
-        for name, value in Stack(load_template()).function_environment().items()
-        if name.endswith(("_TABLE", "_BUCKET"))
-    }
+    names = Stack(load_template()).resource_names()
     if endpoint:
         if is_loopback(endpoint):
             use_endpoint(endpoint)

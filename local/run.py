@@ -263,9 +263,7 @@ def _stop_at_once(signum: int, frame: FrameType | None) -> None:
 
 def _state(backend: Backend, api_url: str | None) -> LocalStackState:
     """What other processes learn from the state file: the endpoint and the resources' names, no secret."""
-    environment = backend.stack.function_environment()
-    names = {name: value for name, value in environment.items() if name.endswith(("_TABLE", "_BUCKET"))}
-    return LocalStackState(os.getpid(), backend.moto.endpoint_url, REGION, names, api_url)
+    return LocalStackState(os.getpid(), backend.moto.endpoint_url, REGION, backend.stack.resource_names(), api_url)
 
 
 def main() -> int:

@@ -40,6 +40,12 @@ class Stack:
                 merged[key] = resolved
         return merged
 
+    def resource_names(self) -> dict[str, str]:
+        """The tables' and buckets' physical names, by the environment variable that carries each (what
+        ``make run`` tells ``make admin`` through its state file)."""
+        environment = self.function_environment()
+        return {name: value for name, value in environment.items() if name.endswith(("_TABLE", "_BUCKET"))}
+
     def _dynamic_references(self, value: str) -> str:
         """``{{resolve:secretsmanager:<arn>:SecretString}}``, as CloudFormation resolves it at deploy time."""
         # A stack not provisioned in this process (the admin CLI reading table names) leaves them as they are.

@@ -64,12 +64,7 @@ def is_loopback(url: str) -> bool:
 def write_state(state: LocalStackState, path: Path | None = None) -> Path:
     """Write the state atomically (a reader never sees half a file)."""
     path = path or state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path == DEFAULT_STATE_FILE:
-        # The directory is the runtime's own: keep it out of git without touching the repository's .gitignore.
-        ignore = path.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+    path.parent.mkdir(parents=True, exist_ok=True)  # .local/ is in the repository's .gitignore
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     partial.write_text(json.dumps(asdict(state), indent=2) + "\n")
     os.replace(partial, path)

@@ -117,8 +117,8 @@ def _fetch(
     wanted = request.limit + 1
     if state is None and request.offset >= totals.requests:
         return []  # past the end: nothing to read
+    skip = request.offset if state is None else 0  # a cursor page starts after its position
     if ordering.by_creation:
-        skip = request.offset if state is None else 0
         return log_store.ordered_logs(
             visible,
             skip=skip,
@@ -132,7 +132,7 @@ def _fetch(
     return log_store.top_logs(
         visible,
         ordering,
-        skip=request.offset if state is None else 0,
+        skip=skip,
         limit=wanted,
         reads=reads,
         now_ms=now_ms,

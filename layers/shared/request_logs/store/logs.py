@@ -28,9 +28,9 @@ from request_logs.store.value_index import (
     bounded_logs,
     bounded_sort,
     cost_of_rank,
+    filter_clauses,
     ranked_logs,
     summarize_bounded,
-    value_range,
 )
 
 _DYNAMODB_MAX_LIMIT = 1000
@@ -120,30 +120,7 @@ def _shape(query: LogQuery, *, after: Position | None = None, descending: bool =
     if query.start_ms >= query.end_ms:
         return None
     plan = plan_index(query)
-    clauses: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for position, (attribute, value) in enumerate(sorted(plan.residual_filters.items())):
-        names[f"#f{position}"] = attribute
-        values[f":f{position}"] = {"S": value}
-        clauses.append(f"#f{position} = :f{position}")
-    if query.min_latency is not None:
-        names["#lat"] = "latency_ms"
-        values[":minlat"] = {"N": str(query.min_latency)}
-        clauses.append("#lat >= :minlat")
-    if query.max_latency is not None:
-        names["#lat"] = "latency_ms"
-        values[":maxlat"] = {"N": str(query.max_latency)}
-        clauses.append("#lat <= :maxlat")
-    if query.filters_cost:
-        # Bounds on cost are never negative: they leave out the unpriced logs (cost_rank -1) too.
-        cost_bounds = value_range(query, "cost")
-        names["#cr"] = "cost_rank"
-        values[":mincost"] = {"N": str(cost_bounds.low)}
-        values[":maxcost"] = {"N": str(cost_bounds.high)}
-        # Two comparisons, not BETWEEN: the same on DynamoDB, and moto's filter drops a cost of 0 from a
-        # BETWEEN (a failed request the gateway billed nothing).
-        clauses.append("#cr >= :mincost AND #cr <= :maxcost")
+    clauses, names, values = filter_clauses(query, plan.residual_filters)
     sk_low, sk_high = keys.sk_range(query.start_ms, query.end_ms)
     if after is not None:
         after_sk = keys.log_sk(after.created_ms, after.log_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -47,6 +47,8 @@ _ABOVE_ANY_VALUE = Decimal(2**60)
 # ``bounded_logs`` reads at most this many items (or four pages' worth) before it leaves the page to the
 # time-ordered path: a bound that matches that much of a bucket is not selective.
 _BOUNDED_BUDGET = 200
+# A bound as a filter: (the value, its expression names' stem, the attribute it compares).
+_BOUND_FILTERS: tuple[tuple[Sort, str, str], ...] = (("latency", "lat", "latency_ms"), ("cost", "cost", "cost_rank"))
 
 
 @dataclass(frozen=True)
@@ -90,28 +92,39 @@ def bounded_sort(query: LogQuery) -> Sort | None:
     return None
 
 
-def _filter_clauses(query: LogQuery, sort: Sort, bucket: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    """Filter expression parts for one bucket: equality filters, the bounds the key condition does not carry,
-    and the query's time range where it cuts the bucket."""
+def filter_clauses(
+    query: LogQuery, equality: Mapping[str, str], *, keyed: Sort | None = None
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Filter-expression parts for the ``equality`` filters and the query's latency and cost bounds, but
+    the bound the key condition already carries (``keyed``, the sort of the index read).
+
+    A bound is two comparisons, not BETWEEN: the same on DynamoDB, and moto's filter drops a value of 0
+    from a BETWEEN (a failed request the gateway billed nothing). A cost bound, never negative, leaves the
+    unpriced logs (``cost_rank`` -1) out too.
+    """
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    for position, (attribute, value) in enumerate(sorted(query.equality_filters().items())):
+    for position, (attribute, value) in enumerate(sorted(equality.items())):
         names[f"#f{position}"] = attribute
         values[f":f{position}"] = {"S": value}
         clauses.append(f"#f{position} = :f{position}")
-    if sort != "latency" and (query.min_latency is not None or query.max_latency is not None):
-        names["#lat"] = "latency_ms"
-        values[":minlat"] = {"N": str(query.min_latency or 0)}
-        values[":maxlat"] = {"N": str(query.max_latency if query.max_latency is not None else _ABOVE_ANY_VALUE)}
-        # Comparisons rather than BETWEEN in filters: moto's filter drops a value of 0 from a BETWEEN.
-        clauses.append("#lat >= :minlat AND #lat <= :maxlat")
-    if sort != "cost" and query.filters_cost:
-        bounds = value_range(query, "cost")
-        names["#cr"] = "cost_rank"
-        values[":mincost"] = {"N": str(bounds.low)}
-        values[":maxcost"] = {"N": str(bounds.high)}
-        clauses.append("#cr >= :mincost AND #cr <= :maxcost")
+    bounded = {"latency": query.filters_latency, "cost": query.filters_cost}
+    for sort, name, attribute in _BOUND_FILTERS:
+        if sort == keyed or not bounded[sort]:
+            continue
+        bounds = value_range(query, sort)
+        names[f"#{name}"] = attribute
+        values[f":min{name}"] = {"N": str(bounds.low)}
+        values[f":max{name}"] = {"N": str(bounds.high)}
+        clauses.append(f"#{name} >= :min{name} AND #{name} <= :max{name}")
+    return clauses, names, values
+
+
+def _filter_clauses(query: LogQuery, sort: Sort, bucket: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Filter expression parts for one bucket: equality filters, the bounds the key condition does not carry,
+    and the query's time range where it cuts the bucket."""
+    clauses, names, values = filter_clauses(query, query.equality_filters(), keyed=sort)
     if bucket == keys.FUTURE_BUCKET:
         bucket_start, bucket_end = query.start_ms, query.end_ms
     else:
