@@ -567,7 +567,8 @@ def _push(stack: Stack, messages: list[dict[str, Any]], clock: Any) -> Run:
     """The messages through IngestFunction in SQS batches, then the stream through the aggregator."""
     template = stack.template
     functions = FunctionRegistry(template)
-    ((ingest, sqs),) = template.event_sources("SQS")
+    ingest = "IngestFunction"
+    sqs = template.event_source(ingest, "SQS")
     ((aggregator, stream),) = template.event_sources("DynamoDB")
     ingest_batch = batch_records(int(sqs["BatchSize"]), float(sqs.get("MaximumBatchingWindowInSeconds", 0)))
     stream_batch = batch_records(int(stream["BatchSize"]), float(stream.get("MaximumBatchingWindowInSeconds", 0)))
@@ -868,7 +869,7 @@ def _price_rows() -> str:
 def report_values(figures: Mapping[str, float]) -> dict[str, str]:
     """What bench/cost_model.md says besides the figures themselves."""
     template = load_template()
-    ((_, sqs),) = template.event_sources("SQS")
+    sqs = template.event_source("IngestFunction", "SQS")
     ((aggregator, stream),) = template.event_sources("DynamoDB")
     indexes = table_indexes(template, "RequestLogsTable")
     memory = function_memory_mb(template, aggregator)

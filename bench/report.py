@@ -31,6 +31,7 @@ from bench import (
     make_run_ready,
     percentile_error,
     read_amplification,
+    readme_examples,
     scaling,
     stats_reads,
 )
@@ -54,6 +55,7 @@ class Benchmark(Protocol):
 # In the document's order.
 SECTIONS: tuple[Benchmark, ...] = (
     make_run_ready,
+    readme_examples,
     read_amplification,
     cold_init,
     aggregator_writes,

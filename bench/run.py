@@ -19,6 +19,7 @@ from bench.item_size import measure_worst_case_item
 from bench.make_run_ready import measure_make_run_ready
 from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
+from bench.readme_examples import RUNS, SETTLED, WARMUPS, measure_readme_examples
 from bench.report import DOC_PATH, RESULTS_PATH, write_reports
 from bench.scaling import LARGE, SMALL, measure_world, summary_figures
 from bench.stats_reads import DAYS, aggregated_stack, measure_stats
@@ -40,6 +41,11 @@ def main() -> int:
     started = time.monotonic()
     print("make run: seconds from start to the first answer of its API")
     results = measure_make_run_ready()
+    print(
+        f"README examples: make run again, until it prints {SETTLED!r} (minutes), then {WARMUPS} warm-up and "
+        f"{RUNS} timed requests of each curl example it prints"
+    )
+    results.update(measure_readme_examples())
     print(f"cold start: {args.runs} interleaved runs of each variant")
     results.update(measure_cold_init(args.runs))
     print(f"read amplification: {args.logs} logs over 30 days")

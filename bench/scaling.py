@@ -31,6 +31,7 @@ from bench.stats_reads import DAYS, AggregatedStack, _check_answer, aggregated_s
 from local.stack.template import REGION
 from request_logs.domain.log import RequestLog
 from request_logs.domain.retention import log_visible
+from request_logs.domain.rollups import HOUR_MS
 from request_logs.domain.timeutil import format_ms
 
 SMALL, LARGE = 10_000, 100_000
@@ -157,11 +158,17 @@ def _get(world: AggregatedStack, path: str, query: list[tuple[str, str]]) -> tup
     return counted_get(world.stack, world.functions, path, query, exact_money=path != STATS_PATH)
 
 
+def _default_since(world: AggregatedStack) -> int:
+    """Where a request without ``start_date`` starts: DEFAULT_DAYS before now, from the start of that hour."""
+    since = world.now_ms - DEFAULT_DAYS * DAY_MS
+    return since - since % HOUR_MS
+
+
 def _check_list(request: Request, world: AggregatedStack, body: dict[str, Any], skipped: int) -> None:
     visible = [log for log in world.dataset.logs if log_visible(log.created_ms, world.now_ms)]
     filters = request.filters(world)
     if filters.since_ms is None:
-        filters = replace(filters, since_ms=world.now_ms - DEFAULT_DAYS * DAY_MS)
+        filters = replace(filters, since_ms=_default_since(world))
     matching = [log for log in visible if filters.matches(log)]
     expected = expected_order(matching, request.sort, request.order)
     limit = int(dict(request.query(world)).get("limit", 50))
@@ -182,7 +189,7 @@ def _check_list(request: Request, world: AggregatedStack, body: dict[str, Any], 
 
 def _check_stats(request: Request, world: AggregatedStack, body: dict[str, Any]) -> None:
     query = dict(request.query(world))
-    since = 0 if "start_date" in query else world.now_ms - DEFAULT_DAYS * DAY_MS
+    since = 0 if "start_date" in query else _default_since(world)
     logs = [log for log in world.dataset.logs if since <= log.created_ms < world.now_ms]
     _check_answer(body, logs, query["group_by"])
 

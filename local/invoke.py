@@ -154,7 +154,7 @@ def _against_endpoint(template: Template, endpoint: str, names: dict[str, str]) 
     else:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     stack = Stack(template)
-    stack.read_secrets(boto3.Session(region_name=os.environ["AWS_DEFAULT_REGION"]))
+    stack.read_provisioned_values(boto3.Session(region_name=os.environ["AWS_DEFAULT_REGION"]))
     _use_environment({**stack.function_environment(), **names})
     return FunctionRegistry(template)
 

@@ -9,7 +9,9 @@
    examples and the URL of Swagger UI (``/docs``) and of the OpenAPI document (``/openapi.json``);
 5. in the background, thousands of realistic gateway messages sent to the ingest queue — the real
    ingest path — plus a few malformed ones that end in the dead-letter queue, with progress lines until
-   "demo data loaded" (ingested and aggregated); the API answers for what is ingested so far;
+   "demo data loaded" (ingested and aggregated); the API answers for what is ingested so far. The demo's
+   history is ingested now, so it is late (``domain/freshness``): totals read the logs themselves until
+   the settle function's markers move the horizon past it, a couple of minutes later ("rollups settled");
 6. serve until Ctrl-C or SIGTERM, then stop quietly: the gateway, the pollers (the batches in hand
    finished), the moto server last, so nothing polls a server that is gone; exit status 0.
 
@@ -45,13 +47,17 @@ from local.stack.provision import Stack, provision
 from local.stack.state import LocalStackState, remove_state, write_state
 from local.stack.template import REGION
 from request_logs.config import get_settings
+from request_logs.domain.freshness import shards_holding_back
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
+from request_logs.store import stats as stats_store
 from request_logs.store.dynamo import reset_clients
+from request_logs.store.keys import LOG_SHARDS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+INGEST_FUNCTION = "IngestFunction"  # the function whose SQS event source carries the gateway's messages
 DEMO_DAYS = 35
 FIRST_ACCOUNT_MESSAGES = 5_000
 SECOND_ACCOUNT_MESSAGES = 250
@@ -63,6 +69,9 @@ SECOND_ACCOUNT_MESSAGES = 250
 POLLERS_PER_QUEUE = 1
 DRAIN_TIMEOUT_SECONDS = 300
 PROGRESS_EVERY_SECONDS = 10  # a progress line while the demo data loads
+# The settle function runs SETTLE_MS after the last late log is stamped (logic/settle).
+SETTLE_TIMEOUT_SECONDS = 600
+SETTLE_POLL_SECONDS = 2
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -79,8 +88,11 @@ class Backend:
 
     @property
     def ingest_poller(self) -> SqsPoller:
-        """The poller of the template's one SQS event source: the gateway's messages."""
-        (poller,) = self.pollers
+        """The poller of the gateway's messages (the ingest function's SQS event source)."""
+        return self.poller_of(INGEST_FUNCTION)
+
+    def poller_of(self, function: str) -> SqsPoller:
+        (poller,) = (poller for poller in self.pollers if poller.source.function == function)
         return poller
 
     def drain(self, timeout_s: float = DRAIN_TIMEOUT_SECONDS) -> None:
@@ -201,7 +213,9 @@ def make_log_id_of(account: DemoAccount, message: dict[str, Any]) -> str:
     return make_log_id(account.account_id, message["request_id"], parse_instant(message["created_at"]))
 
 
-def _load_demo_data(backend: Backend, bodies: list[str], malformed: int, started: float) -> None:
+def _load_demo_data(
+    backend: Backend, bodies: list[str], malformed: int, accounts: list[DemoAccount], started: float
+) -> None:
     """Send the demo messages to the ingest queue, wait for ingest and aggregation, with progress lines.
     Quiet when the runtime stops meanwhile (the pollers and moto go away under it)."""
     poller = backend.ingest_poller
@@ -228,10 +242,33 @@ def _load_demo_data(backend: Backend, bodies: list[str], malformed: int, started
             f"stats; {_dead_letter_count(backend)} malformed messages are in the dead-letter queue (the ingest "
             "function's log above says why)",
         )
+        _wait_until_settled(backend, [account.account_id for account in accounts], started)
     except Exception:
         if backend.stopping:
             return  # stopped while loading: nothing to report
         logger.exception("loading the demo data failed; the API serves what was ingested")
+
+
+def _wait_until_settled(backend: Backend, account_ids: list[str], started: float) -> None:
+    """Say when every demo account's rollups answer totals again: the settle function has moved each
+    log partition's horizon past the backfilled (late) demo logs."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    while not backend.stopping and time.monotonic() < deadline:
+        holding_back = [
+            account_id
+            for account_id in account_ids
+            if shards_holding_back(stats_store.load_progress(account_id), range(LOG_SHARDS))
+        ]
+        if not holding_back:
+            say(
+                started,
+                "rollups settled: totals and summaries come from the rollups again (settle markers moved the "
+                "freshness horizon past the demo's backfilled logs)",
+            )
+            return
+        time.sleep(SETTLE_POLL_SECONDS)
+    if not backend.stopping:
+        say(started, "rollups not settled yet: totals still read the logs (the settle function's log says why)")
 
 
 def say(started: float, text: str) -> None:
@@ -316,7 +353,7 @@ def main() -> int:
         print("Serving until Ctrl-C.", flush=True)
         loader = threading.Thread(
             target=_load_demo_data,
-            args=(backend, bodies, len(bodies) - len(messages), started),
+            args=(backend, bodies, len(bodies) - len(messages), [first, second], started),
             name="demo-data",
             daemon=True,
         )

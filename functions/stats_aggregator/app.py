@@ -9,9 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from request_logs.config import require_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.aggregate import StreamLog, aggregate, oldest_record_age_ms, stream_log_from
+from request_logs.logic.settle import request_settling
 from request_logs.observability import publish_metrics
 
-settings = require_settings("stats_table")
+settings = require_settings("stats_table", "settle_queue_url")
 logger = Logger()
 metrics = Metrics()
 # A batch whose every record is a poison record is still a partial response: Lambda retries from the
@@ -38,6 +39,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if result.progress_failed_accounts:
         # The rollups are written; only the freshness horizon lags, so readers fall back to raw logs longer.
         logger.warning("applied stamps not recorded", extra={"accounts": result.progress_failed_accounts})
+    # After late logs, ask for the account's horizon to be moved past them even if no newer log comes.
+    unsent = request_settling(result.late_stamps, now_ms())
+    if unsent:
+        logger.warning("settling not requested", extra={"accounts": unsent})
     logger.info(
         "aggregated",
         extra={
@@ -46,6 +51,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "writes": result.writes,
             "conflicts": result.conflicts,
             "progress_writes": result.progress_writes,
+            "settle_requests": len(result.late_stamps) - len(unsent),
             "failures": len(failures),
         },
     )
@@ -55,6 +61,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="RollupVersionConflicts", unit=MetricUnit.Count, value=result.conflicts)
     metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(failures))
     metrics.add_metric(name="ProgressWriteFailures", unit=MetricUnit.Count, value=len(result.progress_failed_accounts))
+    metrics.add_metric(name="SettleRequestFailures", unit=MetricUnit.Count, value=len(unsent))
     age_ms = oldest_record_age_ms(records, now_ms())
     if age_ms is not None:
         metrics.add_metric(name="OldestRecordAgeMs", unit=MetricUnit.Milliseconds, value=age_ms)

@@ -79,7 +79,10 @@ def sqs_consumer(functions: FunctionRegistry) -> str:
     (function,) = (
         logical
         for logical, spec in functions.specs.items()
-        if any(event["Type"] == "SQS" for event in spec.events.values())
+        if any(
+            event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+            for event in spec.events.values()
+        )
     )
     return function
 

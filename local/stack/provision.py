@@ -51,8 +51,13 @@ class Stack:
         # A stack not provisioned in this process (the admin CLI reading table names) leaves them as they are.
         return _SECRET_REFERENCE.sub(lambda match: self.secret_values.get(match["arn"], match[0]), value)
 
-    def read_secrets(self, session: boto3.Session) -> None:
-        """Learn the secrets' values from a stack provisioned elsewhere (``make run``'s moto server)."""
+    def read_provisioned_values(self, session: boto3.Session) -> None:
+        """Learn the secrets' values and the queues' URLs from a stack provisioned elsewhere (``make run``'s
+        moto server)."""
+        sqs = session.client("sqs")
+        for logical in self.template.of_type("AWS::SQS::Queue"):
+            url = sqs.get_queue_url(QueueName=self.name(logical))["QueueUrl"]
+            self.queue_urls[logical] = self.arns[f"{logical}.Ref"] = url
         client = session.client("secretsmanager")
         for logical in self.template.of_type("AWS::SecretsManager::Secret"):
             secret = client.get_secret_value(SecretId=self.name(logical))
@@ -110,6 +115,7 @@ def provision(template: Template | None = None, session: boto3.Session | None = 
     for logical in queues:
         url = sqs.create_queue(QueueName=stack.name(logical))["QueueUrl"]
         stack.queue_urls[logical] = url
+        stack.arns[f"{logical}.Ref"] = url  # a queue's Ref is its URL
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         stack.arns[f"{logical}.Arn"] = arn
     for logical, resource in queues.items():

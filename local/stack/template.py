@@ -180,6 +180,11 @@ class Template:
                     found.append((logical, event["Properties"]))
         return found
 
+    def event_source(self, function: str, event_type: str) -> dict[str, Any]:
+        """The properties of a function's one event of a type (its SQS queue, its stream)."""
+        ((properties),) = (props for logical, props in self.event_sources(event_type) if logical == function)
+        return properties
+
     def routes(self) -> list[Route]:
         return [
             Route(path=props["Path"], method=props["Method"].upper(), function=logical)

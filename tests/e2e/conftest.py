@@ -29,7 +29,8 @@ from request_logs.store.dynamo import reset_clients
 FIRST_ACCOUNT_MESSAGES = 300
 SECOND_ACCOUNT_MESSAGES = 40
 DEMO_DAYS = 35  # past the content's 30 days, and past the 30-day default window of every endpoint
-DEFAULT_WINDOW = timedelta(days=30)  # a request without start_date covers the 30 days before now
+# A request without start_date covers the 30 days before now, from the start of that hour.
+DEFAULT_WINDOW = timedelta(days=30)
 # No demo log within this much of the default window's start: the tests' clock moves while they run,
 # and a log on the edge would fall out of a request's window between the request and its brute force.
 WINDOW_EDGE_MARGIN = timedelta(hours=2)
@@ -60,8 +61,9 @@ class LocalApi:
     second_messages: list[dict[str, Any]]
 
     def in_default_window(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The messages a request without ``start_date`` covers: created in the 30 days before now."""
-        start = datetime.now(UTC) - DEFAULT_WINDOW
+        """The messages a request without ``start_date`` covers: created in the 30 days before now, from
+        the start of that hour."""
+        start = (datetime.now(UTC) - DEFAULT_WINDOW).replace(minute=0, second=0, microsecond=0)
         return [m for m in messages if datetime.fromisoformat(m["created_at"]) >= start]
 
     @property

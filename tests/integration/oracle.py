@@ -183,6 +183,12 @@ def newest_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(messages, key=lambda message: (created_ms(message), log_id(message)), reverse=True)
 
 
+def default_start(end_ms: int) -> int:
+    """Brute force of the API's default start: 30 days before the end, floored to the hour."""
+    start = datetime.fromtimestamp((end_ms - DEFAULT_RANGE_MS) / 1000, UTC).replace(minute=0, second=0, microsecond=0)
+    return int(start.timestamp() * 1000)
+
+
 def expected_logs(
     messages: list[dict[str, Any]], account_id: str, now_ms: int, filters: Filters | None = None
 ) -> list[dict[str, Any]]:
@@ -191,7 +197,7 @@ def expected_logs(
     filters = filters or Filters()
     if filters.start_ms is None:
         end = filters.end_ms if filters.end_ms is not None else now_ms
-        filters = replace(filters, start_ms=end - DEFAULT_RANGE_MS)
+        filters = replace(filters, start_ms=default_start(end))
     return newest_first(
         [m for m in messages if m["account_id"] == account_id and retained(m, now_ms) and filters.matches(m)]
     )

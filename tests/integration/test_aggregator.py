@@ -425,10 +425,7 @@ def test_every_write_stays_within_dynamodb_limits_in_the_worst_case_and_touches_
     stack: Stack, clock: Any, name_length: int
 ) -> None:
     logs = worst_case_logs(name_length)
-    entries = [
-        StreamLog(keys.log_pk(log.account_id, keys.log_shard(log.id)), position, str(position), log)
-        for position, log in enumerate(logs, start=10**20)
-    ]
+    entries = [StreamLog.of_log(log, str(position)) for position, log in enumerate(logs, start=10**20)]
     batch_gets: list[dict[str, Any]] = []
     with (
         counting_puts() as puts,

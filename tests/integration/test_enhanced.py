@@ -317,9 +317,7 @@ def _query_of(filters: Filters, account: str = ACCOUNT_A) -> LogQuery:
     return LogQuery(
         account_id=account,
         # As the API resolves a request without start_date: the default window before its end, or now.
-        start_ms=filters.start_ms
-        if filters.start_ms is not None
-        else (filters.end_ms or NOW_MS) - oracle.DEFAULT_RANGE_MS,
+        start_ms=filters.start_ms if filters.start_ms is not None else oracle.default_start(filters.end_ms or NOW_MS),
         end_ms=filters.end_ms or END_OF_TIME_MS,
         status=filters.status,
         model=filters.model,

@@ -364,3 +364,25 @@ def test_same_millisecond_logs_are_ordered_by_id_descending(world, every_page) -
     assert len(ties) == 8
     assert [entry["id"] for entry in ties] == sorted((entry["id"] for entry in ties), reverse=True)
     assert {entry["created_at"] for entry in ties} == {"2026-11-17T10:00:00Z"}
+
+
+@pytest.mark.parametrize("minutes_past_the_hour", [1, 37, 59])
+def test_the_default_window_starts_on_the_hour_30_days_before_now(world, minutes_past_the_hour: int) -> None:
+    """Mid-hour, the window reaches back to the start of the hour 30 days earlier (the hour a rollup
+    covers whole): brute force with that start gives the same total and the same logs."""
+    shared, messages = world
+    now = NOW_MS + minutes_past_the_hour * 60_000
+    since = oracle.default_start(now)
+    assert since == NOW_MS - 30 * DAY_MS
+    with time_machine.travel(now / 1000, tick=False):
+        first = shared.api.get(PATH, {"limit": 100})
+        ids = [entry["id"] for entry in first.body["logs"]]
+        cursor = first.body["pagination"]["nextCursor"]
+        while cursor:
+            page = shared.api.get(PATH, {"limit": 100, "cursor": cursor})
+            ids += [entry["id"] for entry in page.body["logs"]]
+            cursor = page.body["pagination"]["nextCursor"]
+    expected = oracle.expected_logs(messages, ACCOUNT_A, now)
+    assert all(oracle.created_ms(m) >= since for m in expected)
+    assert ids == [oracle.log_id(m) for m in expected]
+    assert first.body["pagination"]["total"] == len(expected)

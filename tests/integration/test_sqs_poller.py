@@ -59,7 +59,7 @@ def listed_request_ids(api: ApiCaller) -> list[str]:
 
 @pytest.fixture
 def source(stack: Stack) -> SqsEventSource:
-    (ingest,) = sqs_event_sources(stack)
+    (ingest,) = [source for source in sqs_event_sources(stack) if source.function == "IngestFunction"]
     return ingest
 
 
@@ -72,7 +72,8 @@ def poller(source: SqsEventSource, functions: FunctionRegistry) -> Iterator[SqsP
 
 
 def test_event_source_settings_come_from_the_template(stack: Stack, source: SqsEventSource) -> None:
-    ((function, properties),) = stack.template.event_sources("SQS")
+    function = "IngestFunction"
+    properties = stack.template.event_source(function, "SQS")
     queue = properties["Queue"]["Fn::GetAtt"][0]
     redrive = stack.template.resources[queue]["Properties"]["RedrivePolicy"]
     assert source.function == function

@@ -10,11 +10,21 @@ from decimal import Decimal
 
 import pytest
 
+from local.emulator.events import dynamodb_stream_record
 from local.stack.template import load_template
-from request_logs.domain.freshness import LATE_AFTER_MS, SETTLE_MS, Progress, is_late, rollups_settled_before
+from request_logs.domain.freshness import (
+    LATE_AFTER_MS,
+    SETTLE_MS,
+    Progress,
+    is_late,
+    rollups_settled_before,
+    settle_ready_ms,
+    shards_holding_back,
+)
 from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import HOUR_MS
-from request_logs.logic.aggregate import StreamLog, applied_stamps
+from request_logs.logic.aggregate import StreamLog, applied_stamps, late_stamps, stream_log_from
+from request_logs.logic.settle import delay_until
 from request_logs.store import keys
 from request_logs.store.items import log_from_item, log_to_item
 from request_logs.store.keys import log_shard
@@ -126,12 +136,7 @@ def entries_by_partition(per_shard: int = 4) -> list[StreamLog]:
         if len(by_shard) == 3 and all(len(logs) >= per_shard for logs in by_shard.values()):
             break
     ordered = [logs[i] for i in range(per_shard) for logs in by_shard.values()]  # round robin
-    return [
-        StreamLog(
-            keys.log_pk(entry.account_id, log_shard(entry.id)), 1000 + n, str(1000 + n), replace(entry, ingested_ms=n)
-        )
-        for n, entry in enumerate(ordered)
-    ]
+    return [StreamLog.of_log(replace(entry, ingested_ms=n), str(1000 + n)) for n, entry in enumerate(ordered)]
 
 
 def brute_stamps(entries: list[StreamLog], cut: dict[str, int], cut_all: int | None) -> dict[int, int]:
@@ -140,8 +145,8 @@ def brute_stamps(entries: list[StreamLog], cut: dict[str, int], cut_all: int | N
         limits = [limit for limit in (cut.get(entry.partition), cut_all) if limit is not None]
         if limits and entry.sequence >= min(limits):
             continue
-        assert entry.log.ingested_ms is not None
-        best[log_shard(entry.log.id)] = max(best.get(log_shard(entry.log.id), 0), entry.log.ingested_ms)
+        assert entry.stamp is not None
+        best[entry.shard] = max(best.get(entry.shard, 0), entry.stamp)
     return best
 
 
@@ -159,15 +164,15 @@ def test_a_failed_record_cuts_its_own_partition_only() -> None:
     failed = {victim.sequence, last_of_its_partition}
     stamps = applied_stamps(entries, failed, set())["acct_unit"]
     assert stamps == brute_stamps(entries, {victim.partition: victim.sequence}, None)
-    assert stamps[log_shard(victim.log.id)] == entries[0].log.ingested_ms  # only the record before the failure
-    others = {log_shard(e.log.id): e.log.ingested_ms for e in entries if e.partition != victim.partition}
+    assert stamps[victim.shard] == entries[0].stamp  # only the record before the failure
+    others = {e.shard: e.stamp for e in entries if e.partition != victim.partition}
     assert {shard: stamps[shard] for shard in others} == others  # the latest of each other partition
 
 
 def test_a_failed_first_record_leaves_its_partition_without_a_stamp() -> None:
     entries = entries_by_partition()
     stamps = applied_stamps(entries, {entries[0].sequence}, set())["acct_unit"]
-    assert log_shard(entries[0].log.id) not in stamps
+    assert entries[0].shard not in stamps
     assert len(stamps) == 2
 
 
@@ -183,20 +188,80 @@ def test_an_unparsed_record_cuts_every_partition() -> None:
 
 
 def test_logs_without_a_stamp_give_none() -> None:
-    entries = [replace(entry, log=replace(entry.log, ingested_ms=None)) for entry in entries_by_partition()]
+    entries = [replace(entry, stamp=None) for entry in entries_by_partition()]
     assert applied_stamps(entries, set(), set()) == {}
 
 
 def test_stamps_are_kept_per_account() -> None:
     entries = entries_by_partition()
     other = [
-        replace(
-            entry,
-            partition=keys.log_pk("acct_other", log_shard(entry.log.id)),
-            log=replace(entry.log, account_id="acct_other", ingested_ms=7),
-        )
+        StreamLog.of_log(replace(entry.log, account_id="acct_other", ingested_ms=7), entry.sequence_number)
         for entry in entries[:1]
+        if entry.log is not None
     ]
     stamps = applied_stamps([*entries, *other], set(), set())
-    assert stamps["acct_other"] == {log_shard(entries[0].log.id): 7}
+    assert stamps["acct_other"] == {entries[0].shard: 7}
     assert stamps["acct_unit"] == brute_stamps(entries, {}, None)
+
+
+# ------------------------------------------------------------------ settling (logic/settle)
+@pytest.mark.parametrize("late", [None, EXACT - SETTLE_MS - 1, EXACT - SETTLE_MS, EXACT - SETTLE_MS + 1, EXACT])
+def test_the_shards_holding_back_are_those_a_late_log_keeps_unsettled(late: int | None) -> None:
+    """Brute force: a shard holds back exactly when, without it, the settled instant would be later."""
+    stamps = {0: EXACT, 1: EXACT - 10, 3: EXACT + 5}  # shard 2 never applied anything
+    marks = Progress(applied_stamps=stamps, late_ingested_max=late, late_created_min=None if late is None else H0 - 1)
+    behind = shards_holding_back(marks, range(4))
+    expected = [] if late is None else [s for s in range(4) if s not in stamps or stamps[s] - SETTLE_MS < late]
+    assert behind == expected
+    # Markers stamped when settling is ready give every shard a stamp that clears the late log.
+    ready = settle_ready_ms(marks)
+    if ready is not None:
+        settled = replace(marks, applied_stamps={**stamps, **dict.fromkeys(behind, ready)})
+        assert shards_holding_back(settled, range(4)) == []
+        assert rollups_settled_before(settled, frozenset(range(4)), END) is not None
+
+
+def test_the_delay_asked_for_reaches_the_ready_instant_whatever_the_milliseconds() -> None:
+    for gap_ms in (0, 1, 999, 1000, 1001, SETTLE_MS):
+        delay = delay_until(EXACT + gap_ms, EXACT)
+        assert EXACT + delay * 1000 >= EXACT + gap_ms
+        assert delay * 1000 - gap_ms < 3000  # the margin, not more
+    assert delay_until(EXACT - 5000, EXACT) == delay_until(EXACT, EXACT)  # late already: at once (plus margin)
+
+
+def test_a_settle_marker_record_gives_its_partition_a_stamp_and_no_log() -> None:
+    account = "acct_unit"
+    image = {
+        "pk": {"S": keys.log_pk(account, 5)},
+        "sk": {"S": keys.settle_marker_sk(EXACT)},
+        "ingested_ms": {"N": str(EXACT)},
+        "expires_at": {"N": str(EXACT // 1000 + 86_400)},
+    }
+    record = dynamodb_stream_record(
+        event_name="INSERT",
+        keys={n: image[n] for n in ("pk", "sk")},
+        sequence_number="42",
+        stream_arn="arn:s",
+        new_image=image,
+    )
+    entry = stream_log_from(record)
+    assert (entry.account_id, entry.shard, entry.stamp, entry.log, entry.partition) == (
+        account,
+        5,
+        EXACT,
+        None,
+        keys.log_pk(account, 5),
+    )
+    # With the logs of a batch: it moves its partition's stamp like a log, cut by a failure before it.
+    logs = entries_by_partition()
+    marker = replace(entry, partition=logs[0].partition, shard=logs[0].shard, sequence=10**6, stamp=EXACT)
+    assert applied_stamps([*logs, marker], set(), set())[account][logs[0].shard] == EXACT
+    assert applied_stamps([*logs, marker], {logs[0].sequence}, set())[account].get(logs[0].shard) is None
+    assert late_stamps([*logs, marker], set()) == {}  # a marker is no late log
+
+
+def test_no_range_of_creation_instants_reaches_a_marker() -> None:
+    low, high = keys.sk_range(0, 9_999_999_999_999)
+    assert not low <= keys.settle_marker_sk(EXACT) <= high
+    assert keys.is_settle_marker_sk(keys.settle_marker_sk(0))
+    assert not keys.is_settle_marker_sk(keys.log_sk(EXACT, "log_x"))

@@ -88,7 +88,14 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "dynamodb:BatchGetItem": {"StatsTable"},
         "dynamodb:PutItem": {"StatsTable"},
         "dynamodb:UpdateItem": {"StatsTable"},
-        "sqs:SendMessage": {"StatsAggregatorFailureQueue"},
+        # The on-failure destination, and settling asked for after late logs.
+        "sqs:SendMessage": {"StatsAggregatorFailureQueue", "SettleQueue"},
+    },
+    # Reads an account's progress, writes markers into its log partitions, or asks again later.
+    "SettleFunction": {
+        "dynamodb:GetItem": {"StatsTable"},
+        "dynamodb:BatchWriteItem": {"RequestLogsTable"},
+        "sqs:SendMessage": {"SettleQueue"},
     },
 }
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"

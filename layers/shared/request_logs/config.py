@@ -14,7 +14,13 @@ from functools import lru_cache
 from typing import Literal
 
 Setting = Literal[
-    "logs_table", "content_table", "api_keys_table", "content_bucket", "stats_table", "cursor_signing_key"
+    "logs_table",
+    "content_table",
+    "api_keys_table",
+    "content_bucket",
+    "stats_table",
+    "cursor_signing_key",
+    "settle_queue_url",
 ]
 
 # Setting → the environment variable template.yaml sets it in.
@@ -25,6 +31,7 @@ ENVIRONMENT_VARIABLES: dict[Setting, str] = {
     "content_bucket": "CONTENT_BUCKET",
     "stats_table": "STATS_TABLE",
     "cursor_signing_key": "CURSOR_SIGNING_KEY",
+    "settle_queue_url": "SETTLE_QUEUE_URL",
 }
 
 
@@ -40,6 +47,7 @@ class Settings:
     content_bucket: str
     stats_table: str
     cursor_signing_key: str  # resolved from Secrets Manager by CloudFormation at deploy time
+    settle_queue_url: str  # where the aggregator asks for settle markers (logic/settle)
 
     def require(self, *names: Setting) -> Settings:
         """These settings, or MissingSetting naming every variable that is missing, empty or unresolved."""

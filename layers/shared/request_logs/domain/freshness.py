@@ -64,3 +64,29 @@ def rollups_settled_before(progress: Progress, shards_with_logs: frozenset[int],
         return None
     settled = horizon - LATE_AFTER_MS
     return settled - settled % HOUR_MS
+
+
+# ---------------------------------------------------------------- settling after late logs
+# The horizon moves only when newer logs are applied. After a backfill of late logs (a gateway flushing
+# its outage queue, an import) an account that then goes quiet would keep ``late_may_be_pending`` true for
+# good, and every total would read its logs one by one. A settle marker is a log-less item written into a
+# log partition with a stamp taken just before the write, like ingest's: the aggregator records its stamp
+# like a log's, so the same argument makes it a valid horizon for its partition.
+
+
+def settle_ready_ms(progress: Progress) -> int | None:
+    """From when markers stamped then clear the latest late log (None: no late log was ever announced)."""
+    if progress.late_ingested_max is None:
+        return None
+    return progress.late_ingested_max + SETTLE_MS
+
+
+def shards_holding_back(progress: Progress, shards: range) -> list[int]:
+    """The log shards whose horizon does not yet pass the latest late log: the ones a marker must move.
+    A shard without a stamp counts (it may hold logs); a marker gives it one."""
+    if progress.late_ingested_max is None:
+        return []
+    late = progress.late_ingested_max
+    return [
+        shard for shard in shards if (stamp := progress.applied_stamps.get(shard)) is None or stamp - SETTLE_MS < late
+    ]

@@ -14,7 +14,9 @@ item never holds more than that many marks.
 
 After the rollups, the batch's progress: per log partition, the latest ingest stamp among the records
 that are applied together with every earlier record of the partition, which is what the freshness
-horizon (``domain/freshness``) may rely on.
+horizon (``domain/freshness``) may rely on. A settle marker (``logic/settle``) is such a record without a
+log: it gives its partition a stamp and nothing else. The accounts whose late logs the batch applied are
+returned, for the handler to ask for settling.
 """
 
 from __future__ import annotations
@@ -26,14 +28,22 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from request_logs.domain.freshness import is_late
 from request_logs.domain.rollups import Rollup, RollupKey, embedded_groups, rollup_keys_for
 from request_logs.store import stats as stats_store
-from request_logs.store.keys import log_shard
 from request_logs.store.stats import StoredRollup, VersionConflict
 from request_logs.store.stream_records import StreamLog, stream_log_from
 
 # The use case takes stream records as Lambda delivers them; parsing them is the store's (item format).
-__all__ = ["AggregationResult", "StreamLog", "aggregate", "applied_stamps", "oldest_record_age_ms", "stream_log_from"]
+__all__ = [
+    "AggregationResult",
+    "StreamLog",
+    "aggregate",
+    "applied_stamps",
+    "late_stamps",
+    "oldest_record_age_ms",
+    "stream_log_from",
+]
 
 MAX_WRITE_ATTEMPTS = 8
 
@@ -46,12 +56,15 @@ class AggregationResult:
     failed_sequence_numbers: list[str] = field(default_factory=list)
     progress_writes: int = 0
     progress_failed_accounts: list[str] = field(default_factory=list)  # their applied stamps lag, safely
+    # account → stamp of the latest late log applied: where settling is asked for (logic/settle).
+    late_stamps: dict[str, int] = field(default_factory=dict)
 
 
 def _fold(entries: list[StreamLog], key: RollupKey) -> Rollup:
     rollup = Rollup()
     for entry in entries:
-        rollup.add_log(entry.log, groups=embedded_groups(key.dimension))
+        if entry.log is not None:
+            rollup.add_log(entry.log, groups=embedded_groups(key.dimension))
     return rollup
 
 
@@ -75,6 +88,8 @@ def aggregate(entries: list[StreamLog], unparsed_sequence_numbers: Iterable[str 
     """
     by_key: dict[RollupKey, list[StreamLog]] = defaultdict(list)
     for entry in sorted(entries, key=lambda e: (e.partition, e.sequence)):
+        if entry.log is None:
+            continue  # a settle marker: no rollup, only its partition's stamp below
         for key in rollup_keys_for(entry.log):
             by_key[key].append(entry)
     result = AggregationResult(items_touched=len(by_key))
@@ -110,7 +125,19 @@ def aggregate(entries: list[StreamLog], unparsed_sequence_numbers: Iterable[str 
             result.progress_writes += 1
         except (BotoCoreError, ClientError):
             result.progress_failed_accounts.append(account_id)
+    result.late_stamps = late_stamps(entries, failed_sequences)
     return result
+
+
+def late_stamps(entries: list[StreamLog], failed: set[int]) -> dict[str, int]:
+    """account → the latest stamp among the applied late logs of the batch (``freshness.is_late``)."""
+    latest: dict[str, int] = {}
+    for entry in entries:
+        if entry.log is None or entry.stamp is None or entry.sequence in failed:
+            continue
+        if is_late(entry.log.created_ms, entry.stamp):
+            latest[entry.account_id] = max(latest.get(entry.account_id, entry.stamp), entry.stamp)
+    return latest
 
 
 def applied_stamps(entries: list[StreamLog], failed: set[int], unparsed: set[int]) -> dict[str, dict[int, int]]:
@@ -129,12 +156,11 @@ def applied_stamps(entries: list[StreamLog], failed: set[int], unparsed: set[int
     stamps: dict[str, dict[int, int]] = defaultdict(dict)
     for entry in entries:
         limit = min((c for c in (cut.get(entry.partition), cut_all) if c is not None), default=None)
-        stamp = entry.log.ingested_ms
+        stamp = entry.stamp
         if stamp is None or (limit is not None and entry.sequence >= limit):
             continue
-        by_shard = stamps[entry.log.account_id]
-        shard = log_shard(entry.log.id)
-        by_shard[shard] = max(by_shard.get(shard, stamp), stamp)
+        by_shard = stamps[entry.account_id]
+        by_shard[entry.shard] = max(by_shard.get(entry.shard, stamp), stamp)
     return dict(stamps)
 
 

@@ -6,8 +6,9 @@ from its logs (an edge lies within one hour). Time groupings key those rollups b
 and sketch merges are exact, so any range and grouping is exact and percentiles keep the sketches' 1 %.
 
 ``by_model`` is always answered, from the model items (one per bucket and model, with sketches), so its
-entries carry the same measures, percentiles included, whatever ``group_by`` asks for; ``by_provider``
-reads the provider items when asked for.
+entries carry the same measures, percentiles included, whatever ``group_by`` asks for; the same items,
+merged per bucket, are the time buckets (counters add and sketches merge exactly). ``by_provider`` reads
+the provider items when asked for.
 """
 
 from __future__ import annotations
@@ -105,10 +106,17 @@ def read_inputs(
             for dimension in dimensions:
                 inputs.values[dimension].extend(fold_logs_by(logs, dimension).items())
             continue
-        items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
-        inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
+        # Every log is in exactly one model item of its bucket, so the model items, read for by_model
+        # anyway, also give each bucket's rollup: the "all" items would be the same sums read twice.
+        by_model = stats_store.query_rollups(account_id, piece.source, "model", piece.start_ms, piece.end_ms, reads)
+        inputs.buckets.extend(
+            BucketRollup(int(bucket_ms), rollup)
+            for bucket_ms, rollup in _merge_by((item.key.bucket_ms, item.rollup) for item in by_model).items()
+        )
+        inputs.values["model"].extend((item.key.value, item.rollup) for item in by_model)
         for dimension in dimensions:
-            inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
+            if dimension != "model":
+                inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
     return inputs
 
 

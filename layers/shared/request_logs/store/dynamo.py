@@ -42,6 +42,10 @@ def s3() -> Any:
     return _client("s3")
 
 
+def sqs() -> Any:
+    return _client("sqs")
+
+
 @lru_cache(maxsize=1)
 def _serializer() -> Any:
     from boto3.dynamodb.types import TypeSerializer

@@ -58,6 +58,25 @@ def parse_log_sk(sort_key: str) -> tuple[int, str]:
     return int(created), log_id
 
 
+def parse_log_pk(partition_key: str) -> tuple[str, int]:
+    """The account and shard a log partition key is made of."""
+    account_id, _, shard = partition_key.rpartition("#")
+    return account_id, int(shard)
+
+
+# A settle marker (``logic/settle``) lives in a log partition without being a log. Its sort key starts
+# with the character that closes every range of creation instants, so no read of logs ever meets one.
+_SETTLE_MARKER_PREFIX = f"{_SK_HIGH}settle#"
+
+
+def settle_marker_sk(stamp_ms: int) -> str:
+    return f"{_SETTLE_MARKER_PREFIX}{stamp_ms:013d}"
+
+
+def is_settle_marker_sk(sort_key: str) -> bool:
+    return sort_key.startswith(_SETTLE_MARKER_PREFIX)
+
+
 # The value indexes (``store/indexes.VALUE_INDEXES``) partition an account's logs by half UTC day of
 # creation: a bucket small enough that a bound's page reads a few dozen matches at a million logs a month,
 # and large enough that a sort over 90 days merges 180 streams (decisions §21).

@@ -1,0 +1,80 @@
+"""Settling an account after late logs: move its freshness horizon past them when no newer log does.
+
+Totals and summaries come from rollups only up to the settled horizon (``domain/freshness``). A late
+log (one ingested long after its creation) keeps every range reaching back to its creation unsettled
+until each log partition of the account has an applied stamp ``SETTLE_MS`` past it. With steady traffic
+newer logs bring that within minutes; an account that goes quiet after a backfill would never get there,
+and every total would read its logs one by one. So:
+
+1. The aggregator, after applying late logs of an account, asks for settling once they can be cleared
+   (``request_settling`` with a delay).
+2. ``settle`` then reads the account's progress. Nothing holds back: done. Too early (a later late log):
+   ask again for when it can be cleared. Otherwise: one marker, stamped now, into each partition that
+   holds back.
+3. The aggregator applies a marker like a log (no rollup, its stamp only), after every log written before
+   it in that partition, so the stamp is as valid a horizon as a log's.
+
+Cost: per account and aggregator batch with late logs, one message and one consistent read; at most
+``LOG_SHARDS`` marker writes when the account is quiet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from request_logs.domain.freshness import SETTLE_MS, settle_ready_ms, shards_holding_back
+from request_logs.store import settling
+from request_logs.store import stats as stats_store
+from request_logs.store.keys import LOG_SHARDS
+
+# Past the instant a marker can clear the late logs, so that a request is not answered "too early" by a
+# clock a little behind the aggregator's.
+_DELAY_MARGIN_S = 2
+
+
+@dataclass(frozen=True)
+class SettleOutcome:
+    account_id: str
+    markers: list[int] = field(default_factory=list)  # shards given a marker
+    asked_again_in_s: int | None = None  # too early: a new request with this delay
+
+
+def delay_until(ready_ms: int, now_ms: int) -> int:
+    """Seconds from ``now_ms`` until a marker stamped then clears late logs ready at ``ready_ms``."""
+    return max(0, -(-(ready_ms - now_ms) // 1000)) + _DELAY_MARGIN_S
+
+
+def request_settling(late_stamps: dict[str, int], now_ms: int) -> list[str]:
+    """Ask for settling of each account whose latest applied late log has stamp ``late_stamps[account]``;
+    returns the accounts whose request could not be sent (they settle with the next late batch, or with
+    newer logs)."""
+    unsent = []
+    for account_id, stamp in sorted(late_stamps.items()):
+        try:
+            settling.request_settling(account_id, delay_until(stamp + SETTLE_MS, now_ms))
+        except (BotoCoreError, ClientError):  # a lagging horizon is safe: the rollups are written
+            unsent.append(account_id)
+    return unsent
+
+
+def settle_requested(body: str, now_ms: int) -> SettleOutcome:
+    """``settle`` for the account a settle request's body names (ValueError for a malformed one)."""
+    return settle(settling.settle_request_account(body), now_ms)
+
+
+def settle(account_id: str, now_ms: int) -> SettleOutcome:
+    """Markers into the partitions holding the account's horizon back, when they can clear its late logs.
+    ``now_ms`` is taken just before the call: it is the markers' stamp."""
+    progress = stats_store.load_progress(account_id)
+    behind = shards_holding_back(progress, range(LOG_SHARDS))
+    ready_ms = settle_ready_ms(progress)
+    if not behind or ready_ms is None:
+        return SettleOutcome(account_id)
+    if now_ms < ready_ms:
+        delay = delay_until(ready_ms, now_ms)
+        settling.request_settling(account_id, delay)
+        return SettleOutcome(account_id, asked_again_in_s=delay)
+    settling.put_settle_markers(account_id, behind, now_ms)
+    return SettleOutcome(account_id, markers=behind)
