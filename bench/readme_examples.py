@@ -39,7 +39,7 @@ import requests
 from bench.figures import format_figure
 from bench.local_run import LocalRun, local_run
 from local.emulator.gateway.routing import match_route
-from local.run import _EXAMPLES
+from local.run import CURL_EXAMPLES
 from local.stack.template import load_template
 
 # The line after which list totals come from the rollups: nothing is timed before it. ("demo data loaded",
@@ -173,7 +173,7 @@ def report_values(figures: Mapping[str, float]) -> dict[str, str]:
     rows = [
         f"| {title} | `{url.format(log_id='<log id>').replace(TODAY, '<today>')}` | "
         f"{format_figure(figure_name(title), figures[figure_name(title)])} |"
-        for title, _resource, url in _EXAMPLES
+        for title, _resource, url in CURL_EXAMPLES
         if figure_name(title) in figures
     ]
     return {

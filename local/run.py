@@ -155,7 +155,7 @@ def _dead_letter_count(backend: Backend) -> int:
 
 
 # (what, resource path of the template route it needs, URL after $RL_BASE_URL): the spec's examples.
-_EXAMPLES = [
+CURL_EXAMPLES = [
     ("List request logs", "/api/account/request-logs", "/api/account/request-logs?limit=10&status=success"),
     ("Get request details", "/api/account/request-logs/{id}", "/api/account/request-logs/{log_id}"),
     (
@@ -184,7 +184,7 @@ def curl_examples(stack: Stack, log_id: str) -> str:
     """The spec's curl examples for the routes the template serves, host and key swapped."""
     served = {route.path for route in stack.template.routes()}
     lines = []
-    for title, resource, url in _EXAMPLES:
+    for title, resource, url in CURL_EXAMPLES:
         if resource in served:
             lines += [
                 f"# {title}",

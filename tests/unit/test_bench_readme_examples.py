@@ -10,7 +10,7 @@ import pytest
 
 from bench import readme_examples
 from bench.readme_examples import RoutePacer, figure_name, printed_examples
-from local.run import _EXAMPLES, api_reference, curl_examples
+from local.run import CURL_EXAMPLES, api_reference, curl_examples
 from local.stack.template import ROOT, load_template
 
 LOG_ID = "log_0123456789abcdef"
@@ -28,11 +28,11 @@ def test_the_printed_curl_lines_give_every_example_with_its_log_id_and_today() -
 
     examples = printed_examples(lines)
 
-    assert [example.title for example in examples] == [title for title, _resource, _url in _EXAMPLES]
+    assert [example.title for example in examples] == [title for title, _resource, _url in CURL_EXAMPLES]
     urls = [example.url("http://127.0.0.1:3000", "2031-02-03") for example in examples]
     assert urls == [
         f"http://127.0.0.1:3000{url.format(log_id=LOG_ID).replace('$(date -I)', '2031-02-03')}"
-        for _title, _resource, url in _EXAMPLES
+        for _title, _resource, url in CURL_EXAMPLES
     ]
     assert "http://127.0.0.1:3000/api/account/request-logs?start_date=2031-02-03" in urls
     assert next(lines).startswith("[  2.1s] demo data:")  # the line after "Serving until Ctrl-C." is left
@@ -58,23 +58,23 @@ def test_figure_names_are_the_titles_words() -> None:
         figure_name("Get enhanced request details (prompt and completion)")
         == "local_readme_example_get_enhanced_request_details_ms"
     )
-    names = {figure_name(title) for title, _resource, _url in _EXAMPLES}
-    assert len(names) == len(_EXAMPLES)
+    names = {figure_name(title) for title, _resource, _url in CURL_EXAMPLES}
+    assert len(names) == len(CURL_EXAMPLES)
 
 
 def test_the_readme_lists_the_examples_make_run_prints() -> None:
     readme = (ROOT / "README.md").read_text()
     listed = re.findall(r'^curl "\$RL_BASE_URL([^"]+)"', readme, flags=re.MULTILINE)
 
-    assert sorted(listed) == sorted(url.format(log_id="<log id>") for _title, _resource, url in _EXAMPLES)
+    assert sorted(listed) == sorted(url.format(log_id="<log id>") for _title, _resource, url in CURL_EXAMPLES)
 
 
 def test_the_report_rows_show_the_urls_as_the_readme_writes_them() -> None:
-    figures = {figure_name(title): 12.5 for title, _resource, _url in _EXAMPLES}
+    figures = {figure_name(title): 12.5 for title, _resource, _url in CURL_EXAMPLES}
 
     rows = readme_examples.report_values(figures)["example_rows"].splitlines()
 
-    assert len(rows) == len(_EXAMPLES)
+    assert len(rows) == len(CURL_EXAMPLES)
     assert "| Get request details | `/api/account/request-logs/<log id>` | 12.5 |" in rows
     assert "| Today's requests | `/api/account/request-logs?start_date=<today>` | 12.5 |" in rows
     assert "$" not in "".join(rows)
