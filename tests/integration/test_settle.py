@@ -32,6 +32,7 @@ from tests.conftest import (
     ACCOUNT_A,
     ACCOUNT_B,
     DAY_MS,
+    KEYS_A,
     KEYS_B,
     NOW_MS,
     ApiCaller,
@@ -111,9 +112,11 @@ def test_a_quiet_account_after_a_backfill_gets_its_totals_from_rollups_again_exa
     with sent_settle_requests() as sent:
         aggregate_new()
     # One request for the account, delayed until a marker stamped then clears its latest late log.
+    due = NOW_MS + SETTLE_MS  # the latest late log's stamp (now) + SETTLE_MS
     assert [(json.loads(r["MessageBody"]), r["DelaySeconds"]) for r in sent] == [
-        ({"account_id": ACCOUNT_A}, EXPECTED_DELAY_S)
+        ({"account_id": ACCOUNT_A, "due_ms": due}, EXPECTED_DELAY_S)
     ]
+    request = sent[0]["MessageBody"]
     logs = [log for log in logs_in_table(stack) if log["account_id"] == ACCOUNT_A]
     assert holding_back(ACCOUNT_A) == list(range(keys.LOG_SHARDS))
     source, requests, read_before = totals(ACCOUNT_A)
@@ -122,15 +125,15 @@ def test_a_quiet_account_after_a_backfill_gets_its_totals_from_rollups_again_exa
 
     # Too early (delivered at once): asked again for the same instant, nothing written.
     with sent_settle_requests() as sent:
-        result = functions.invoke(SETTLE, settle_requests(stack, [sent_body(ACCOUNT_A)]))
+        result = functions.invoke(SETTLE, settle_requests(stack, [request]))
     assert result == {"batchItemFailures": []}
-    assert [r["DelaySeconds"] for r in sent] == [EXPECTED_DELAY_S]
+    assert [(r["MessageBody"], r["DelaySeconds"]) for r in sent] == [(request, EXPECTED_DELAY_S)]
     assert markers(stack) == []
 
     # On time: one marker per partition holding back, stamped now; the aggregator applies them.
     clock.shift(EXPECTED_DELAY_S)
     with sent_settle_requests() as sent:
-        assert functions.invoke(SETTLE, settle_requests(stack, [sent_body(ACCOUNT_A)])) == {"batchItemFailures": []}
+        assert functions.invoke(SETTLE, settle_requests(stack, [request])) == {"batchItemFailures": []}
     assert sent == []
     written = markers(stack)
     assert sorted(int(str(m["pk"]).rsplit("#", 1)[1]) for m in written) == list(range(keys.LOG_SHARDS))
@@ -158,13 +161,13 @@ def test_a_quiet_account_after_a_backfill_gets_its_totals_from_rollups_again_exa
 
     # A second request for a settled account reads its progress and does nothing.
     with sent_settle_requests() as sent:
-        assert functions.invoke(SETTLE, settle_requests(stack, [sent_body(ACCOUNT_A)])) == {"batchItemFailures": []}
+        assert functions.invoke(SETTLE, settle_requests(stack, [request])) == {"batchItemFailures": []}
     assert sent == []
     assert len(markers(stack)) == keys.LOG_SHARDS
 
 
-def sent_body(account: str) -> str:
-    return json.dumps({"account_id": account})
+def sent_body(account: str, due_ms: int = NOW_MS) -> str:
+    return json.dumps({"account_id": account, "due_ms": due_ms})
 
 
 def test_an_account_without_late_logs_is_never_asked_for_and_never_marked(
@@ -181,6 +184,71 @@ def test_an_account_without_late_logs_is_never_asked_for_and_never_marked(
 
 
 def test_a_malformed_settle_request_fails_alone(stack: Stack, clock: Any, functions: FunctionRegistry) -> None:
-    event = settle_requests(stack, ["not json", json.dumps({"account": ACCOUNT_A}), sent_body(ACCOUNT_B)])
-    result = functions.invoke(SETTLE, event)
-    assert result == {"batchItemFailures": [{"itemIdentifier": "s0"}, {"itemIdentifier": "s1"}]}
+    bodies = [
+        "not json",
+        json.dumps({"account": ACCOUNT_A, "due_ms": NOW_MS}),
+        json.dumps({"account_id": ACCOUNT_A}),
+        sent_body(ACCOUNT_B),
+    ]
+    result = functions.invoke(SETTLE, settle_requests(stack, bodies))
+    assert result == {"batchItemFailures": [{"itemIdentifier": f"s{n}"} for n in range(3)]}
+
+
+def test_with_late_logs_arriving_steadily_only_the_latest_request_acts(
+    stack: Stack,
+    clock: Any,
+    ingest: Ingestor,
+    functions: FunctionRegistry,
+    aggregate_new: Callable[[], None],
+) -> None:
+    """A gateway whose logs all arrive late (a backlog): every aggregator batch asks for a later instant;
+    an older request, once due, reads the progress and ends (no chain of re-requests), and the latest one
+    writes the markers when the late logs stop."""
+    requests: list[str] = []
+    for batch in range(6):  # a batch every 10 s, each of logs created an hour before
+        created = NOW_MS + batch * 10_000 - 3_600_000
+        messages = generate_messages(ACCOUNT_A, KEYS_A, 20, created, created + 5_000, seed=40 + batch)
+        assert ingest.messages(messages) == []
+        with sent_settle_requests() as sent:
+            aggregate_new()
+        requests += [r["MessageBody"] for r in sent]
+        clock.shift(10)
+    dues = [json.loads(body)["due_ms"] for body in requests]
+    assert dues == [NOW_MS + n * 10_000 + SETTLE_MS for n in range(6)]  # one per batch, each later
+
+    # Every request delivered when it is due: the five older ones are superseded, without a new request.
+    for body, due in zip(requests, dues, strict=True):
+        clock.move_to(due / 1000)
+        with sent_settle_requests() as sent:
+            assert functions.invoke(SETTLE, settle_requests(stack, [body])) == {"batchItemFailures": []}
+        assert sent == []
+        if due != dues[-1]:
+            assert markers(stack) == []
+    assert len(markers(stack)) == keys.LOG_SHARDS
+    aggregate_new()
+    assert holding_back(ACCOUNT_A) == []
+
+
+def test_a_request_answered_early_moves_to_the_later_instant_once(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry, aggregate_new: Callable[[], None]
+) -> None:
+    """The late mark can be later than the request's instant (a duplicate late message raises it without a
+    log): the request moves there, once; a copy of the same request (SQS delivers at least once) does not
+    move it again."""
+    backfill = sample_messages(ACCOUNT_A, count=20, days=3, seed=9)
+    assert ingest.messages(backfill) == []
+    with sent_settle_requests() as sent:
+        aggregate_new()
+    (request,) = [r["MessageBody"] for r in sent]
+    clock.shift(60)
+    assert ingest.messages(backfill[:1]) == []  # a redelivery: announced as late, then found a duplicate
+    assert len([log for log in logs_in_table(stack) if log["account_id"] == ACCOUNT_A]) == len(backfill)
+    ready = NOW_MS + 60_000 + SETTLE_MS
+    clock.move_to(json.loads(request)["due_ms"] / 1000)
+    with sent_settle_requests() as sent:
+        assert functions.invoke(SETTLE, settle_requests(stack, [request, request])) == {"batchItemFailures": []}
+    assert [json.loads(r["MessageBody"])["due_ms"] for r in sent] == [ready]
+    assert markers(stack) == []
+    clock.move_to(ready / 1000)
+    assert functions.invoke(SETTLE, settle_requests(stack, [sent[0]["MessageBody"]])) == {"batchItemFailures": []}
+    assert len(markers(stack)) == keys.LOG_SHARDS

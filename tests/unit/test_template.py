@@ -94,6 +94,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
     # Reads an account's progress, writes markers into its log partitions, or asks again later.
     "SettleFunction": {
         "dynamodb:GetItem": {"StatsTable"},
+        "dynamodb:UpdateItem": {"StatsTable"},
         "dynamodb:BatchWriteItem": {"RequestLogsTable"},
         "sqs:SendMessage": {"SettleQueue"},
     },

@@ -44,6 +44,7 @@ class Progress:
     applied_stamps: dict[int, int] = field(default_factory=dict)  # log shard → stamp of an applied log
     late_ingested_max: int | None = None  # latest stamp of a late log
     late_created_min: int | None = None  # earliest creation of a late log
+    settle_due: int | None = None  # the instant the latest settle request is for (logic/settle)
 
 
 def rollups_settled_before(progress: Progress, shards_with_logs: frozenset[int], range_end_ms: int) -> int | None:

@@ -49,20 +49,24 @@ def put_settle_markers(account_id: str, shards: list[int], stamp_ms: int) -> Non
         raise RuntimeError(f"{len(requests)} settle markers of {account_id} left unprocessed")
 
 
-def request_settling(account_id: str, delay_s: int) -> None:
-    """Ask the settle function to look at the account in ``delay_s`` seconds (capped at SQS's 15 minutes;
-    the function asks again if that is too early)."""
+def request_settling(account_id: str, due_ms: int, delay_s: int) -> None:
+    """Ask the settle function to look at the account at ``due_ms``, in ``delay_s`` seconds (capped at
+    SQS's 15 minutes; the function asks again if that is too early)."""
     sqs().send_message(
         QueueUrl=get_settings().settle_queue_url,
-        MessageBody=json.dumps({"account_id": account_id}),
+        MessageBody=json.dumps({"account_id": account_id, "due_ms": due_ms}),
         DelaySeconds=max(0, min(MAX_DELAY_S, delay_s)),
     )
 
 
-def settle_request_account(body: str) -> str:
-    """The account a settle request names; ValueError for anything else."""
+def parse_settle_request(body: str) -> tuple[str, int]:
+    """(account, due instant) of a settle request; ValueError for anything else."""
     message = json.loads(body)
-    account_id = message.get("account_id") if isinstance(message, dict) else None
+    if not isinstance(message, dict):
+        raise ValueError("a settle request is a JSON object")
+    account_id, due_ms = message.get("account_id"), message.get("due_ms")
     if not isinstance(account_id, str) or not account_id:
         raise ValueError("a settle request names an account_id")
-    return account_id
+    if not isinstance(due_ms, int) or isinstance(due_ms, bool):
+        raise ValueError("a settle request names its due_ms")
+    return account_id, due_ms

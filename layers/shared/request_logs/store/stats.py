@@ -227,6 +227,23 @@ def _move_mark(account_id: str, attribute: str, value: int, beyond: str) -> None
         )
 
 
+def raise_settle_due(account_id: str, due_ms: int) -> bool:
+    """Raise the account's ``settle_due`` to ``due_ms``; False when it is already there or later (a request
+    for that instant exists, and the caller must not send another)."""
+    client = dynamodb()
+    try:
+        client.update_item(
+            TableName=get_settings().stats_table,
+            Key=_progress_key(account_id),
+            UpdateExpression="SET settle_due = :due",
+            ConditionExpression="attribute_not_exists(settle_due) OR settle_due < :due",
+            ExpressionAttributeValues={":due": {"N": str(due_ms)}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
 def raise_late_marks(account_id: str, created_min: int, ingested_max: int) -> None:
     """Announce late logs before they are written: ``late_ingested_max`` only rises, ``late_created_min``
     only falls. Two updates, since one condition cannot let one mark move while the other stays; a failure
@@ -269,8 +286,10 @@ def load_progress(account_id: str, reads: ReadStats | None = None) -> Progress:
     }
     late_ingested_max = item.get("late_ingested_max")
     late_created_min = item.get("late_created_min")
+    settle_due = item.get("settle_due")
     return Progress(
         applied_stamps=applied,
         late_ingested_max=None if late_ingested_max is None else int(late_ingested_max),
         late_created_min=None if late_created_min is None else int(late_created_min),
+        settle_due=None if settle_due is None else int(settle_due),
     )
