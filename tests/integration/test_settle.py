@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from local.demo.messages import generate_messages
 from local.emulator.events import sqs_event, sqs_record
@@ -27,7 +28,7 @@ from request_logs.domain.reads import ReadStats
 from request_logs.logic.totals import filtered_totals
 from request_logs.store import keys
 from request_logs.store import stats as stats_store
-from request_logs.store.dynamo import sqs
+from request_logs.store.dynamo import dynamodb, sqs
 from tests.conftest import (
     ACCOUNT_A,
     ACCOUNT_B,
@@ -251,4 +252,51 @@ def test_a_request_answered_early_moves_to_the_later_instant_once(
     assert markers(stack) == []
     clock.move_to(ready / 1000)
     assert functions.invoke(SETTLE, settle_requests(stack, [sent[0]["MessageBody"]])) == {"batchItemFailures": []}
+    assert len(markers(stack)) == keys.LOG_SHARDS
+
+
+def test_markers_left_unprocessed_are_retried_then_the_request_fails_for_redelivery(
+    stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry, aggregate_new: Callable[[], None]
+) -> None:
+    """BatchWriteItem may leave items unprocessed (throttling): they are written again; if they stay
+    unprocessed, the request is a batch item failure and SQS delivers it again."""
+    assert ingest.messages(sample_messages(ACCOUNT_A, count=20, days=3, seed=12)) == []
+    with sent_settle_requests() as sent:
+        aggregate_new()
+    (request,) = [r["MessageBody"] for r in sent]
+    clock.move_to(json.loads(request)["due_ms"] / 1000)
+    throttled: list[int] = []
+    table = stack.name("RequestLogsTable")
+
+    def throttle(times: int) -> Callable[..., Any]:
+        """Answer the first ``times`` BatchWriteItem calls as DynamoDB does when throttled: nothing
+        written, every request unprocessed."""
+
+        def handler(params: dict[str, Any], **_: Any) -> Any:
+            if len(throttled) >= times:
+                return None  # make the call
+            throttled.append(1)
+            unprocessed = json.loads(params["body"])["RequestItems"][table]
+            return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": {table: unprocessed}}
+
+        return handler
+
+    events = dynamodb().meta.events
+    # With a request that succeeds beside it: a batch whose every record fails is retried whole instead.
+    batch = settle_requests(stack, [request, sent_body(ACCOUNT_B)])
+    events.register("before-call.dynamodb.BatchWriteItem", throttle(times=10), unique_id="throttle")
+    try:
+        assert functions.invoke(SETTLE, batch) == {"batchItemFailures": [{"itemIdentifier": "s0"}]}
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="throttle")
+    assert len(throttled) > 1  # retried before giving up
+    assert markers(stack) == []
+
+    throttled.clear()
+    events.register("before-call.dynamodb.BatchWriteItem", throttle(times=1), unique_id="throttle")
+    try:
+        assert functions.invoke(SETTLE, batch) == {"batchItemFailures": []}
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="throttle")
+    assert throttled == [1]
     assert len(markers(stack)) == keys.LOG_SHARDS

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,14 +17,11 @@ from request_logs.config import get_settings
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.retention import content_expiry_s
 from request_logs.store import keys
-from request_logs.store.dynamo import dynamodb, from_attributes, s3, to_attributes
+from request_logs.store.dynamo import BATCH_WRITE_LIMIT, batch_write, dynamodb, from_attributes, s3, to_attributes
 from request_logs.store.items import StoredContent
 
 # Leaves room under DynamoDB's 400 KB item limit for keys and attribute names.
 INLINE_BUDGET_BYTES = 350_000
-_BATCH_WRITE_LIMIT = 25
-_BATCH_WRITE_ATTEMPTS = 4
-_BACKOFF_SECONDS = 0.05
 
 
 def compress_body(body: Any) -> bytes:
@@ -85,17 +81,12 @@ def put_contents(contents: list[StoredContent]) -> set[str]:
         unique.setdefault(content.log_id, content)
     pending = list(unique.values())
     failed: set[str] = set()
-    for start in range(0, len(pending), _BATCH_WRITE_LIMIT):
-        chunk = pending[start : start + _BATCH_WRITE_LIMIT]
+    for start in range(0, len(pending), BATCH_WRITE_LIMIT):
+        chunk = pending[start : start + BATCH_WRITE_LIMIT]
         by_pk = {keys.content_pk(c.account_id, c.log_id): c.log_id for c in chunk}
         requests = [{"PutRequest": {"Item": to_attributes(c.to_item())}} for c in chunk]
         try:
-            for attempt in range(_BATCH_WRITE_ATTEMPTS):
-                response = dynamodb().batch_write_item(RequestItems={table: requests})
-                requests = response.get("UnprocessedItems", {}).get(table, [])
-                if not requests:
-                    break
-                time.sleep(_BACKOFF_SECONDS * 2**attempt)  # throttled: back off before retrying the rest
+            requests = batch_write(table, requests)
         except (BotoCoreError, ClientError):
             requests = [{"PutRequest": {"Item": to_attributes(c.to_item())}} for c in chunk]
         failed.update(by_pk[request["PutRequest"]["Item"]["pk"]["S"]] for request in requests)

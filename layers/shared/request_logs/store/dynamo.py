@@ -7,6 +7,7 @@ one, and the cold-start benchmark sees the import cost alone.
 from __future__ import annotations
 
 import threading
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +15,10 @@ from request_logs.domain.reads import ReadStats
 
 # DynamoDB's cap on the keys of one BatchGetItem call.
 BATCH_GET_LIMIT = 100
+# ... and on the requests of one BatchWriteItem call.
+BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 4
+_BACKOFF_SECONDS = 0.05
 
 _clients: dict[str, Any] = {}
 # One client per service even when the first calls race: the list handler's shard threads all ask for
@@ -36,6 +41,19 @@ def _client(service: str) -> Any:
 
 def dynamodb() -> Any:
     return _client("dynamodb")
+
+
+def batch_write(table: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One BatchWriteItem of at most ``BATCH_WRITE_LIMIT`` requests, with what it leaves unprocessed
+    (throttled) retried after a growing pause; returns the requests still unprocessed after the last try.
+    Raises botocore errors."""
+    for attempt in range(_BATCH_WRITE_ATTEMPTS):
+        response = dynamodb().batch_write_item(RequestItems={table: requests})
+        requests = response.get("UnprocessedItems", {}).get(table, [])
+        if not requests or attempt == _BATCH_WRITE_ATTEMPTS - 1:
+            break
+        time.sleep(_BACKOFF_SECONDS * 2**attempt)  # throttled: back off before retrying the rest
+    return requests
 
 
 def s3() -> Any:

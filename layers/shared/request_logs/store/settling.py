@@ -13,7 +13,7 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.store import keys
-from request_logs.store.dynamo import dynamodb, sqs, to_attributes
+from request_logs.store.dynamo import batch_write, sqs, to_attributes
 
 _MARKER_LIFETIME_S = 86_400
 # SQS's longest per-message delay.
@@ -22,8 +22,8 @@ MAX_DELAY_S = 900
 
 def put_settle_markers(account_id: str, shards: list[int], stamp_ms: int) -> None:
     """One marker per shard, stamped ``stamp_ms`` (taken just before this call). At most ``LOG_SHARDS``
-    items: one BatchWriteItem; what it leaves unprocessed is retried once, then raises (the queue
-    redelivers the request)."""
+    items: one BatchWriteItem; what it leaves unprocessed after its retries raises (the queue redelivers
+    the request)."""
     requests: list[dict[str, Any]] = [
         {
             "PutRequest": {
@@ -39,14 +39,9 @@ def put_settle_markers(account_id: str, shards: list[int], stamp_ms: int) -> Non
         }
         for shard in shards
     ]
-    table = get_settings().logs_table
-    for _ in range(2):
-        if not requests:
-            return
-        response = dynamodb().batch_write_item(RequestItems={table: requests})
-        requests = response.get("UnprocessedItems", {}).get(table, [])
-    if requests:
-        raise RuntimeError(f"{len(requests)} settle markers of {account_id} left unprocessed")
+    unprocessed = batch_write(get_settings().logs_table, requests)
+    if unprocessed:
+        raise RuntimeError(f"{len(unprocessed)} settle markers of {account_id} left unprocessed")
 
 
 def request_settling(account_id: str, due_ms: int, delay_s: int) -> None:

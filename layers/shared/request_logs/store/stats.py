@@ -8,7 +8,6 @@ the new high-water mark in one conditional put, so a replayed record can never b
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -212,11 +211,11 @@ def _progress_key(account_id: str) -> dict[str, Any]:
     return {"pk": {"S": keys.progress_pk(account_id)}, "sk": {"S": keys.PROGRESS_SK}}
 
 
-def _move_mark(account_id: str, attribute: str, value: int, beyond: str) -> None:
-    """Set the mark to ``value`` unless it already lies ``beyond`` it: update expressions have no max()."""
+def _move_mark(account_id: str, attribute: str, value: int, beyond: str) -> bool:
+    """Set the mark to ``value`` unless it already lies ``beyond`` it (update expressions have no max());
+    False when it did (a later batch, or a concurrent one, got there)."""
     client = dynamodb()
-    # A failed condition: the mark is already further out (a later batch, or a concurrent one, got there).
-    with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+    try:
         client.update_item(
             TableName=get_settings().stats_table,
             Key=_progress_key(account_id),
@@ -225,23 +224,15 @@ def _move_mark(account_id: str, attribute: str, value: int, beyond: str) -> None
             ExpressionAttributeNames={"#mark": attribute},
             ExpressionAttributeValues={":value": {"N": str(value)}},
         )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
 def raise_settle_due(account_id: str, due_ms: int) -> bool:
     """Raise the account's ``settle_due`` to ``due_ms``; False when it is already there or later (a request
     for that instant exists, and the caller must not send another)."""
-    client = dynamodb()
-    try:
-        client.update_item(
-            TableName=get_settings().stats_table,
-            Key=_progress_key(account_id),
-            UpdateExpression="SET settle_due = :due",
-            ConditionExpression="attribute_not_exists(settle_due) OR settle_due < :due",
-            ExpressionAttributeValues={":due": {"N": str(due_ms)}},
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _move_mark(account_id, "settle_due", due_ms, "<")
 
 
 def raise_late_marks(account_id: str, created_min: int, ingested_max: int) -> None:
