@@ -315,13 +315,82 @@ def test_the_value_index_keeps_a_page_the_time_path_would_read_more_for(world: W
         found = bounded_logs(
             query, skip=0, limit=11, reads=reads, now_ms=NOW_MS, descending=True, time_path_reads=time_path_reads
         )
-        return found, reads.items_read
+        return (found.keys[:11] if found is not None else None), reads.items_read
 
     gave_up, spent = page(None)
     assert gave_up is None, "the case must exceed the value index's own budget"
     kept, read = page(10 * spent)
     assert kept is not None and read > spent
     assert [key[1].split("#")[-1] for key in kept] == expected
+
+
+# ---------------------------------------------------------------- a bounded walk's cursor carries its bucket's rest
+
+
+def _dense_bound(world: World) -> int:
+    """A latency most of account B's half days hold several logs above: a page ends inside a bucket."""
+    latencies = sorted(m["latency_ms"] for m in world.messages if m["account_id"] == ACCOUNT_B)
+    return latencies[len(latencies) * 7 // 10]
+
+
+@pytest.mark.parametrize("limit", [2, 5])
+def test_bounded_walks_carrying_their_buckets_rest_equal_brute_force(world: World, limit: int) -> None:
+    bound = _dense_bound(world)
+    for params in ({"min_latency": bound}, {"min_latency": bound, "order": "asc"}):
+        walk = {**params, "limit": limit}
+        assert _walk(world, ENHANCED, walk, account=ACCOUNT_B) == _expected(world, walk, account=ACCOUNT_B), params
+
+
+def test_a_cursor_page_with_the_carried_rest_reads_less_for_the_same_logs(world: World) -> None:
+    """The rest of the bucket the first page ended in comes with the cursor: the second page does not read
+    that bucket's matches again, and finds the same logs as a page that does."""
+    query = LogQuery(ACCOUNT_B, NOW_MS - DAYS * DAY_MS, NOW_MS + 1, min_latency=_dense_bound(world))
+    first = log_store.ordered_logs(query, skip=0, limit=2, reads=ReadStats(), now_ms=NOW_MS)
+    assert first.has_more and first.bucket_rest, "the first page must end inside a bucket with more matches"
+    after = Ordering("created_at", "desc").key(first.logs[-1])
+    carried, again = ReadStats(), ReadStats()
+    with_rest = log_store.ordered_logs(
+        query, skip=0, limit=2, reads=carried, now_ms=NOW_MS, after=after, bucket_rest=first.bucket_rest
+    )
+    without = log_store.ordered_logs(query, skip=0, limit=2, reads=again, now_ms=NOW_MS, after=after)
+    assert [log.id for log in with_rest.logs] == [log.id for log in without.logs]
+    assert with_rest.has_more == without.has_more
+    assert carried.items_read < again.items_read, (carried.items_read, again.items_read)
+
+
+def test_a_bounded_walk_while_logs_arrive_returns_every_log_of_its_start_once_in_order(world: World) -> None:
+    """Logs ingested between the pages, inside the bound, at any instant of the snapshot: every log present
+    at the start exactly once, in order; a newcomer the walk meets is in its place (one landing in the
+    rest of the bucket a cursor carries is not met: decisions §15)."""
+    account, key = "acct_epsilon", "key_beta1"
+    rng = random.Random(78)
+    base = [{**m, "account_id": account} for m in sample_messages(ACCOUNT_B, count=400, days=DAYS, seed=65)]
+    assert world.shared.ingest.messages(base) == []
+    bound = sorted(m["latency_ms"] for m in base)[len(base) // 2]
+    params = {"min_latency": bound, "limit": 3}
+    ids: list[str] = []
+    arrived: list[dict[str, Any]] = []
+    cursor = None
+    for page in range(200):
+        response = world.shared.api.get(
+            LIST, {**params, **({"cursor": cursor} if cursor else {})}, account=account, api_key_id=key
+        )
+        assert response.status == 200, response.body
+        ids.extend(entry["id"] for entry in response.body["logs"])
+        cursor = response.body["pagination"]["nextCursor"]
+        if cursor is None:
+            break
+        newcomer = oracle.variant(
+            rng.choice(base), f"req_bounded_arrival_{page}", NOW_MS - rng.randrange(DAYS * DAY_MS), latency_ms=bound + 1
+        )
+        assert world.shared.ingest.messages([newcomer]) == []
+        arrived.append(newcomer)
+    assert cursor is None, "the walk does not end"
+    assert len(ids) == len(set(ids)), "a log was returned twice"
+    present = {log_id(m) for m in base if m["latency_ms"] >= bound}
+    assert present <= set(ids), "a log present at the start was skipped"
+    met = [m for m in base + arrived if log_id(m) in set(ids)]
+    assert ids == _expected(World(world.shared, met), params, account=account)
 
 
 # ---------------------------------------------------------------- a walk while logs arrive

@@ -43,6 +43,8 @@ class CursorState:
     issued_ms: int
     totals: dict[str, Any] = field(default_factory=dict)
     bound_selectivity: float | None = None  # the first page's ``Totals.bound_selectivity``, kept for the walk
+    # A bounded walk: the ids the last page left of its value-index bucket (``LogPage.bucket_rest``).
+    bucket_rest: tuple[str, ...] | None = None
 
 
 def signing_key() -> bytes:
@@ -81,10 +83,17 @@ def encode_cursor(state: CursorState, key: bytes) -> str:
             "i": state.issued_ms,
             "t": state.totals,
             **({"b": state.bound_selectivity} if state.bound_selectivity is not None else {}),
+            **({"r": list(state.bucket_rest)} if state.bucket_rest is not None else {}),
         },
         separators=(",", ":"),
     ).encode()
     return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
+
+
+def _ids(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise TypeError("bucket_rest is a list of ids")
+    return tuple(raw)
 
 
 def _invalid(reason: str) -> InvalidQuery:
@@ -125,6 +134,7 @@ def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, 
             issued_ms=int(raw["i"]),
             totals=dict(raw["t"]),
             bound_selectivity=float(raw["b"]) if raw.get("b") is not None else None,
+            bucket_rest=_ids(raw["r"]) if "r" in raw else None,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _invalid("not a cursor this API issued") from exc

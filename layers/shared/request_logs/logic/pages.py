@@ -1,8 +1,9 @@
 """One place for pagination of the list and enhanced endpoints: offset or cursor, total, next cursor.
 
-A page fetches one log more than it returns, so ``hasMore`` is known without counting. The first page
-of a walk pins a snapshot (logs created up to that instant) and computes the total (and summary) once;
-every cursor page after it carries them and reads only its own logs (decisions §15).
+A page reads the key of one log more than it returns, so ``hasMore`` is known without counting. The first
+page of a walk pins a snapshot (logs created up to that instant) and computes the total (and summary) once:
+from rollups where they answer, else from the page itself when it holds every match, else by reading the
+matching logs. Every cursor page after it carries them and reads only its own logs (decisions §15).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from request_logs.domain.ordering import Ordering
 from request_logs.domain.ranges import anchored, visible_query
 from request_logs.domain.reads import ReadStats
 from request_logs.logic.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
-from request_logs.logic.totals import visible_totals
+from request_logs.logic.totals import Totals, log_totals, page_totals, rollup_totals
 from request_logs.models.logs import Pagination
 from request_logs.store import logs as log_store
 
@@ -72,14 +73,17 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
     # point this read path applies them.
     walk = anchored(query, issued_ms)
     visible = visible_query(replace(walk, end_ms=min(walk.end_ms, snapshot_ms)), now_ms=now_ms)
-    if state is None:
-        found = visible_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums) if visible else None
-        totals = found.counters if found is not None else Counters()
-        selectivity = found.bound_selectivity if found is not None else None
     returned_before = state.returned if state is not None else request.offset
-    logs = _fetch(request, visible, state, totals, selectivity, reads, now_ms) if visible is not None else []
-    has_more = len(logs) > request.limit
-    logs = logs[: request.limit]
+    if visible is None:
+        fetched = log_store.LogPage([], has_more=False)
+        if state is None:
+            totals, selectivity = Counters(), None
+    elif state is None:
+        found, fetched = _first_page(request, visible, reads, now_ms)
+        totals, selectivity = found.counters, found.bound_selectivity
+    else:
+        fetched = _fetch(request, visible, state, selectivity, reads, now_ms)
+    logs, has_more = fetched.logs, fetched.has_more
     next_cursor = None
     if has_more:
         next_state = CursorState(
@@ -91,6 +95,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             issued_ms=issued_ms,
             totals=_encoded(totals),
             bound_selectivity=selectivity,
+            bucket_rest=fetched.bucket_rest,
         )
         next_cursor = encode_cursor(next_state, signing_key())
     pagination = Pagination(
@@ -103,37 +108,54 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
     return Page(logs, totals, pagination, reads)
 
 
+def _first_page(
+    request: PageRequest, visible: LogQuery, reads: ReadStats, now_ms: int
+) -> tuple[Totals, log_store.LogPage]:
+    """The first page of a walk and its totals. Rollups answer the totals where they can. Otherwise the
+    page is read first: when it starts the list and nothing follows it, it holds every log the query
+    matches and is the totals too, so a small result costs one read of its logs instead of two."""
+    found = rollup_totals(visible, now_ms=now_ms, reads=reads)
+    if found is None and request.offset == 0:
+        fetched = _fetch(request, visible, None, None, reads, now_ms)
+        if not fetched.has_more:
+            return page_totals(fetched.logs), fetched
+        return log_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums), fetched
+    if found is None:
+        found = log_totals(visible, now_ms=now_ms, reads=reads, with_sums=request.with_sums)
+    if request.offset >= found.counters.requests:
+        return found, log_store.LogPage([], has_more=False)  # past the end: nothing to read
+    return found, _fetch(request, visible, None, found.bound_selectivity, reads, now_ms)
+
+
 def _fetch(
     request: PageRequest,
     visible: LogQuery,
     state: CursorState | None,
-    totals: Counters,
     bound_selectivity: float | None,
     reads: ReadStats,
     now_ms: int,
-) -> list[RequestLog]:
-    """``limit + 1`` logs from the position (offset, or the cursor's), in the requested order."""
+) -> log_store.LogPage:
+    """``limit`` logs from the position (offset, or the cursor's), in the requested order, and whether
+    more follow."""
     ordering = request.ordering
-    wanted = request.limit + 1
-    if state is None and request.offset >= totals.requests:
-        return []  # past the end: nothing to read
     skip = request.offset if state is None else 0  # a cursor page starts after its position
     if ordering.by_creation:
         return log_store.ordered_logs(
             visible,
             skip=skip,
-            limit=wanted,
+            limit=request.limit,
             reads=reads,
             now_ms=now_ms,
             descending=ordering.descending,
             after=state.position if state is not None else None,
+            bucket_rest=state.bucket_rest if state is not None else None,
             bound_selectivity=bound_selectivity,
         )
     return log_store.top_logs(
         visible,
         ordering,
         skip=skip,
-        limit=wanted,
+        limit=request.limit,
         reads=reads,
         now_ms=now_ms,
         after=state.position if state is not None else None,

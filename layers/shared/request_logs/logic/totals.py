@@ -21,6 +21,7 @@ from request_logs.domain.counters import Counters
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.freshness import rollups_settled_before
 from request_logs.domain.histograms import Bound, CutBin, histogram_complete, split
+from request_logs.domain.log import RequestLog
 from request_logs.domain.ranges import visible_query
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import GRANULARITIES, RollupKey
@@ -42,7 +43,7 @@ class Totals:
     """
 
     counters: Counters
-    source: Literal["rollups", "logs"]
+    source: Literal["rollups", "logs", "page"]
     bound_selectivity: float | None = None
 
 
@@ -57,15 +58,35 @@ def filtered_totals(query: LogQuery, *, now_ms: int, reads: ReadStats, with_sums
 def visible_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
     """Exact totals of ``visible``, a query already narrowed by ``ranges.visible_query``; with
     ``with_sums`` False only ``counters.requests`` is needed."""
-    from_rollups = _totals_from_rollups(visible, now_ms, reads)
+    from_rollups = rollup_totals(visible, now_ms=now_ms, reads=reads)
     if from_rollups is not None:
         return from_rollups
+    return log_totals(visible, now_ms=now_ms, reads=reads, with_sums=with_sums)
+
+
+def log_totals(visible: LogQuery, *, now_ms: int, reads: ReadStats, with_sums: bool) -> Totals:
+    """Exact totals of ``visible`` by reading its logs (counting them only, without ``with_sums``)."""
     if with_sums:
         return Totals(log_store.summarize_logs(visible, reads, now_ms=now_ms), "logs")
     return Totals(Counters(requests=log_store.count_logs(visible, reads, now_ms=now_ms)), "logs")
 
 
-def _totals_from_rollups(query: LogQuery, now_ms: int, reads: ReadStats) -> Totals | None:
+def page_totals(logs: list[RequestLog]) -> Totals:
+    """Exact totals of a query whose first page holds every log it matches (nothing more to read)."""
+    counters = Counters()
+    for log in logs:
+        counters.add(
+            succeeded=log.status == "success",
+            input_tokens=log.input_tokens,
+            output_tokens=log.output_tokens,
+            cost=log.cost_total,
+            latency_ms=log.latency_ms,
+        )
+    return Totals(counters, "page")
+
+
+def rollup_totals(query: LogQuery, *, now_ms: int, reads: ReadStats) -> Totals | None:
+    """Exact totals of ``query`` (already visible) from the rollups, or None where they cannot answer."""
     bound = query.value_bound()
     if bound is None and (query.filters_latency or query.filters_cost):
         return None  # latency and cost bounds together: no one histogram answers both

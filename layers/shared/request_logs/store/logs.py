@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from request_logs.config import get_settings
@@ -253,20 +253,25 @@ class _MergeProgress:
 def _shard_stream(
     shape: _QueryShape, shard: int, first_chunk: int, reads: ReadStats, progress: _MergeProgress, *, descending: bool
 ) -> Iterator[dict[str, Any]]:
-    """Items of one shard in sort-key order, fetched in growing chunks only as the merge consumes them.
+    """Items of one shard in sort-key order, fetched in chunks only as the merge consumes them.
 
-    Without a filter in the range, a refill asks for at most what the page still needs: the merge cannot
-    take more than that from any one shard, so an unlucky shard does not read a doubled chunk it will
-    mostly not use. With one, ``Limit`` counts items read rather than returned: chunks keep doubling so
-    a sparse match costs a few calls, not one call per item.
+    A refill asks for the shard's fair share of what the page still needs: the merge takes no more than
+    that from an average shard, so an unlucky shard does not read a large chunk it will mostly not use.
+    With a filter in the range, ``Limit`` counts items read rather than returned: the share is divided
+    by the share of its items the shard's filter has kept so far, and capped by doubling the previous
+    chunk, so a sparse match costs a few calls and a common one does not read twice what it needs.
     """
     params = {**shape.params(shard), "ScanIndexForward": not descending}
     chunk = first_chunk
     request = first_chunk
+    scanned = kept = 0
     while True:
         response = dynamodb().query(**params, Limit=min(request, _DYNAMODB_MAX_LIMIT))
         count_read(reads, response)
-        yield from response.get("Items", [])
+        items = response.get("Items", [])
+        scanned += response.get("ScannedCount", len(items))
+        kept += len(items)
+        yield from items
         if "LastEvaluatedKey" not in response:
             return
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -274,7 +279,12 @@ def _shard_stream(
         # A refill asks for no more than the shard's fair share of what the page still needs: a shard that
         # ran short early would otherwise fetch the whole remainder alone and over-read on deep pages.
         fair_share = math.ceil(progress.remaining * 1.25 / keys.LOG_SHARDS) + 1
-        request = chunk if shape.filters_in_range else max(1, min(chunk, progress.remaining, fair_share))
+        if not shape.filters_in_range:
+            request = max(1, min(chunk, progress.remaining, fair_share))
+        elif kept:
+            request = max(1, min(chunk, math.ceil(fair_share * scanned / kept)))
+        else:
+            request = chunk  # nothing kept yet: no rate to go by, keep doubling
 
 
 def _time_path_reads(wanted: int, bound_selectivity: float | None) -> int | None:
@@ -290,6 +300,22 @@ def _first_chunk(wanted: int) -> int:
     return math.ceil(wanted * 1.25 / keys.LOG_SHARDS) + 1
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """One page of logs, and whether the query holds more after it: known from the key of one log more
+    than the page, which is read from the index but never fetched from the table."""
+
+    logs: list[RequestLog]
+    has_more: bool
+    # Ids after the page's last log in its value-index bucket, for the cursor (``BoundedPage.rest``).
+    bucket_rest: tuple[str, ...] | None = None
+
+
+def _page_of(table_keys: list[tuple[str, str]], limit: int, reads: ReadStats) -> LogPage:
+    """The page of ``limit`` logs whose keys start ``table_keys`` (one key more says there is more)."""
+    return LogPage(_logs_by_key(table_keys[:limit], reads), len(table_keys) > limit)
+
+
 def ordered_logs(
     query: LogQuery,
     *,
@@ -299,18 +325,19 @@ def ordered_logs(
     now_ms: int,
     descending: bool = True,
     after: Position | None = None,
+    bucket_rest: tuple[str, ...] | None = None,
     bound_selectivity: float | None = None,
-) -> list[RequestLog]:
+) -> LogPage:
     """Logs ``skip .. skip+limit`` of the query in creation order (newest first unless ascending),
     strictly after the position ``after`` when a cursor gives one.
 
     A latency or cost bound is read through its value index while that costs less than reading by time
     with the bound as a filter would (``bounded_logs``; ``bound_selectivity``, the share of the unbounded
     query's logs the bound keeps, prices the other way); otherwise the table or the best filter index is
-    read by time and its shards merged.
+    read by time and its shards merged. ``bucket_rest``: what the previous page of a bounded walk left of
+    its bucket (``LogPage.bucket_rest``), carried by the cursor.
     """
-    if limit == 0:
-        return []
+    wanted = skip + limit + 1  # one more than the page: whether there is more
     after_sk = keys.log_sk(after.created_ms, after.log_id) if after is not None else None
     if bounded_sort(query) is not None:
         found = bounded_logs(
@@ -321,14 +348,15 @@ def ordered_logs(
             now_ms=now_ms,
             descending=descending,
             after_sk=after_sk,
-            time_path_reads=_time_path_reads(skip + limit, bound_selectivity),
+            carried=bucket_rest,
+            time_path_reads=_time_path_reads(wanted, bound_selectivity),
         )
         if found is not None:
-            return _logs_by_key(found, reads)
+            bounded = _page_of(found.keys, limit, reads)
+            return replace(bounded, bucket_rest=found.rest) if bounded.has_more else bounded
     shape = _shape(query, after=after, descending=descending)
     if shape is None:
-        return []
-    wanted = skip + limit
+        return LogPage([], has_more=False)
     first_chunk = _first_chunk(wanted)
     progress = _MergeProgress(wanted)
     streams = [
@@ -347,9 +375,10 @@ def ordered_logs(
         if progress.taken >= wanted:
             break
     if shape.plan.index is None:
-        return [log_from_item(from_attributes(raw)) for raw in page]
+        logs = [log_from_item(from_attributes(raw)) for raw in page]
+        return LogPage(logs[:limit], len(logs) > limit)
     # An index projects what filters and sums need, not the whole log: the page comes from the table.
-    return _logs_by_key([(raw["pk"]["S"], raw["sk"]["S"]) for raw in page], reads)
+    return _page_of([(raw["pk"]["S"], raw["sk"]["S"]) for raw in page], limit, reads)
 
 
 def top_logs(
@@ -361,12 +390,12 @@ def top_logs(
     reads: ReadStats,
     now_ms: int,
     after: Position | None = None,
-) -> list[RequestLog]:
+) -> LogPage:
     """Logs ``skip .. skip+limit`` of the query in ``ordering`` (by cost, latency or tokens), strictly
     after the position ``after`` when a cursor gives one: the page's keys from the value index, merged
     across the range's days, then the page's logs from the table."""
-    ranked = ranked_logs(query, ordering, skip=skip, limit=limit, reads=reads, now_ms=now_ms, after=after)
-    return _logs_by_key(ranked, reads)
+    ranked = ranked_logs(query, ordering, skip=skip, limit=limit + 1, reads=reads, now_ms=now_ms, after=after)
+    return _page_of(ranked, limit, reads)
 
 
 def _logs_by_key(table_keys: list[tuple[str, str]], reads: ReadStats) -> list[RequestLog]:

@@ -283,6 +283,29 @@ def ranked_logs(
     return chosen
 
 
+@dataclass(frozen=True)
+class BoundedPage:
+    """Table keys of a bounded page in walk order, one more than the page when more follow; and ``rest``,
+    the ids of the logs after the page's last one in its bucket (in walk order), which a cursor carries
+    so that the next page need not read that bucket again: None when there are more than
+    ``MAX_CARRIED_IDS`` of them, or when the page is the walk's last."""
+
+    keys: list[tuple[str, str]]
+    rest: tuple[str, ...] | None = None
+
+
+# A cursor carries at most this many ids of its bucket's rest (about 40 characters each).
+MAX_CARRIED_IDS = 24
+
+
+def _table_key(account_id: str, log_id: str) -> tuple[str, str] | None:
+    """The (pk, sk) of a log of the account from its id alone, None for an id that is not one."""
+    key = keys.log_key(log_id)
+    if key is None:
+        return None
+    return keys.log_pk(account_id, key.shard), keys.log_sk(key.created_ms, log_id)
+
+
 def bounded_logs(
     query: LogQuery,
     *,
@@ -292,10 +315,13 @@ def bounded_logs(
     now_ms: int,
     descending: bool,
     after_sk: str | None = None,
+    carried: tuple[str, ...] | None = None,
     time_path_reads: int | None = None,
-) -> list[tuple[str, str]] | None:
-    """Table keys of logs ``skip .. skip+limit`` of a query with a latency or cost bound, in creation
-    order (newest first when ``descending``), after the table sort key ``after_sk`` of a cursor.
+) -> BoundedPage | None:
+    """Table keys of logs ``skip .. skip+limit`` of a query with a latency or cost bound, and of one more
+    when more follow, in creation order (newest first when ``descending``), after the table sort key
+    ``after_sk`` of a cursor. ``carried``: the rest of the cursor's bucket as the previous page found it
+    (``BoundedPage.rest``), which then is not read again.
 
     None when the bound is not selective enough for this path (more items read before the page is full
     than the budget: what reading by time is estimated to cost, ``time_path_reads``, and never less than a
@@ -303,10 +329,10 @@ def bounded_logs(
     """
     sort = bounded_sort(query)
     assert sort is not None, "bounded_logs needs a latency or cost bound"
-    wanted = skip + limit
+    wanted = skip + limit + 1  # one more than the page: whether more follow
     partitions = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
-    if wanted == 0 or not partitions:
-        return []
+    if not partitions:
+        return BoundedPage([])
     budget = max(_BOUNDED_BUDGET, 4 * wanted, time_path_reads or 0)
     spent = ReadStats()
 
@@ -336,9 +362,38 @@ def bounded_logs(
     for key in future:
         by_bucket.setdefault(keys.bucket_of(keys.parse_log_sk(key[1])[0]), []).append(key)
     buckets = sorted({*partitions[:-1], *by_bucket}, reverse=descending)
+
+    def covered_ms(bucket: int, start_ms: int | None = None, end_ms: int | None = None) -> int:
+        """The time of ``bucket`` inside the query and up to now (or inside ``start_ms .. end_ms``)."""
+        start = max(keys.bucket_start(bucket), query.start_ms, start_ms or 0)
+        end = min(keys.bucket_start(bucket + 1), query.end_ms, now_ms, end_ms if end_ms is not None else now_ms)
+        return max(0, end - start)
+
+    # page: keys in walk order, each bucket's unseen matches sorted by creation; page_buckets: their buckets.
+    page: list[tuple[str, str]] = []
+    page_buckets: list[int] = []
+    matched, covered = 0, 0
     if after_sk is not None:
-        cursor_bucket = keys.bucket_of(keys.parse_log_sk(after_sk)[0])
-        buckets = [bucket for bucket in buckets if (bucket <= cursor_bucket if descending else bucket >= cursor_bucket)]
+        cursor_ms = keys.parse_log_sk(after_sk)[0]
+        cursor_bucket = keys.bucket_of(cursor_ms)
+
+        def ahead(bucket: int) -> bool:  # the cursor's own bucket is read again unless it was carried
+            if bucket == cursor_bucket:
+                return carried is None
+            return bucket < cursor_bucket if descending else bucket > cursor_bucket
+
+        buckets = [bucket for bucket in buckets if ahead(bucket)]
+        if carried is not None:
+            # The previous page read this bucket whole: its rest comes from the cursor, the rate from the
+            # rest over the part of the bucket it spans.
+            for log_id in carried:
+                carried_key = _table_key(query.account_id, log_id)
+                if carried_key is not None and query.start_ms <= keys.parse_log_sk(carried_key[1])[0] < query.end_ms:
+                    page.append(carried_key)
+                    page_buckets.append(cursor_bucket)
+            matched = len(carried)
+            span = (None, cursor_ms) if descending else (cursor_ms, None)
+            covered = covered_ms(cursor_bucket, *span)
 
     # Buckets in parallel waves: the first bucket alone, then as many buckets as the matches seen so far
     # say the page still needs (doubling while none were seen), at most one per thread. A selective
@@ -347,14 +402,9 @@ def bounded_logs(
     # included (the cursor's own bucket is mostly walked), per the time the buckets cover inside the
     # query and up to now: the newest bucket is the current half day, only partly elapsed, and counted
     # as a whole it would make the buckets ahead look sparse and the next wave needlessly wide.
-    def covered_ms(bucket: int) -> int:
-        start_ms = max(keys.bucket_start(bucket), query.start_ms)
-        return max(0, min(keys.bucket_start(bucket + 1), query.end_ms, now_ms) - start_ms)
-
-    page: list[tuple[str, str]] = []
-    start, wave, matched, covered = 0, 1, 0, 0
+    start, wave = 0, 1
     while start < len(buckets) and len(page) < wanted:
-        if start:
+        if start or carried is not None:
             per_bucket = matched * keys.VALUE_BUCKET_MS / covered if covered else 0
             wave = (
                 min(2 * wave, MAX_PARALLEL_QUERIES) if per_bucket == 0 else math.ceil((wanted - len(page)) / per_bucket)
@@ -371,10 +421,22 @@ def bounded_logs(
             covered += covered_ms(bucket)
             if len(page) < wanted:
                 unseen = [key for key in in_bucket if walked(key[1])]
-                page.extend(sorted(unseen, key=lambda key: key[1], reverse=descending))
+                unseen.sort(key=lambda key: key[1], reverse=descending)
+                page.extend(unseen)
+                page_buckets.extend([bucket] * len(unseen))
         start += len(batch)
     reads.add(spent.items_read, spent.calls)
-    return page[skip:wanted]
+    return BoundedPage(page[skip:wanted], _rest(page, page_buckets, skip + limit - 1))
+
+
+def _rest(page: list[tuple[str, str]], page_buckets: list[int], last: int) -> tuple[str, ...] | None:
+    """The ids after ``page[last]`` in its bucket, when a cursor carries them (see ``BoundedPage``)."""
+    if last + 1 >= len(page):
+        return None  # the walk ends here (or the page is short): no cursor
+    bucket = page_buckets[last]
+    after_last = zip(page[last + 1 :], page_buckets[last + 1 :], strict=True)
+    rest = [keys.parse_log_sk(sk)[1] for (_, sk), of in after_last if of == bucket]
+    return tuple(rest) if len(rest) <= MAX_CARRIED_IDS else None
 
 
 def summarize_bounded(query: LogQuery, reads: ReadStats, *, now_ms: int) -> Counters:
