@@ -40,6 +40,7 @@ def list_enhanced_logs(
     sort: params.Sort = "created_at",
     order: params.Order = "desc",
     cursor: params.Cursor = None,
+    tz: params.Tz = "UTC",
 ) -> EnhancedListResponse:
     query = params.log_query(
         caller_account(app),
@@ -53,6 +54,7 @@ def list_enhanced_logs(
         api_key_id=api_key_id,
         min_cost=min_cost,
         max_cost=max_cost,
+        tz=tz,
     )
     return enhanced_request_logs(
         query,

@@ -23,12 +23,20 @@ def get_stats(
     start_date: params.StartDate = None,
     end_date: params.EndDate = None,
     group_by: params.GroupBy = "day",
+    tz: params.Tz = "UTC",
 ) -> StatsResponse:
     now = now_ms()
-    requested = params.stats_range(start_date, end_date, now)
+    zone = params.time_zone(tz)
+    requested = params.stats_range(start_date, end_date, now, zone)
     groups = params.group_by_list(group_by)
     return get_request_log_stats(
-        caller_account(app), requested.start_ms, requested.end_ms, groups, now_ms=now, reads=request_reads(app)
+        caller_account(app),
+        requested.start_ms,
+        requested.end_ms,
+        groups,
+        now_ms=now,
+        zone=zone,
+        reads=request_reads(app),
     )
 
 

@@ -35,6 +35,7 @@ def list_logs(
     max_latency: params.MaxLatency = None,
     api_key_id: params.ApiKeyId = None,
     cursor: params.Cursor = None,
+    tz: params.Tz = "UTC",
 ) -> LogListResponse:
     query = params.log_query(
         caller_account(app),
@@ -46,6 +47,7 @@ def list_logs(
         min_latency=min_latency,
         max_latency=max_latency,
         api_key_id=api_key_id,
+        tz=tz,
     )
     return list_request_logs(
         query, limit=limit, offset=offset, cursor=cursor, now_ms=now_ms(), reads=request_reads(app)

@@ -226,6 +226,27 @@ def _list_filtered(call: Invocation) -> None:
     assert call.body["pagination"]["total"] == 1
 
 
+@expect("api/list_local_dates.json")
+def _list_local_dates(call: Invocation) -> None:
+    # 2026-11-20 in Auckland (+13:00, daylight saving) is 2026-11-19T11:00Z up to 2026-11-20T11:00Z.
+    query = call.event["queryStringParameters"]
+    assert query == {"tz": "Pacific/Auckland", "start_date": "2026-11-20", "end_date": "2026-11-20"}
+    assert call.status == 200, call.body
+    start, end = parse_instant("2026-11-19T11:00:00Z"), parse_instant("2026-11-20T11:00:00Z")
+    own = seeded_of(ACCOUNT.account_id)
+    local_day = [m for m in own if start <= parse_instant(m["created_at"]) < end]
+    newest_first = sorted(local_day, key=lambda m: parse_instant(m["created_at"]), reverse=True)
+    assert [log["id"] for log in call.body["logs"]] == [log_id(m) for m in newest_first]
+    assert call.body["pagination"]["total"] == len(local_day) == 2
+    # Neither UTC day holds the same logs: the zone decides.
+    for utc_day in ("2026-11-19", "2026-11-20"):
+        utc_start = parse_instant(utc_day)
+        in_utc_day = {
+            m["request_id"] for m in own if utc_start <= parse_instant(m["created_at"]) < utc_start + 86_400_000
+        }
+        assert in_utc_day != {m["request_id"] for m in local_day}
+
+
 @expect("api/list_bad_limit.json")
 def _list_bad_limit(call: Invocation) -> None:
     assert_error(call, 400, "invalid_request_error", "limit")

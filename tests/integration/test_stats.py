@@ -32,6 +32,7 @@ from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, exact_quan
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
 from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
+from tests.integration.stats_oracle import PERCENTILES, assert_close, assert_measures
 
 PATH = "/api/account/request-logs/stats"
 HOUR_MS = 3_600_000
@@ -47,8 +48,6 @@ CLUSTER_HOURS = [START_EDGE_HOUR, START_EDGE_HOUR + timedelta(hours=1), END_EDGE
 LATER = NOW + timedelta(days=60)  # log retention then starts at 2026-10-21T12:00Z
 # Past retention already at NOW: moto keeps them (it never runs TTL), the list hides them, stats keep them.
 ANCIENT_DAY = datetime(2026, 7, 20, tzinfo=UTC)
-
-PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
 # ---------------------------------------------------------------- dataset and pipeline
@@ -83,28 +82,6 @@ def world() -> Iterator[tuple[SharedStack, list[dict[str, Any]]]]:
 
 def _in_range(messages: list[dict[str, Any]], account: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     return [m for m in messages if m["account_id"] == account and start_ms <= created_ms(m) < end_ms]
-
-
-def _assert_close(got: int, exact: float, what: str) -> None:
-    assert isinstance(got, int), what
-    assert abs(got - exact) <= 0.01 * exact + 0.5, f"{what}: {got} vs exact {exact}"
-
-
-def _assert_measures(entry: dict[str, Any], group: list[dict[str, Any]], *, what: str) -> None:
-    costs = [oracle.expected_cost(m) for m in group]
-    priced = [cost for cost in costs if cost is not None]
-    latencies = [m["latency_ms"] for m in group]
-    assert entry["requests"] == len(group), what
-    assert entry["successful"] == sum(m["status"] == "success" for m in group), what
-    assert entry["failed"] == sum(m["status"] != "success" for m in group), what
-    assert entry["input_tokens"] == sum(m["input_tokens"] for m in group), what
-    assert entry["output_tokens"] == sum(m["output_tokens"] for m in group), what
-    assert entry["tokens"] == entry["input_tokens"] + entry["output_tokens"], what
-    assert oracle.stated_cost(entry["cost"]) == oracle.expected_set_cost(costs), what
-    assert entry["unpriced_requests"] == len(costs) - len(priced), what
-    assert abs(entry["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5, what
-    for name, q in PERCENTILES.items():
-        _assert_close(entry[f"{name}_latency_ms"], exact_quantile(latencies, q), f"{what} {name}")
 
 
 def _hour_key(m: dict[str, Any]) -> str:
@@ -148,9 +125,9 @@ def assert_matches_brute_force(body: dict[str, Any], selected: list[dict[str, An
     assert stats["unpriced_requests"] == sum(c is None for c in costs)
     assert abs(stats["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5
     for name, q in PERCENTILES.items():
-        _assert_close(stats[f"{name}_latency_ms"], exact_quantile(latencies, q), name)
+        assert_close(stats[f"{name}_latency_ms"], exact_quantile(latencies, q), name)
         if ttfts:
-            _assert_close(stats[f"{name}_time_to_first_token_ms"], exact_quantile(ttfts, q), f"ttft {name}")
+            assert_close(stats[f"{name}_time_to_first_token_ms"], exact_quantile(ttfts, q), f"ttft {name}")
         else:
             assert stats[f"{name}_time_to_first_token_ms"] is None
 
@@ -165,7 +142,7 @@ def assert_matches_brute_force(body: dict[str, Any], selected: list[dict[str, An
         assert [entry[key_field] for entry in entries] == _expected_order(group, by_key)
         for entry in entries:
             # Every entry carries the same measures, percentiles included, whatever group_by asked for.
-            _assert_measures(entry, by_key[entry[key_field]], what=f"by_{group} {entry[key_field]}")
+            assert_measures(entry, by_key[entry[key_field]], what=f"by_{group} {entry[key_field]}")
             if group == "week":
                 monday = datetime.fromisocalendar(*map(int, entry["week"].split("-W")), 1)
                 assert entry["start_date"] == monday.date().isoformat()

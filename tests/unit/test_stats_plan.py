@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import itertools
 import random
+from datetime import date, timedelta, tzinfo
 
 import pytest
 
@@ -14,9 +15,12 @@ from request_logs.domain.stats_plan import (
     StatsPlan,
     hourly_buckets,
     iso_week,
+    local_bucket_start,
+    local_bucket_starts,
     plan_stats,
     raw_logs_retained,
 )
+from request_logs.domain.timeutil import local_midnight, zone_named
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -227,3 +231,102 @@ def test_far_future_ends_stop_at_the_last_plannable_midnight() -> None:
     assert result.end_ms == utc_ms(2286, 11, 20)
     assert result.pieces == (Piece("day", D, utc_ms(2286, 11, 20)),)
     assert plan(far, far + DAY).pieces == ()
+
+
+# ---------------------------------------------------------------- local buckets (tz)
+
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Asia/Kolkata",
+    "America/St_Johns",
+    "Pacific/Chatham",
+]
+
+
+def _zone(name: str) -> tzinfo:
+    return zone_named(name)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "hours"),
+    [
+        ("America/New_York", (2026, 11, 1), 25),
+        ("America/New_York", (2026, 3, 8), 23),
+        ("Europe/London", (2026, 10, 25), 25),
+        ("Europe/London", (2026, 3, 29), 23),
+        ("Australia/Lord_Howe", (2026, 10, 4), 23.5),
+        ("Australia/Lord_Howe", (2026, 4, 5), 24.5),
+        ("Asia/Kathmandu", (2026, 11, 10), 24),
+    ],
+)
+def test_a_local_day_lasts_what_its_clocks_say(zone: str, day: tuple[int, int, int], hours: float) -> None:
+    tz = _zone(zone)
+    start = local_midnight(date(*day), tz)
+    end = local_midnight(date(*day) + timedelta(days=1), tz)
+    assert (end - start) / HOUR == hours
+    assert local_bucket_starts(start - DAY, end + DAY, "day", tz) == [start, end]
+    assert local_bucket_start(end - 1, "day", tz) == start
+
+
+def test_iso_weeks_across_a_year_end_in_a_zone() -> None:
+    tz = _zone("America/Chicago")
+    # 2026-01-01 04:00Z is still 2025-12-31 in Chicago: week 1 of 2026 (it holds the year's first Thursday).
+    assert iso_week(utc_ms(2026, 1, 1, 4), tz).label == "2026-W01"
+    assert iso_week(utc_ms(2025, 12, 29, 3), tz).label == "2025-W52"  # Sunday the 28th, 21:00 local
+    assert iso_week(utc_ms(2027, 1, 1, 12), tz).label == "2026-W53"
+    assert iso_week(utc_ms(2026, 1, 1, 4), tz).start_ms == utc_ms(2025, 12, 29, 6)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("grouping", ["hour", "day", "week"])
+def test_no_piece_straddles_a_local_bucket(zone: str, grouping: str) -> None:
+    """Random ranges around daylight-saving changes: pieces cover the range without gap or overlap, a raw
+    piece lies in one hour and one local bucket, and so does every rollup item of an hour or day piece."""
+    tz = _zone(zone)
+    rng = random.Random(f"{zone}{grouping}")
+    for _ in range(25):
+        start = utc_ms(2026, 9, 25) + rng.randrange(50 * DAY)
+        end = start + rng.randrange(1, (3 if grouping == "hour" else 20) * DAY)
+        cuts = local_bucket_starts(start, end, grouping, tz)
+        result = plan_stats(start, end, now_ms=NOW, hourly=grouping == "hour", cuts=cuts)
+        assert not result.rounded
+        covered = result.start_ms
+        for piece in result.pieces:
+            assert piece.start_ms == covered < piece.end_ms
+            covered = piece.end_ms
+            size = {"raw": piece.end_ms - piece.start_ms, "hour": HOUR, "day": DAY}[piece.source]
+            for item in range(piece.start_ms, piece.end_ms, size):
+                first, last = item, item + size - 1
+                assert local_bucket_start(first, grouping, tz) == local_bucket_start(last, grouping, tz), piece
+        assert covered == result.end_ms == end
+
+
+def test_utc_cuts_change_no_plan() -> None:
+    utc = _zone("UTC")
+    for grouping in ("hour", "day", "week"):
+        start, end = D - 5 * DAY + 17 * MINUTE, D + 9 * DAY + 3 * HOUR + 5 * MINUTE
+        hourly = grouping == "hour"
+        cuts = local_bucket_starts(start, end, grouping, utc)
+        assert plan_stats(start, end, now_ms=NOW, hourly=hourly, cuts=cuts) == plan(start, end, hourly=hourly)
+
+
+def test_a_cut_inside_an_hour_past_retention_moves_to_the_hours_end_and_is_said() -> None:
+    """The hour's item then lies before the moved cut, in the bucket its start falls in, and no day item
+    straddles it."""
+    kathmandu = _zone("Asia/Kathmandu")
+    old = NOW - 120 * DAY
+    start, end = old - old % DAY - 6 * HOUR, old - old % DAY + 3 * DAY
+    cuts = local_bucket_starts(start, end, "day", kathmandu)
+    assert cuts and all(cut % HOUR for cut in cuts)
+    result = plan_stats(start, end, now_ms=NOW, hourly=False, cuts=cuts)
+    assert result.cuts_rounded and result.rounded
+    assert all(piece.source != "raw" for piece in result.pieces)
+    moved = [cut - cut % HOUR + HOUR for cut in cuts]
+    for piece in result.pieces:
+        size = {"hour": HOUR, "day": DAY}[piece.source]
+        for item in range(piece.start_ms, piece.end_ms, size):
+            assert not any(item < cut < item + size for cut in moved), piece

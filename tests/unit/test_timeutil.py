@@ -10,7 +10,16 @@ import pytest
 import time_machine
 
 from request_logs.domain.retention import content_expiry_s, log_expiry_s, oldest_retained_log_ms
-from request_logs.domain.timeutil import InvalidInstant, format_ms, now_ms, parse_instant, to_ms
+from request_logs.domain.timeutil import (
+    InvalidInstant,
+    UnknownZone,
+    format_in_zone,
+    format_ms,
+    now_ms,
+    parse_instant,
+    to_ms,
+    zone_named,
+)
 
 DAY_MS = 86_400_000
 
@@ -134,3 +143,43 @@ def test_retention_arithmetic() -> None:
 def test_now_ms_follows_the_clock() -> None:
     with time_machine.travel(datetime(2026, 11, 20, 12, 0, 0, 123000, tzinfo=UTC), tick=False):
         assert now_ms() == utc_ms(2026, 11, 20, 12, ms=123)
+
+
+# ---------------------------------------------------------------- time zones (tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "exclusive_end", "expected"),
+    [
+        ("2026-11-01", "America/New_York", False, "2026-11-01T04:00:00Z"),
+        ("2026-11-01", "America/New_York", True, "2026-11-02T05:00:00Z"),  # a 25-hour day, whole
+        ("2026-03-08", "America/New_York", True, "2026-03-09T04:00:00Z"),
+        ("2026-11-10", "Asia/Kathmandu", False, "2026-11-09T18:15:00Z"),
+        ("2026-11-10T12:00:00", "Asia/Kolkata", False, "2026-11-10T06:30:00Z"),  # no offset: local
+        ("2026-11-10T12:00:00Z", "Asia/Kolkata", False, "2026-11-10T12:00:00Z"),  # an offset wins
+        ("2026-11-10T12:00:00+01:00", "Asia/Kolkata", True, "2026-11-10T11:00:00.001Z"),
+        ("2026-09-06", "America/Santiago", False, "2026-09-06T04:00:00Z"),  # no midnight: the day starts at 01:00
+        ("2026-11-01T01:30:00", "America/New_York", False, "2026-11-01T05:30:00Z"),  # twice: the first
+    ],
+)
+def test_parse_instant_in_a_zone(text: str, zone: str, exclusive_end: bool, expected: str) -> None:
+    assert format_ms(parse_instant(text, exclusive_end=exclusive_end, zone=zone_named(zone))) == expected
+
+
+@pytest.mark.parametrize("name", ["", "utc", "Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "+05:30"])
+def test_unknown_zones_are_refused(name: str) -> None:
+    with pytest.raises(UnknownZone):
+        zone_named(name)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "zone", "text"),
+    [
+        ("2026-11-01T05:30:00Z", "America/New_York", "2026-11-01T01:30:00-04:00"),
+        ("2026-11-01T06:30:00Z", "America/New_York", "2026-11-01T01:30:00-05:00"),
+        ("2026-11-09T18:15:00.250Z", "Asia/Kathmandu", "2026-11-10T00:00:00.250+05:45"),
+        ("2026-11-09T18:15:00Z", "UTC", "2026-11-09T18:15:00Z"),
+    ],
+)
+def test_format_in_zone(epoch: str, zone: str, text: str) -> None:
+    assert format_in_zone(parse_instant(epoch), zone_named(zone)) == text

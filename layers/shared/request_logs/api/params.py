@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -12,7 +13,7 @@ from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.ids import API_KEY_ID_PATTERN
 from request_logs.domain.ranges import TimeRange, requested_range
-from request_logs.domain.timeutil import InvalidInstant, parse_instant
+from request_logs.domain.timeutil import InvalidInstant, UnknownZone, parse_instant, zone_named
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).", examples=[10])]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip the first N results.")]
@@ -28,7 +29,10 @@ StartDate = Annotated[
     str | None,
     Query(
         max_length=64,
-        description="ISO 8601 date or date-time; a bare date is midnight UTC. Default: 30 days before the end.",
+        description=(
+            "ISO 8601 date or date-time; a bare date is midnight in tz, a time without offset is in tz. "
+            "Default: 30 days before the end."
+        ),
         examples=["2025-01-10", "2025-01-10T12:00:00Z"],
     ),
 ]
@@ -36,8 +40,20 @@ EndDate = Annotated[
     str | None,
     Query(
         max_length=64,
-        description="ISO 8601 date or date-time; a bare date includes that whole day. Default: now.",
+        description="ISO 8601 date or date-time; a bare date includes that whole day in tz. Default: now.",
         examples=["2025-01-31", "2025-01-10T13:30:00+01:00"],
+    ),
+]
+Tz = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=64,
+        description=(
+            "IANA time zone (default UTC) in which bare dates and times without offset are read and, on "
+            "stats, hours, days and weeks are counted, daylight saving included."
+        ),
+        examples=["America/Chicago", "Asia/Kolkata", "Asia/Kathmandu"],
     ),
 ]
 MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
@@ -89,9 +105,11 @@ def log_query(
     api_key_id: str | None,
     min_cost: Decimal | None = None,
     max_cost: Decimal | None = None,
+    tz: str = "UTC",
 ) -> LogQuery:
     """The list filters both list endpoints share, checked against each other (400 naming the parameter)."""
-    requested = requested_range(_instant("start_date", start_date), _instant("end_date", end_date))
+    zone = time_zone(tz)
+    requested = requested_range(_instant("start_date", start_date, zone), _instant("end_date", end_date, zone))
     return LogQuery(
         account_id=account_id,
         start_ms=requested.start_ms,
@@ -107,17 +125,31 @@ def log_query(
     )
 
 
-def stats_range(start_date: str | None, end_date: str | None, now_ms: int) -> TimeRange:
+def stats_range(start_date: str | None, end_date: str | None, now_ms: int, zone: tzinfo) -> TimeRange:
     """``[start, end)`` of a stats request (the default window is ``ranges.stats_range``'s)."""
-    return ranges.stats_range(_instant("start_date", start_date), _instant("end_date", end_date), now_ms=now_ms)
+    return ranges.stats_range(
+        _instant("start_date", start_date, zone), _instant("end_date", end_date, zone), now_ms=now_ms
+    )
 
 
-def _instant(param: str, value: str | None) -> int | None:
+def time_zone(tz: str) -> tzinfo:
+    """The zone named by ``tz``; an unknown name is a 400 naming ``tz``."""
+    try:
+        return zone_named(tz)
+    except UnknownZone as exc:
+        raise InvalidQuery(
+            f"Invalid value for 'tz': '{tz[:64]}' is not an IANA time zone name such as UTC, America/Chicago or "
+            "Asia/Kolkata.",
+            param="tz",
+        ) from exc
+
+
+def _instant(param: str, value: str | None, zone: tzinfo) -> int | None:
     """Epoch ms of a date parameter: a start instant, or the exclusive end of a range including ``end_date``."""
     if value is None:
         return None
     try:
-        return parse_instant(value, exclusive_end=param == "end_date")
+        return parse_instant(value, exclusive_end=param == "end_date", zone=zone)
     except InvalidInstant as exc:
         raise InvalidQuery(
             f"Invalid value for '{param}': expected ISO 8601 such as 2025-01-10 or 2025-01-10T12:00:00Z ({exc}).",

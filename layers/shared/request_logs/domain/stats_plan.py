@@ -6,19 +6,26 @@ exact for it, so the cost of a stats request grows with the number of buckets, n
 of requests. Raw logs are kept 90 days while rollups are kept forever: an edge whose partial hour is past
 log retention is widened to its whole hour, which the hour rollup answers, and the plan says so.
 
-Also here: the hourly-bucket limit and the ISO weeks ``by_week`` is keyed by, so every bucket rule of the
-stats endpoint lives in one module.
+Time groupings follow the request's zone (``tz``): a local day, week or hour starts at a local midnight or
+hour, which in most zones is not a UTC one. The plan is cut at those instants (``cuts``), so that every
+piece, and every rollup item it reads, lies inside one local bucket: an item is then counted in the bucket
+its start falls in. Where a cut falls inside an hour (zones offset by :30 or :45, or Lord Howe's
+half-hour daylight saving), that hour is read raw on both sides of it.
+
+Also here: the hourly-bucket limit, the local buckets and the ISO weeks ``by_week`` is keyed by, so every
+bucket rule of the stats endpoint lives in one module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, timedelta, tzinfo
 from typing import Literal
 
 from request_logs.domain.retention import log_visible
 from request_logs.domain.rollups import DAY_MS, HOUR_MS
-from request_logs.domain.timeutil import END_OF_TIME_MS, from_ms, to_ms
+from request_logs.domain.timeutil import END_OF_TIME_MS, local_midnight, local_time, to_ms
 
 # group_by=hour answers at most a 31-day month of hourly buckets: enough for any "last month by hour"
 # chart, and it bounds both the response size and the hour rollups one request reads.
@@ -51,10 +58,13 @@ class StatsPlan:
     pieces: tuple[Piece, ...]
     start_rounded: bool = False
     end_rounded: bool = False
+    # A local bucket boundary inside an hour past log retention: that hour's rollup could not be split,
+    # and is counted whole in the bucket its start falls in.
+    cuts_rounded: bool = False
 
     @property
     def rounded(self) -> bool:
-        return self.start_rounded or self.end_rounded
+        return self.start_rounded or self.end_rounded or self.cuts_rounded
 
 
 def floor_to(epoch_ms: int, size_ms: int) -> int:
@@ -79,8 +89,9 @@ def raw_logs_retained(since_ms: int, now_ms: int) -> bool:
     return log_visible(since_ms, now_ms)
 
 
-def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool) -> StatsPlan:
-    """Cover ``[start_ms, end_ms)`` with raw-edge, hour and day pieces, in time order.
+def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool, cuts: Iterable[int] = ()) -> StatsPlan:
+    """Cover ``[start_ms, end_ms)`` with raw-edge, hour and day pieces, in time order, none of them across
+    one of ``cuts`` (the starts of the local buckets the answer is grouped by).
 
     ``hourly`` (group_by includes hour) reads hour rollups for every whole hour; otherwise whole UTC days
     come from day rollups and only the hours of partial days from hour rollups.
@@ -94,8 +105,23 @@ def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool) -> Stat
     end_rounded = end_ms != last_hour and not raw_logs_retained(max(start_ms, last_hour), now_ms)
     low = floor_to(start_ms, HOUR_MS) if start_rounded else start_ms
     high = ceil_to(end_ms, HOUR_MS) if end_rounded else end_ms
-    first_hour, last_hour = ceil_to(low, HOUR_MS), floor_to(high, HOUR_MS)
+    # A cut inside an hour splits it into two raw pieces, which only logs still retained can give; past
+    # retention the cut moves to the end of its hour, whose item then counts in the bucket it starts in.
+    inside = {cut for cut in cuts if low < cut < high}
+    placed = {
+        cut if cut % HOUR_MS == 0 or raw_logs_retained(floor_to(cut, HOUR_MS), now_ms) else ceil_to(cut, HOUR_MS)
+        for cut in inside
+    }
+    bounds = sorted(cut for cut in placed if low < cut < high)
+    pieces: list[Piece] = []
+    for segment_start, segment_end in zip([low, *bounds], [*bounds, high], strict=True):
+        pieces.extend(_segment(segment_start, segment_end, hourly=hourly))
+    return StatsPlan(low, high, _joined(pieces), start_rounded, end_rounded, cuts_rounded=not placed <= inside)
 
+
+def _segment(low: int, high: int, *, hourly: bool) -> list[Piece]:
+    """Pieces of ``[low, high)``: raw for its partial hours, hour and day items for the rest."""
+    first_hour, last_hour = ceil_to(low, HOUR_MS), floor_to(high, HOUR_MS)
     pieces: list[Piece] = []
     if low < first_hour:
         pieces.append(Piece("raw", low, min(first_hour, high)))
@@ -103,7 +129,20 @@ def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool) -> Stat
         pieces.extend(_whole_hours(first_hour, last_hour, hourly=hourly))
     if last_hour < high and last_hour >= first_hour:
         pieces.append(Piece("raw", last_hour, high))
-    return StatsPlan(low, high, tuple(pieces), start_rounded, end_rounded)
+    return pieces
+
+
+def _joined(pieces: list[Piece]) -> tuple[Piece, ...]:
+    """Adjacent hour (or day) pieces as one: each is one query, and an item is placed by its own start,
+    so a piece of items may span buckets. Raw pieces stay apart: each is folded into one bucket."""
+    joined: list[Piece] = []
+    for piece in pieces:
+        previous = joined[-1] if joined else None
+        if previous and piece.source != "raw" and previous.source == piece.source and previous.end_ms == piece.start_ms:
+            joined[-1] = replace(previous, end_ms=piece.end_ms)
+        else:
+            joined.append(piece)
+    return tuple(joined)
 
 
 def _whole_hours(first_hour: int, last_hour: int, *, hourly: bool) -> list[Piece]:
@@ -120,11 +159,47 @@ def _whole_hours(first_hour: int, last_hour: int, *, hourly: bool) -> list[Piece
 @dataclass(frozen=True)
 class IsoWeek:
     label: str  # "2025-W02"
-    start_ms: int  # its Monday, midnight UTC
+    start_ms: int  # its Monday, local midnight
 
 
-def iso_week(epoch_ms: int) -> IsoWeek:
-    """The ISO 8601 week an instant falls in (weeks start on Monday; week 1 holds the year's first Thursday)."""
-    year, week, _ = from_ms(epoch_ms).isocalendar()
-    monday = date.fromisocalendar(year, week, 1)
-    return IsoWeek(f"{year}-W{week:02d}", to_ms(datetime.combine(monday, time(), tzinfo=UTC)))
+def iso_week(epoch_ms: int, zone: tzinfo = UTC) -> IsoWeek:
+    """The ISO 8601 week an instant falls in, in ``zone`` (weeks start on Monday; week 1 holds the year's
+    first Thursday)."""
+    day = local_time(epoch_ms, zone).date()
+    year, week, _ = day.isocalendar()
+    return IsoWeek(f"{year}-W{week:02d}", local_midnight(day - timedelta(days=day.weekday()), zone))
+
+
+def local_bucket_start(epoch_ms: int, grouping: str, zone: tzinfo) -> int:
+    """The first instant of the local hour, day or ISO week (from Monday) that ``epoch_ms`` falls in.
+
+    A local hour repeated when clocks go back is two buckets (the wall time keeps its ``fold``); one that
+    a change shortens starts at the change."""
+    moment = local_time(epoch_ms, zone)
+    if grouping == "hour":
+        return to_ms(moment.replace(minute=0, second=0, microsecond=0))
+    if grouping == "week":
+        return iso_week(epoch_ms, zone).start_ms
+    return local_midnight(moment.date(), zone)
+
+
+# Every zone's offset has been a multiple of 15 minutes since the 1970s: stepping by it meets every local hour.
+_QUARTER_HOUR_MS = HOUR_MS // 4
+
+
+def local_bucket_starts(start_ms: int, end_ms: int, grouping: str, zone: tzinfo) -> list[int]:
+    """The starts of the local hours, days or weeks that begin inside ``(start_ms, end_ms)``, in order."""
+    if start_ms >= end_ms:
+        return []
+    if grouping == "hour":
+        candidates = range(ceil_to(start_ms, _QUARTER_HOUR_MS), end_ms, _QUARTER_HOUR_MS)
+        return sorted({b for c in candidates if start_ms < (b := local_bucket_start(c, "hour", zone)) < end_ms})
+    step = timedelta(days=7 if grouping == "week" else 1)
+    day = local_time(local_bucket_start(start_ms, grouping, zone), zone).date()
+    starts: list[int] = []
+    while True:
+        day += step
+        boundary = local_midnight(day, zone)
+        if boundary >= end_ms:
+            return starts
+        starts.append(boundary)

@@ -1,14 +1,15 @@
-"""The one place for instants: parsing ISO 8601 parameters, formatting, epoch milliseconds.
+"""The one place for instants: parsing ISO 8601 parameters, formatting, epoch milliseconds, time zones.
 
-Contract (docs/architecture.md, "Dates"): a date without time means midnight UTC; an ``end_date`` given as a bare date
-includes that whole day; a time without offset is UTC; everything returned is UTC with ``Z``.
+Contract (docs/architecture.md, "Dates"): a date without time means midnight in the request's zone (``tz``,
+UTC by default); an ``end_date`` given as a bare date includes that whole local day; a time without offset
+is local to the zone; logs' instants are returned in UTC with ``Z``, a stats range in its zone with the offset.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Years before 2000 or after 9998 are accepted by datetime but are never a useful log range and would
@@ -20,6 +21,27 @@ END_OF_TIME_MS = 9_999_999_999_999
 
 class InvalidInstant(ValueError):
     """A date parameter that is not an ISO 8601 date or date-time."""
+
+
+class UnknownZone(ValueError):
+    """A ``tz`` that is not an IANA time zone name."""
+
+
+def zone_named(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``America/Chicago``; ``UTC`` is UTC itself)."""
+    if name == "UTC":
+        return UTC
+    # Imported here: most requests are in UTC, and every cold start loads this module.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:  # ValueError: a path-like or malformed key
+        raise UnknownZone(name) from exc
+
+
+def zone_name(zone: tzinfo) -> str:
+    return "UTC" if zone is UTC else str(zone)
 
 
 def now_ms() -> int:
@@ -48,12 +70,33 @@ def format_ms(epoch_ms: int) -> str:
     return f"{base}.{millis:03d}Z" if millis else f"{base}Z"
 
 
-def parse_instant(value: str, *, exclusive_end: bool = False) -> int:
-    """Epoch milliseconds of an ISO 8601 date or date-time.
+def local_time(epoch_ms: int, zone: tzinfo) -> datetime:
+    """The wall-clock time of an instant in ``zone`` (its ``fold`` tells a repeated hour's two passes apart)."""
+    return (_EPOCH + timedelta(milliseconds=epoch_ms)).astimezone(zone)
+
+
+def format_in_zone(epoch_ms: int, zone: tzinfo) -> str:
+    """``format_ms`` in UTC; elsewhere the local time with its offset (``2025-11-02T00:00:00-04:00``)."""
+    if zone is UTC:
+        return format_ms(epoch_ms)
+    moment = local_time(epoch_ms, zone)
+    return moment.isoformat(timespec="milliseconds" if epoch_ms % 1000 else "seconds")
+
+
+def local_midnight(day: date, zone: tzinfo) -> int:
+    """The first instant of ``day`` in ``zone``. Where a daylight-saving change skips midnight, the day
+    starts when its clock does (the wall time is read with the offset before the change, which lands
+    after the gap)."""
+    return to_ms(datetime(day.year, day.month, day.day, tzinfo=zone))
+
+
+def parse_instant(value: str, *, exclusive_end: bool = False, zone: tzinfo = UTC) -> int:
+    """Epoch milliseconds of an ISO 8601 date or date-time; a bare date or a time without offset is read
+    in ``zone``.
 
     With ``exclusive_end`` the result is the exclusive end of a range that *includes* the value: a bare
-    date resolves to the next midnight (``end_date=2025-01-10`` covers the whole 10th) and a date-time to
-    one millisecond after it.
+    date resolves to the next local midnight (``end_date=2025-01-10`` covers the whole 10th, 23 or 25 hours
+    on a daylight-saving day) and a date-time to one millisecond after it.
     """
     text = value.strip()
     if _BARE_DATE.match(text):
@@ -62,8 +105,7 @@ def parse_instant(value: str, *, exclusive_end: bool = False) -> int:
         except ValueError as exc:
             raise InvalidInstant(str(exc)) from exc
         _check_year(day.year)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return to_ms(midnight + timedelta(days=1) if exclusive_end else midnight)
+        return local_midnight(day + timedelta(days=1) if exclusive_end else day, zone)
     if "T" not in text.upper():
         raise InvalidInstant("expected an ISO 8601 date (2025-01-10) or date-time (2025-01-10T12:00:00Z)")
     try:
@@ -72,7 +114,7 @@ def parse_instant(value: str, *, exclusive_end: bool = False) -> int:
         raise InvalidInstant(str(exc)) from exc
     _check_year(moment.year)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=zone)
     return to_ms(moment) + (1 if exclusive_end else 0)
 
 

@@ -9,6 +9,12 @@ and sketch merges are exact, so any range and grouping is exact and percentiles 
 entries carry the same measures, percentiles included, whatever ``group_by`` asks for; the same items,
 merged per bucket, are the time buckets (counters add and sketches merge exactly). ``by_provider`` reads
 the provider items when asked for.
+
+Time buckets are local to the request's zone. Where its days (weeks, hours) do not start on UTC ones, the
+plan is cut at their starts (``stats_plan``): the time buckets then come from the "all" items of that cut
+plan (one per hour, where a UTC day item would straddle two local days), while ``by_model`` and
+``by_provider`` keep the uncut plan's day items, so a local-time request reads one item per hour of its
+range rather than one per hour and model.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
 
@@ -23,18 +30,21 @@ from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import DAY_MS, HOUR_MS, Rollup, dimension_value
+from request_logs.domain.rollups import DAY_MS, Rollup, dimension_value
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
+    LAST_PLANNED_MS,
     MAX_HOURLY_BUCKETS,
+    TIME_GROUPINGS,
     Piece,
     StatsPlan,
-    floor_to,
     hourly_buckets,
     iso_week,
+    local_bucket_start,
+    local_bucket_starts,
     plan_stats,
 )
-from request_logs.domain.timeutil import format_ms, from_ms
+from request_logs.domain.timeutil import format_in_zone, local_time, zone_name
 from request_logs.models.stats import (
     DayStats,
     GroupStats,
@@ -50,6 +60,8 @@ from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
 
 _ONE_DECIMAL = Decimal("0.1")
+# Local buckets are found day by day: with a zone other than UTC, a grouping by time spans at most this.
+MAX_LOCAL_RANGE_DAYS = 3_660
 
 
 @dataclass(frozen=True)
@@ -75,10 +87,11 @@ def get_request_log_stats(
     groups: tuple[str, ...],
     *,
     now_ms: int,
+    zone: tzinfo = UTC,
     reads: ReadStats | None = None,
 ) -> StatsResponse:
-    """Stats of ``[start_ms, end_ms)`` for the given groupings; ``reads`` counts DynamoDB items read
-    (benchmarks and tests hold the endpoint to O(buckets) with it)."""
+    """Stats of ``[start_ms, end_ms)`` for the given groupings, time buckets in ``zone``; ``reads`` counts
+    DynamoDB items read (benchmarks and tests hold the endpoint to O(buckets) with it)."""
     hourly = "hour" in groups
     if hourly and (buckets := hourly_buckets(start_ms, end_ms)) > MAX_HOURLY_BUCKETS:
         raise InvalidQuery(
@@ -87,21 +100,51 @@ def get_request_log_stats(
             param="group_by",
         )
     plan = plan_stats(start_ms, end_ms, now_ms=now_ms, hourly=hourly)
-    inputs = read_inputs(account_id, plan, groups, now_ms=now_ms, reads=reads if reads is not None else ReadStats())
-    return build_response(plan, groups, inputs)
+    # In UTC, local buckets start where rollup items do: the plan needs no cut.
+    time_groups = [group for group in groups if group in TIME_GROUPINGS] if zone is not UTC else []
+    if time_groups and min(end_ms, LAST_PLANNED_MS) - start_ms > MAX_LOCAL_RANGE_DAYS * DAY_MS:
+        raise InvalidQuery(
+            f"With tz other than UTC, group_by={','.join(time_groups)} answers at most {MAX_LOCAL_RANGE_DAYS} "
+            "days (ten years): use a shorter range.",
+            param="end_date",
+        )
+    cuts = {cut for group in time_groups for cut in local_bucket_starts(start_ms, end_ms, group, zone)}
+    bucket_plan = plan_stats(start_ms, end_ms, now_ms=now_ms, hourly=hourly, cuts=cuts)
+    reads = reads if reads is not None else ReadStats()
+    inputs = read_inputs(
+        account_id, plan, groups, now_ms=now_ms, reads=reads, bucket_plan=None if bucket_plan == plan else bucket_plan
+    )
+    return build_response(bucket_plan, groups, inputs, zone)
 
 
 def read_inputs(
-    account_id: str, plan: StatsPlan, groups: tuple[str, ...], *, now_ms: int, reads: ReadStats
+    account_id: str,
+    plan: StatsPlan,
+    groups: tuple[str, ...],
+    *,
+    now_ms: int,
+    reads: ReadStats,
+    bucket_plan: StatsPlan | None = None,
 ) -> StatsInputs:
-    """Read each piece of the plan: rollup items for hour and day pieces, raw logs for the edges."""
+    """Read each piece of the plan: rollup items for hour and day pieces, raw logs for the edges. The time
+    buckets come from the same items, or, given a ``bucket_plan`` cut at local bucket starts, from its "all"
+    items and raw pieces."""
     dimensions = [d for d in DIMENSION_GROUPINGS if d == "model" or d in groups]
     inputs = StatsInputs([], {d: [] for d in dimensions})
+    raw_logs: dict[tuple[int, int], list[RequestLog]] = {}  # a raw edge both plans hold is read once
+
+    def logs_of(piece: Piece) -> list[RequestLog]:
+        # The plan reads raw logs only where retention leaves all of them visible.
+        if (piece.start_ms, piece.end_ms) not in raw_logs:
+            raw_logs[piece.start_ms, piece.end_ms] = log_store.logs_in_range(
+                account_id, piece.start_ms, piece.end_ms, reads
+            )
+        return raw_logs[piece.start_ms, piece.end_ms]
+
     for piece in plan.pieces:
         if piece.source == "raw":
-            # The plan reads raw logs only where retention leaves all of them visible.
-            logs = log_store.logs_in_range(account_id, piece.start_ms, piece.end_ms, reads)
-            if logs:  # an edge without requests must not become an empty bucket entry
+            logs = logs_of(piece)
+            if logs and bucket_plan is None:  # an edge without requests must not become an empty bucket entry
                 inputs.buckets.append(BucketRollup(piece.start_ms, fold_logs(logs)))
             for dimension in dimensions:
                 inputs.values[dimension].extend(fold_logs_by(logs, dimension).items())
@@ -109,14 +152,22 @@ def read_inputs(
         # Every log is in exactly one model item of its bucket, so the model items, read for by_model
         # anyway, also give each bucket's rollup: the "all" items would be the same sums read twice.
         by_model = stats_store.query_rollups(account_id, piece.source, "model", piece.start_ms, piece.end_ms, reads)
-        inputs.buckets.extend(
-            BucketRollup(int(bucket_ms), rollup)
-            for bucket_ms, rollup in _merge_by((item.key.bucket_ms, item.rollup) for item in by_model).items()
-        )
+        if bucket_plan is None:
+            inputs.buckets.extend(
+                BucketRollup(int(bucket_ms), rollup)
+                for bucket_ms, rollup in _merge_by((item.key.bucket_ms, item.rollup) for item in by_model).items()
+            )
         inputs.values["model"].extend((item.key.value, item.rollup) for item in by_model)
         for dimension in dimensions:
             if dimension != "model":
                 inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
+    for piece in bucket_plan.pieces if bucket_plan is not None else ():
+        if piece.source == "raw":
+            if logs := logs_of(piece):
+                inputs.buckets.append(BucketRollup(piece.start_ms, fold_logs(logs)))
+            continue
+        items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
+        inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
     return inputs
 
 
@@ -156,25 +207,25 @@ def _merge_by(pairs: Iterable[tuple[int | str, Rollup]]) -> dict[int | str, Roll
 # ---------------------------------------------------------------- folding into the response (pure)
 
 
-def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs) -> StatsResponse:
+def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs, zone: tzinfo = UTC) -> StatsResponse:
     overall = Rollup()
     for bucket in inputs.buckets:
         _merge_measures(overall, bucket.rollup)
     arrays: dict[str, list[GroupStats]] = {}
+
+    def local(grouping: str) -> list[tuple[int, Rollup]]:
+        return _by_time(inputs.buckets, lambda ms: local_bucket_start(ms, grouping, zone))
+
     if "hour" in groups:
         arrays["by_hour"] = [
-            HourStats(hour=format_ms(key), **_measures(rollup))
-            for key, rollup in _by_time(inputs.buckets, lambda ms: floor_to(ms, HOUR_MS))
+            HourStats(hour=format_in_zone(key, zone), **_measures(rollup)) for key, rollup in local("hour")
         ]
     if "day" in groups:
-        arrays["by_day"] = [
-            DayStats(date=_date(key), **_measures(rollup))
-            for key, rollup in _by_time(inputs.buckets, lambda ms: floor_to(ms, DAY_MS))
-        ]
+        arrays["by_day"] = [DayStats(date=_date(key, zone), **_measures(rollup)) for key, rollup in local("day")]
     if "week" in groups:
         arrays["by_week"] = [
-            WeekStats(week=iso_week(key).label, start_date=_date(key), **_measures(rollup))
-            for key, rollup in _by_time(inputs.buckets, lambda ms: iso_week(ms).start_ms)
+            WeekStats(week=iso_week(key, zone).label, start_date=_date(key, zone), **_measures(rollup))
+            for key, rollup in local("week")
         ]
     if "model" in inputs.values:
         arrays["by_model"] = [
@@ -184,11 +235,11 @@ def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs
         arrays["by_provider"] = [
             ProviderStats(provider=value, **_measures(rollup)) for value, rollup in _by_value(inputs.values["provider"])
         ]
-    return StatsResponse(stats=_summary(overall), range=_range(plan), **arrays)
+    return StatsResponse(stats=_summary(overall), range=_range(plan, zone), **arrays)
 
 
-def _date(epoch_ms: int) -> str:
-    return from_ms(epoch_ms).date().isoformat()
+def _date(epoch_ms: int, zone: tzinfo) -> str:
+    return local_time(epoch_ms, zone).date().isoformat()
 
 
 def _by_time(buckets: list[BucketRollup], key_of: Callable[[int], int]) -> list[tuple[int, Rollup]]:
@@ -282,12 +333,23 @@ def _whole_ms(value: float | None) -> int | None:
     return None if value is None else math.floor(value + 0.5)
 
 
-def _range(plan: StatsPlan) -> StatsRange:
-    note = None
-    if plan.rounded:
+def _range(plan: StatsPlan, zone: tzinfo) -> StatsRange:
+    notes = []
+    if plan.start_rounded or plan.end_rounded:
         edges = [edge for edge, rounded in (("start", plan.start_rounded), ("end", plan.end_rounded)) if rounded]
-        note = (
+        notes.append(
             f"Request logs are kept 90 days, so the {' and '.join(edges)} of this range, inside an hour past "
             "that, was widened to the whole hour, which the hourly statistics (kept forever) answer exactly."
         )
-    return StatsRange(start=format_ms(plan.start_ms), end=format_ms(plan.end_ms), rounded=plan.rounded, note=note)
+    if plan.cuts_rounded:
+        notes.append(
+            "Where a local bucket starts inside an hour past the 90 days logs are kept, that hour's statistics "
+            "are counted whole in the bucket the hour starts in."
+        )
+    return StatsRange(
+        start=format_in_zone(plan.start_ms, zone),
+        end=format_in_zone(plan.end_ms, zone),
+        tz=zone_name(zone),
+        rounded=plan.rounded,
+        note=" ".join(notes) or None,
+    )

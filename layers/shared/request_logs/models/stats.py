@@ -95,10 +95,13 @@ class ProviderStats(GroupStats, _ProviderKey):
 
 
 class StatsRange(_ResponseModel):
-    """The range answered: ``start`` inclusive, ``end`` exclusive. ``rounded`` when an edge was widened."""
+    """The range answered: ``start`` inclusive, ``end`` exclusive, in the request's zone ``tz`` (UTC with
+    ``Z``, else local time with its offset). ``rounded`` when an edge or a bucket boundary was moved to the
+    hour (``note`` says which)."""
 
     start: str
     end: str
+    tz: str
     rounded: bool
     note: Annotated[str | None, Field(exclude_if=_is_none)] = None
 
