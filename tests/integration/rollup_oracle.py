@@ -87,13 +87,15 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
     for log in logs:
         counts, cost = _counts(log)
         created = int(log["created_ms"])
-        for granularity, size in (("hour", HOUR_MS), ("day", DAY_MS)):
+        for granularity, size in (("quarter", HOUR_MS // 4), ("hour", HOUR_MS), ("day", DAY_MS)):
             for dimension, value in (
                 ("all", ""),
                 ("model", log["model"]),
                 ("provider", log["provider"]),
                 ("api_key", log["api_key_id"]),
             ):
+                if granularity == "quarter" and dimension != "all":
+                    continue  # quarter hours are kept for the "all" items alone
                 entry = expected.setdefault(
                     (log["account_id"], granularity, created - created % size, dimension, value), Expected()
                 )

@@ -383,7 +383,7 @@ def mismatches_below(stack: Stack, end: int) -> list[str]:
 
     def below(key: tuple[str, str, int, str, str]) -> bool:
         account, granularity, bucket, _, _ = key
-        size = HOUR_MS if granularity == "hour" else DAY_MS
+        size = {"quarter": HOUR_MS // 4, "hour": HOUR_MS, "day": DAY_MS}[granularity]
         return account == ACCOUNT_A and bucket + size <= end
 
     logs = [log for log in logs_in_table(stack) if log["account_id"] == ACCOUNT_A and int(log["created_ms"]) < end]

@@ -22,6 +22,8 @@ import pytest
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.stats_plan import plan_stats
 from request_logs.logic.stats import get_request_log_stats
+from request_logs.store import keys
+from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, DAY_MS, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
@@ -188,26 +190,98 @@ def test_a_local_day_reads_hour_items_not_logs(world) -> None:
     assert reads.items_read < len(logs)
 
 
-def test_a_half_hour_boundary_past_log_retention_is_placed_on_the_hour_and_said(world) -> None:
+def test_a_half_hour_boundary_past_log_retention_is_exact_from_quarter_hours(world) -> None:
     """Lord Howe, 2026-04-05 and 06, past log retention: the 6th starts at 13:30Z, inside an hour whose logs
-    are gone and whose hour item cannot be split. That hour is counted whole in the day its start falls in
-    (the 5th), the range's end is widened to its hour like any expired edge, and the note says both."""
+    are gone; its quarter-hour items put each half in its day. Only the range's end, an expired edge inside
+    an hour, is widened to its hour like any other, and the note says so."""
     shared, messages = world
+    zone = ZoneInfo("Australia/Lord_Howe")
     body = _stats(
         shared, {"tz": "Australia/Lord_Howe", "start_date": "2026-04-05", "end_date": "2026-04-06", "group_by": "day"}
     )
     answered = body["range"]
-    assert answered["rounded"] is True
-    assert "end of this range" in answered["note"] and "counted whole" in answered["note"]
+    assert answered["rounded"] is True and "end of this range" in answered["note"]
+    assert "counted whole" not in answered["note"]
     start_ms, end_ms = oracle.instant_ms(answered["start"]), oracle.instant_ms(answered["end"])
     assert start_ms == ms_of(datetime(2026, 4, 4, 13, tzinfo=UTC))  # midnight at +11:00, on the hour
     assert end_ms == ms_of(datetime(2026, 4, 6, 14, tzinfo=UTC))  # midnight at +10:30, widened
-    moved = ms_of(datetime(2026, 4, 5, 14, tzinfo=UTC))  # where the 6th starts once its first hour moved
-    fifth, sixth = _selected(messages, start_ms, moved), _selected(messages, moved, end_ms)
-    assert any(moved - HOUR_MS // 2 <= created_ms(m) < moved for m in fifth), "the moved half hour holds logs"
+    sixth = _local_midnight(date(2026, 4, 6), zone)
+    assert sixth == ms_of(datetime(2026, 4, 5, 13, 30, tzinfo=UTC))
+    assert any(sixth - HOUR_MS // 2 <= created_ms(m) < sixth + HOUR_MS // 2 for m in messages), "both halves hold logs"
     assert [entry["date"] for entry in body["by_day"]] == ["2026-04-05", "2026-04-06"]
-    assert_measures(body["by_day"][0], fifth, what="the 5th")
-    assert_measures(body["by_day"][1], sixth, what="the 6th")
+    assert_measures(body["by_day"][0], _selected(messages, start_ms, sixth), what="the 5th")
+    assert_measures(body["by_day"][1], _selected(messages, sixth, end_ms), what="the 6th")
+
+
+def test_kathmandu_days_read_quarter_hours_not_logs(world) -> None:
+    """+05:45: every local day starts at 18:15Z. Its boundary hour costs its four quarter items and its hour
+    item (which proves them complete), not its logs."""
+    _, messages = world
+    zone = ZoneInfo("Asia/Kathmandu")
+    start_ms = _local_midnight(date(2026, 10, 25), zone)
+    end_ms = _local_midnight(date(2026, 11, 8), zone)
+    reads = ReadStats()
+    body = get_request_log_stats(ACCOUNT_A, start_ms, end_ms, ("day",), now_ms=NOW_MS, zone=zone, reads=reads)
+    selected = _selected(messages, start_ms, end_ms)
+    assert body.stats.total_requests == len(selected)
+    boundaries = 13  # the local midnights strictly inside the range
+    logs = [(created_ms(m), m["model"]) for m in selected]
+    boundary_hours = {cut - cut % HOUR_MS for cut in range(start_ms + DAY_MS, end_ms, DAY_MS)}
+    assert len(boundary_hours) == boundaries
+    other_hours = {t - t % HOUR_MS for t, _ in logs} - boundary_hours
+    edge_logs = [t for t, _ in logs if t < ceil_hour(start_ms) or t >= end_ms - end_ms % HOUR_MS]
+    by_model = 0
+    for piece in plan_stats(start_ms, end_ms, now_ms=NOW_MS, hourly=False).pieces:
+        if piece.source == "raw":
+            continue  # the range's own edges: read once, by both plans
+        size = {"hour": HOUR_MS, "day": DAY_MS}[piece.source]
+        by_model += len({(t - t % size, model) for t, model in logs if piece.start_ms <= t < piece.end_ms})
+    assert reads.items_read == len(other_hours) + 5 * boundaries + by_model + len(edge_logs)
+
+
+def ceil_hour(epoch_ms: int) -> int:
+    return -(-epoch_ms // HOUR_MS) * HOUR_MS
+
+
+def test_hours_aggregated_before_quarter_items_are_read_raw_or_counted_whole(world) -> None:
+    """Items written before quarter hours existed: a boundary hour whose quarters do not add up to its hour
+    item is read from its logs while they are kept (exact), and past that counted whole in the day it
+    starts in, which the note says."""
+    shared, messages = world
+    table = shared.stack.name("StatsTable")
+    recent = ms_of(datetime(2026, 11, 9, 18, tzinfo=UTC))  # Kathmandu's 2026-11-10 starts at 18:15Z
+    old = ms_of(datetime(2026, 4, 5, 13, tzinfo=UTC))  # Lord Howe's 2026-04-06 starts at 13:30Z
+    removed = []
+    for hour in (recent, old):
+        for quarter in range(hour, hour + HOUR_MS, HOUR_MS // 4):
+            key = {"pk": {"S": keys.stats_pk(ACCOUNT_A, "quarter", "all")}, "sk": {"S": keys.stats_sk(quarter, "")}}
+            item = dynamodb().get_item(TableName=table, Key=key).get("Item")
+            if item is not None:
+                removed.append(item)
+                dynamodb().delete_item(TableName=table, Key=key)
+    assert len(removed) >= 4, "both hours hold logs"
+    try:
+        exact = _stats(
+            shared, {"tz": "Asia/Kathmandu", "start_date": "2026-11-09", "end_date": "2026-11-10", "group_by": "day"}
+        )
+        kathmandu = ZoneInfo("Asia/Kathmandu")
+        start_ms = _local_midnight(date(2026, 11, 9), kathmandu)
+        end_ms = _local_midnight(date(2026, 11, 11), kathmandu)
+        _assert_grouped(exact, _selected(messages, start_ms, end_ms), "day", kathmandu)
+        assert exact["range"]["rounded"] is False
+
+        whole = _stats(
+            shared,
+            {"tz": "Australia/Lord_Howe", "start_date": "2026-04-05", "end_date": "2026-04-06", "group_by": "day"},
+        )
+        assert "counted whole" in whole["range"]["note"] and whole["range"]["rounded"] is True
+        fifth_until = old + HOUR_MS  # the whole 13:00Z hour in the 5th
+        start_ms, end_ms = oracle.instant_ms(whole["range"]["start"]), oracle.instant_ms(whole["range"]["end"])
+        assert_measures(whole["by_day"][0], _selected(messages, start_ms, fifth_until), what="the 5th")
+        assert_measures(whole["by_day"][1], _selected(messages, fifth_until, end_ms), what="the 6th")
+    finally:
+        for item in removed:
+            dynamodb().put_item(TableName=table, Item=item)
 
 
 # ---------------------------------------------------------------- dates read in the zone, and bad zones

@@ -61,18 +61,25 @@ def test_bucket_start_floors_to_the_hour_and_the_utc_day() -> None:
     assert bucket_start(T0, "day") == T0
 
 
-def test_a_log_belongs_to_eight_items_hour_and_day_by_every_dimension() -> None:
+def test_a_log_belongs_to_nine_items_hour_and_day_by_every_dimension_and_its_quarter_hour() -> None:
     entry = log(model="anthropic/claude-sonnet-4", provider="anthropic", api_key_id="key_unit2")
     hour = T0 + 13 * HOUR_MS
+    quarter = entry.created_ms - entry.created_ms % (HOUR_MS // 4)
+    assert hour <= quarter < hour + HOUR_MS
     assert sorted(rollup_keys_for(entry)) == sorted(
-        RollupKey("acct_unit", granularity, bucket, dimension, value)
-        for granularity, bucket in (("hour", hour), ("day", T0))
-        for dimension, value in (
-            ("all", ""),
-            ("model", "anthropic/claude-sonnet-4"),
-            ("provider", "anthropic"),
-            ("api_key", "key_unit2"),
-        )
+        [
+            *(
+                RollupKey("acct_unit", granularity, bucket, dimension, value)
+                for granularity, bucket in (("hour", hour), ("day", T0))
+                for dimension, value in (
+                    ("all", ""),
+                    ("model", "anthropic/claude-sonnet-4"),
+                    ("provider", "anthropic"),
+                    ("api_key", "key_unit2"),
+                )
+            ),
+            RollupKey("acct_unit", "quarter", quarter, "all", ""),
+        ]
     )
 
 

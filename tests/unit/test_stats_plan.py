@@ -298,7 +298,9 @@ def test_no_piece_straddles_a_local_bucket(zone: str, grouping: str) -> None:
         for piece in result.pieces:
             assert piece.start_ms == covered < piece.end_ms
             covered = piece.end_ms
-            size = {"raw": piece.end_ms - piece.start_ms, "hour": HOUR, "day": DAY}[piece.source]
+            size = {"raw": piece.end_ms - piece.start_ms, "quarter": HOUR // 4, "hour": HOUR, "day": DAY}[piece.source]
+            if piece.source == "quarter":  # whole hours, each with a cut inside on a quarter hour
+                assert piece.start_ms % HOUR == piece.end_ms % HOUR == 0
             for item in range(piece.start_ms, piece.end_ms, size):
                 first, last = item, item + size - 1
                 assert local_bucket_start(first, grouping, tz) == local_bucket_start(last, grouping, tz), piece
@@ -314,19 +316,32 @@ def test_utc_cuts_change_no_plan() -> None:
         assert plan_stats(start, end, now_ms=NOW, hourly=hourly, cuts=cuts) == plan(start, end, hourly=hourly)
 
 
-def test_a_cut_inside_an_hour_past_retention_moves_to_the_hours_end_and_is_said() -> None:
-    """The hour's item then lies before the moved cut, in the bucket its start falls in, and no day item
-    straddles it."""
+def test_an_hour_a_local_bucket_starts_inside_is_read_as_quarter_hours_at_any_age() -> None:
+    """Kathmandu (+05:45), 120 days ago: every local midnight is 18:15Z, past log retention; the hour is
+    read as its four quarter-hour items, and the answer stays exact (nothing rounded, nothing raw)."""
     kathmandu = _zone("Asia/Kathmandu")
     old = NOW - 120 * DAY
     start, end = old - old % DAY - 6 * HOUR, old - old % DAY + 3 * DAY
     cuts = local_bucket_starts(start, end, "day", kathmandu)
     assert cuts and all(cut % HOUR for cut in cuts)
     result = plan_stats(start, end, now_ms=NOW, hourly=False, cuts=cuts)
-    assert result.cuts_rounded and result.rounded
+    assert not result.rounded
+    assert [piece for piece in result.pieces if piece.source == "quarter"] == [
+        Piece("quarter", cut - cut % HOUR, cut - cut % HOUR + HOUR) for cut in cuts
+    ]
     assert all(piece.source != "raw" for piece in result.pieces)
-    moved = [cut - cut % HOUR + HOUR for cut in cuts]
-    for piece in result.pieces:
+
+
+def test_a_cut_off_the_quarter_hours_is_read_raw_or_moved_past_retention() -> None:
+    """No zone has had such an offset since the 1970s; the plan still never splits an item."""
+    odd = [D + 5 * HOUR + 7 * MINUTE]
+    recent = plan_stats(D, D + DAY, now_ms=NOW, hourly=False, cuts=odd)
+    assert Piece("raw", D + 5 * HOUR, odd[0]) in recent.pieces and Piece("raw", odd[0], D + 6 * HOUR) in recent.pieces
+    old = [NOW - 120 * DAY - (NOW - 120 * DAY) % HOUR + 7 * MINUTE]
+    start = old[0] - old[0] % DAY
+    moved = plan_stats(start, start + DAY, now_ms=NOW, hourly=False, cuts=old)
+    assert moved.cuts_rounded and moved.rounded
+    hour_end = old[0] - old[0] % HOUR + HOUR
+    for piece in moved.pieces:
         size = {"hour": HOUR, "day": DAY}[piece.source]
-        for item in range(piece.start_ms, piece.end_ms, size):
-            assert not any(item < cut < item + size for cut in moved), piece
+        assert not any(item < hour_end < item + size for item in range(piece.start_ms, piece.end_ms, size))

@@ -1,5 +1,10 @@
-"""Rollups: hour and day buckets × (all, model, provider, api key). Pure: folding logs into deltas,
-merging deltas, and the additive totals a stats response is built from.
+"""Rollups: hour and day buckets × (all, model, provider, api key), and quarter hours for "all". Pure:
+folding logs into deltas, merging deltas, and the additive totals a stats response is built from.
+
+Quarter-hour items exist for the "all" dimension only: in zones offset by :15, :30 or :45 (and on Lord
+Howe's half-hour daylight saving) a local day or hour starts inside a UTC hour, and the time buckets of
+a stats answer come from "all" items (decisions §27). One more item per batch and quarter hour, not per
+dimension value.
 
 A rollup item for ``dimension == "all"`` also carries small per-model, per-provider and per-status counter
 maps, so ``by_model``/``by_provider`` over a range read one item per bucket instead of one per bucket and
@@ -26,7 +31,8 @@ from request_logs.domain.sketches import Sketch
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-GRANULARITIES: dict[str, int] = {"hour": HOUR_MS, "day": DAY_MS}
+QUARTER_MS = HOUR_MS // 4
+GRANULARITIES: dict[str, int] = {"quarter": QUARTER_MS, "hour": HOUR_MS, "day": DAY_MS}
 ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key")
 EMBEDDED_GROUPS = ("model", "provider", "status")
 MAX_EMBEDDED_GROUPS = 256
@@ -64,8 +70,13 @@ def dimension_value(log: RequestLog, dimension: str) -> str:
     return str(getattr(log, dimension))
 
 
+def dimensions_of(granularity: str) -> tuple[str, ...]:
+    """The dimensions kept at ``granularity``: quarter hours for "all" only, hours and days for all four."""
+    return ("all",) if granularity == "quarter" else ROLLUP_DIMENSIONS
+
+
 def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
-    """Every rollup item one log contributes to (2 granularities × 4 dimensions)."""
+    """Every rollup item one log contributes to (hour and day × 4 dimensions, and its quarter hour)."""
     return [
         RollupKey(
             log.account_id,
@@ -75,7 +86,7 @@ def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
             dimension_value(log, dimension),
         )
         for granularity in GRANULARITIES
-        for dimension in ROLLUP_DIMENSIONS
+        for dimension in dimensions_of(granularity)
     ]
 
 

@@ -10,7 +10,8 @@ Time groupings follow the request's zone (``tz``): a local day, week or hour sta
 hour, which in most zones is not a UTC one. The plan is cut at those instants (``cuts``), so that every
 piece, and every rollup item it reads, lies inside one local bucket: an item is then counted in the bucket
 its start falls in. Where a cut falls inside an hour (zones offset by :30 or :45, or Lord Howe's
-half-hour daylight saving), that hour is read raw on both sides of it.
+half-hour daylight saving), that hour is read as its four quarter-hour "all" items (or raw, for an hour
+only partly in the range).
 
 Also here: the hourly-bucket limit, the local buckets and the ISO weeks ``by_week`` is keyed by, so every
 bucket rule of the stats endpoint lives in one module.
@@ -24,7 +25,7 @@ from datetime import UTC, timedelta, tzinfo
 from typing import Literal
 
 from request_logs.domain.retention import log_visible
-from request_logs.domain.rollups import DAY_MS, HOUR_MS
+from request_logs.domain.rollups import DAY_MS, HOUR_MS, QUARTER_MS
 from request_logs.domain.timeutil import END_OF_TIME_MS, local_midnight, local_time, to_ms
 
 # group_by=hour answers at most a 31-day month of hourly buckets: enough for any "last month by hour"
@@ -37,12 +38,13 @@ GROUPINGS = TIME_GROUPINGS + DIMENSION_GROUPINGS
 # they can spell, so a far-future end_date never builds a key range DynamoDB would reject.
 LAST_PLANNED_MS = END_OF_TIME_MS - END_OF_TIME_MS % DAY_MS
 
-Source = Literal["raw", "hour", "day"]
+Source = Literal["raw", "quarter", "hour", "day"]
 
 
 @dataclass(frozen=True)
 class Piece:
-    """``[start_ms, end_ms)`` read from one source. A raw piece lies within a single hour."""
+    """``[start_ms, end_ms)`` read from one source. A raw piece lies within a single hour; a quarter piece
+    covers whole hours, read as quarter-hour "all" items (only a plan with cuts has them)."""
 
     source: Source
     start_ms: int
@@ -105,18 +107,44 @@ def plan_stats(start_ms: int, end_ms: int, *, now_ms: int, hourly: bool, cuts: I
     end_rounded = end_ms != last_hour and not raw_logs_retained(max(start_ms, last_hour), now_ms)
     low = floor_to(start_ms, HOUR_MS) if start_rounded else start_ms
     high = ceil_to(end_ms, HOUR_MS) if end_rounded else end_ms
-    # A cut inside an hour splits it into two raw pieces, which only logs still retained can give; past
-    # retention the cut moves to the end of its hour, whose item then counts in the bucket it starts in.
-    inside = {cut for cut in cuts if low < cut < high}
-    placed = {
-        cut if cut % HOUR_MS == 0 or raw_logs_retained(floor_to(cut, HOUR_MS), now_ms) else ceil_to(cut, HOUR_MS)
-        for cut in inside
-    }
-    bounds = sorted(cut for cut in placed if low < cut < high)
     pieces: list[Piece] = []
+    bounds, quartered, moved = _cut_bounds(sorted({cut for cut in cuts if low < cut < high}), low, high, now_ms)
     for segment_start, segment_end in zip([low, *bounds], [*bounds, high], strict=True):
-        pieces.extend(_segment(segment_start, segment_end, hourly=hourly))
-    return StatsPlan(low, high, _joined(pieces), start_rounded, end_rounded, cuts_rounded=not placed <= inside)
+        if segment_start in quartered:
+            pieces.append(Piece("quarter", segment_start, segment_end))
+        else:
+            pieces.extend(_segment(segment_start, segment_end, hourly=hourly))
+    return StatsPlan(low, high, _joined(pieces), start_rounded, end_rounded, cuts_rounded=moved)
+
+
+def _cut_bounds(cuts: list[int], low: int, high: int, now_ms: int) -> tuple[list[int], set[int], bool]:
+    """Where the plan's segments end, which of them are hours read as quarter-hour items, and whether a
+    cut had to move.
+
+    A cut on the hour is a segment end. An hour with cuts inside, all on quarter hours (every zone's since
+    the 1970s), is read as its four quarter-hour "all" items, each counted in the bucket it starts in.
+    Otherwise (an hour only partly inside the range, or an odd offset) the hour is read raw on both sides
+    of each cut while its logs are retained, and past that the cut moves to the end of its hour.
+    """
+    by_hour: dict[int, list[int]] = {}
+    bounds: set[int] = set()
+    for cut in cuts:
+        if cut % HOUR_MS == 0:
+            bounds.add(cut)
+        else:
+            by_hour.setdefault(floor_to(cut, HOUR_MS), []).append(cut)
+    quartered: set[int] = set()
+    moved = False
+    for hour, inside in by_hour.items():
+        if low <= hour and hour + HOUR_MS <= high and all(cut % QUARTER_MS == 0 for cut in inside):
+            quartered.add(hour)
+            bounds.update((hour, hour + HOUR_MS))
+        elif raw_logs_retained(hour, now_ms):
+            bounds.update(inside)
+        else:
+            bounds.add(hour + HOUR_MS)
+            moved = True
+    return sorted(bound for bound in bounds if low < bound < high), quartered, moved
 
 
 def _segment(low: int, high: int, *, hourly: bool) -> list[Piece]:
@@ -184,7 +212,6 @@ def local_bucket_start(epoch_ms: int, grouping: str, zone: tzinfo) -> int:
 
 
 # Every zone's offset has been a multiple of 15 minutes since the 1970s: stepping by it meets every local hour.
-_QUARTER_HOUR_MS = HOUR_MS // 4
 
 
 def local_bucket_starts(start_ms: int, end_ms: int, grouping: str, zone: tzinfo) -> list[int]:
@@ -192,7 +219,7 @@ def local_bucket_starts(start_ms: int, end_ms: int, grouping: str, zone: tzinfo)
     if start_ms >= end_ms:
         return []
     if grouping == "hour":
-        candidates = range(ceil_to(start_ms, _QUARTER_HOUR_MS), end_ms, _QUARTER_HOUR_MS)
+        candidates = range(ceil_to(start_ms, QUARTER_MS), end_ms, QUARTER_MS)
         return sorted({b for c in candidates if start_ms < (b := local_bucket_start(c, "hour", zone)) < end_ms})
     step = timedelta(days=7 if grouping == "week" else 1)
     day = local_time(local_bucket_start(start_ms, grouping, zone), zone).date()

@@ -33,10 +33,11 @@ from request_logs.domain.reads import ReadStats
 from request_logs.domain.retention import oldest_retained_log_ms
 from request_logs.domain.rollups import (
     DAY_MS,
+    GRANULARITIES,
     HOUR_MS,
-    ROLLUP_DIMENSIONS,
     Rollup,
     RollupKey,
+    dimensions_of,
     embedded_groups,
     rollup_keys_for,
 )
@@ -144,12 +145,12 @@ def _rebuild_day(
 
 
 def _current_items(account_id: str, day: int) -> dict[RollupKey, StoredRollup]:
-    """Every item of the day, hours and the day itself, read consistently (a stale version would only
-    fail its write, but a stale body could pass for unchanged)."""
+    """Every item of the day, quarter hours, hours and the day itself, read consistently (a stale version
+    would only fail its write, but a stale body could pass for unchanged)."""
     discovered = [
         stored.key
-        for granularity in ("hour", "day")
-        for dimension in ROLLUP_DIMENSIONS
+        for granularity in GRANULARITIES
+        for dimension in dimensions_of(granularity)
         for stored in stats_store.query_rollups(account_id, granularity, dimension, day, day + DAY_MS)
     ]
     return stats_store.load_rollups(discovered)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
@@ -30,7 +30,7 @@ from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import DAY_MS, Rollup, dimension_value
+from request_logs.domain.rollups import DAY_MS, HOUR_MS, QUARTER_MS, Rollup, RollupKey, dimension_value
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
     LAST_PLANNED_MS,
@@ -43,6 +43,7 @@ from request_logs.domain.stats_plan import (
     local_bucket_start,
     local_bucket_starts,
     plan_stats,
+    raw_logs_retained,
 )
 from request_logs.domain.timeutil import format_in_zone, local_time, zone_name
 from request_logs.models.stats import (
@@ -78,6 +79,8 @@ class StatsInputs:
 
     buckets: list[BucketRollup]
     values: dict[str, list[tuple[str, Rollup]]]  # dimension → (value, rollup) pieces
+    # An hour a local bucket starts inside, past log retention and without quarter-hour items, counted whole.
+    cuts_approximate: bool = False
 
 
 def get_request_log_stats(
@@ -161,14 +164,60 @@ def read_inputs(
         for dimension in dimensions:
             if dimension != "model":
                 inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
-    for piece in bucket_plan.pieces if bucket_plan is not None else ():
+    if bucket_plan is None:
+        return inputs
+    for piece in bucket_plan.pieces:
         if piece.source == "raw":
             if logs := logs_of(piece):
                 inputs.buckets.append(BucketRollup(piece.start_ms, fold_logs(logs)))
-            continue
-        items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
-        inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
+        elif piece.source != "quarter":
+            items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
+            inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
+    quartered = [
+        hour
+        for piece in bucket_plan.pieces
+        if piece.source == "quarter"
+        for hour in range(piece.start_ms, piece.end_ms, HOUR_MS)
+    ]
+    inputs.cuts_approximate = _read_quartered_hours(account_id, quartered, inputs, now_ms=now_ms, reads=reads)
     return inputs
+
+
+def _read_quartered_hours(
+    account_id: str, hours: list[int], inputs: StatsInputs, *, now_ms: int, reads: ReadStats
+) -> bool:
+    """The time buckets of hours a local bucket starts inside: their quarter-hour "all" items, each in the
+    bucket it starts in. Each hour's item is read beside them, since an hour aggregated before quarter
+    items existed has none: when the quarters do not add up to it, the hour's logs are read instead while
+    retained, else the hour counts whole in the bucket it starts in (True: the answer says so)."""
+    if not hours:
+        return False
+
+    def key(granularity: str, bucket_ms: int) -> RollupKey:
+        return RollupKey(account_id, granularity, bucket_ms, "all", "")
+
+    found = stats_store.load_rollups(
+        [key(granularity, bucket) for hour in hours for granularity, bucket in _hour_and_quarters(hour)], reads
+    )
+    approximate = False
+    for hour in hours:
+        whole = found.get(key("hour", hour))
+        quarters = [found[k] for q in range(hour, hour + HOUR_MS, QUARTER_MS) if (k := key("quarter", q)) in found]
+        expected = whole.rollup.counters.requests if whole is not None else 0
+        if sum(stored.rollup.counters.requests for stored in quarters) == expected:
+            inputs.buckets.extend(BucketRollup(stored.key.bucket_ms, stored.rollup) for stored in quarters)
+        elif raw_logs_retained(hour, now_ms):
+            logs = log_store.logs_in_range(account_id, hour, hour + HOUR_MS, reads)
+            by_quarter = _merge_by((log.created_ms - log.created_ms % QUARTER_MS, fold_logs([log])) for log in logs)
+            inputs.buckets.extend(BucketRollup(int(start), rollup) for start, rollup in by_quarter.items())
+        elif whole is not None:
+            inputs.buckets.append(BucketRollup(hour, whole.rollup))
+            approximate = True
+    return approximate
+
+
+def _hour_and_quarters(hour: int) -> list[tuple[str, int]]:
+    return [("hour", hour), *(("quarter", quarter) for quarter in range(hour, hour + HOUR_MS, QUARTER_MS))]
 
 
 def _dimension_items(account_id: str, piece: Piece, dimension: str, reads: ReadStats) -> list[tuple[str, Rollup]]:
@@ -235,6 +284,8 @@ def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs
         arrays["by_provider"] = [
             ProviderStats(provider=value, **_measures(rollup)) for value, rollup in _by_value(inputs.values["provider"])
         ]
+    if inputs.cuts_approximate:
+        plan = replace(plan, cuts_rounded=True)
     return StatsResponse(stats=_summary(overall), range=_range(plan, zone), **arrays)
 
 
