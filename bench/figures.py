@@ -40,6 +40,7 @@ BUDGETS = {
     "cost_per_million_logs_vs_before": Budget(1.0),
     "scaling_read_growth_max": Budget(2.0),
     "scaling_items_read_max_100k": Budget(3000),
+    "stats_tz_read_growth": Budget(2.0),
     # Not from the issue: DynamoDB's own item limit, which moto does not enforce.
     "rollup_item_bytes_worst_case": Budget(ITEM_LIMIT_BYTES),
 }

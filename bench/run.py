@@ -21,7 +21,7 @@ from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
 from bench.readme_examples import RUNS, SETTLED, WARMUPS, measure_readme_examples
 from bench.report import DOC_PATH, RESULTS_PATH, write_reports
-from bench.scaling import LARGE, SMALL, measure_world, summary_figures
+from bench.scaling import LARGE, SMALL, measure_local_days, measure_world, summary_figures
 from bench.stats_reads import DAYS, aggregated_stack, measure_stats
 from local.stack.template import REGION, ROOT
 
@@ -58,10 +58,12 @@ def main() -> int:
         if args.stats_logs == LARGE:
             print(f"scaling: the spec's headline requests on the same {LARGE} logs, checked against brute force")
             results.update(measure_world(world, LARGE))
+            results.update(measure_local_days(world, LARGE))
     for size in (SMALL,) if args.stats_logs == LARGE else (SMALL, LARGE):
         print(f"scaling: the same requests on {size} logs over {DAYS} days")
         with aggregated_stack(size) as world:
             results.update(measure_world(world, size))
+            results.update(measure_local_days(world, size))
     results.update(summary_figures(results, SMALL, LARGE))
     print(f"cursor pages: {args.cursor_logs} logs over 30 days aggregated, 50 pages by cursor and by offset")
     results.update(measure_cursor_pages(args.cursor_logs))

@@ -27,12 +27,12 @@ from typing import Any
 
 from bench.dataset import ACCOUNT_ID, DAY_MS, KEYS, counted_get
 from bench.dynamo_tally import DynamoTally
-from bench.stats_reads import DAYS, AggregatedStack, _check_answer, aggregated_stack
+from bench.stats_reads import DAYS, AggregatedStack, _check_answer, _check_entry, aggregated_stack
 from local.stack.template import REGION
 from request_logs.domain.log import RequestLog
 from request_logs.domain.retention import log_visible
 from request_logs.domain.rollups import HOUR_MS
-from request_logs.domain.timeutil import format_ms
+from request_logs.domain.timeutil import format_ms, local_midnight, local_time, zone_named
 
 SMALL, LARGE = 10_000, 100_000
 LIST_PATH = "/api/account/request-logs"
@@ -222,12 +222,42 @@ def measure_world(world: AggregatedStack, size: int) -> dict[str, float]:
     return figures
 
 
+# Local days in a zone offset by :45: every local midnight falls inside a UTC hour (decisions §27).
+LOCAL_ZONE = "Asia/Kathmandu"
+
+
+def measure_local_days(world: AggregatedStack, size: int) -> dict[str, float]:
+    """``stats?group_by=day&tz=Asia/Kathmandu`` from the local date 89 days before today up to now, checked
+    against brute force by local date; the DynamoDB items and calls it takes."""
+    zone = zone_named(LOCAL_ZONE)
+    first_day = local_time(world.now_ms - (DAYS - 1) * DAY_MS, zone).date()
+    query = [("group_by", "day"), ("tz", LOCAL_ZONE), ("start_date", first_day.isoformat())]
+    body, reads = _get(world, STATS_PATH, query)
+    start_ms = local_midnight(first_day, zone)
+    logs = [log for log in world.dataset.logs if start_ms <= log.created_ms < world.now_ms]
+    by_day: dict[str, list[RequestLog]] = {}
+    for log in logs:
+        by_day.setdefault(local_time(log.created_ms, zone).date().isoformat(), []).append(log)
+    entries = {entry["date"]: entry for entry in body["by_day"]}
+    if entries.keys() != by_day.keys() or body["stats"]["total_requests"] != len(logs):
+        raise RuntimeError(f"local days in {LOCAL_ZONE}: {len(entries)} days, brute force {len(by_day)}")
+    for day, entry in entries.items():
+        _check_entry(entry, by_day[day], f"{LOCAL_ZONE} {day}")
+    print(f"  stats?group_by=day&tz={LOCAL_ZONE} over {len(entries)} local days: {reads.items_read} items read")
+    return {
+        f"stats_tz_kathmandu_items_read_{size // 1000}k": reads.items_read,
+        f"stats_tz_kathmandu_calls_{size // 1000}k": reads.calls,
+    }
+
+
 def summary_figures(figures: Mapping[str, float], small: int, large: int) -> dict[str, float]:
     def items(request: Request, size: int) -> float:
         return figures[f"scaling_{request.name}_items_read_{size // 1000}k"]
 
     growth = max(items(request, large) / max(1.0, items(request, small)) for request in REQUESTS)
+    local_small, local_large = (figures[f"stats_tz_kathmandu_items_read_{size // 1000}k"] for size in (small, large))
     return {
+        "stats_tz_read_growth": local_large / max(1.0, local_small),
         "scaling_read_growth_max": growth,
         f"scaling_items_read_max_{large // 1000}k": max(items(request, large) for request in REQUESTS),
         f"scaling_calls_max_{large // 1000}k": max(
@@ -286,6 +316,7 @@ def main() -> None:
         print(f"{size} logs over {DAYS} days, aggregated; then every request, checked against brute force")
         with aggregated_stack(size) as world:
             figures.update(measure_world(world, size))
+            figures.update(measure_local_days(world, size))
     figures.update(summary_figures(figures, small, large))
     print(f"| request | items read, {small:,} logs | items read, {large:,} logs | growth | calls, {large:,} |")
     for request in REQUESTS:
