@@ -83,6 +83,15 @@ def aggregate_stream(
     return total
 
 
+@contextmanager
+def aggregated_stack(messages: list[dict[str, Any]]) -> Iterator[SharedStack]:
+    """A shared stack holding ``messages``, ingested and folded into rollups by the aggregator."""
+    with shared_stack() as shared:
+        assert shared.ingest.messages(messages) == []
+        assert aggregate_stream(shared.api.functions, shared.stack) == len(messages)
+        yield shared
+
+
 def fresh_messages(template: list[dict[str, Any]], at_ms: int, account: str, prefix: str) -> list[dict[str, Any]]:
     """At least one message per log shard, created seconds before ``at_ms`` (so not late when ingested then)."""
     rng = random.Random(prefix)

@@ -31,7 +31,7 @@ from request_logs.store import stats as stats_store
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW, NOW_MS, exact_quantile, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
-from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
+from tests.integration.shared_stack import SharedStack, aggregate_stream, aggregated_stack
 from tests.integration.stats_oracle import PERCENTILES, assert_close, assert_measures
 
 PATH = "/api/account/request-logs/stats"
@@ -71,9 +71,7 @@ def _dataset() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[SharedStack, list[dict[str, Any]]]]:
     messages = _dataset()
-    with shared_stack() as shared:
-        assert shared.ingest.messages(messages) == []
-        assert aggregate_stream(shared.api.functions, shared.stack) == len(messages)
+    with aggregated_stack(messages) as shared:
         yield shared, messages
 
 

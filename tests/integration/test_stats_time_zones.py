@@ -27,7 +27,7 @@ from request_logs.store.dynamo import dynamodb
 from tests.conftest import ACCOUNT_A, DAY_MS, NOW_MS, sample_messages
 from tests.integration import oracle
 from tests.integration.oracle import created_ms, ms_of
-from tests.integration.shared_stack import SharedStack, aggregate_stream, shared_stack
+from tests.integration.shared_stack import SharedStack, aggregated_stack
 from tests.integration.stats_oracle import assert_measures
 
 STATS = "/api/account/request-logs/stats"
@@ -61,9 +61,7 @@ def _dataset() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[SharedStack, list[dict[str, Any]]]]:
     messages = _dataset()
-    with shared_stack() as shared:
-        assert shared.ingest.messages(messages) == []
-        assert aggregate_stream(shared.api.functions, shared.stack) == len(messages)
+    with aggregated_stack(messages) as shared:
         yield shared, messages
 
 

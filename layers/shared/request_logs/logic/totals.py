@@ -75,13 +75,7 @@ def page_totals(logs: list[RequestLog]) -> Totals:
     """Exact totals of a query whose first page holds every log it matches (nothing more to read)."""
     counters = Counters()
     for log in logs:
-        counters.add(
-            succeeded=log.status == "success",
-            input_tokens=log.input_tokens,
-            output_tokens=log.output_tokens,
-            cost=log.cost_total,
-            latency_ms=log.latency_ms,
-        )
+        counters.add_log(log)
     return Totals(counters, "page")
 
 
