@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +50,15 @@ from local.stack.provision import Stack
 from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import GRANULARITIES, HOUR_MS
 from request_logs.domain.stats_plan import plan_stats
-from request_logs.domain.timeutil import format_ms, from_ms, now_ms, parse_instant
+from request_logs.domain.timeutil import (
+    format_in_zone,
+    format_ms,
+    from_ms,
+    local_time,
+    now_ms,
+    parse_instant,
+    to_ms,
+)
 from request_logs.store.dynamo import dynamodb
 
 STATS_PATH = "/api/account/request-logs/stats"
@@ -98,8 +107,17 @@ def _check_entry(entry: dict[str, Any], logs: list[RequestLog], what: str) -> No
         _check_percentile(entry[f"{name}_latency_ms"], [log.latency_ms for log in logs], q, f"{what} {name}")
 
 
-def _check_answer(body: dict[str, Any], logs: list[RequestLog], group_by: str) -> None:
-    """The response against brute force over ``logs``, the logs of the range it answered."""
+def _local_hour(epoch_ms: int, zone: tzinfo) -> str:
+    """The hour an instant falls in on ``zone``'s clock, as the API keys it (UTC with ``Z``)."""
+    if zone is UTC:
+        return format_ms(epoch_ms - epoch_ms % HOUR_MS)
+    start = local_time(epoch_ms, zone).replace(minute=0, second=0, microsecond=0)
+    return format_in_zone(to_ms(start), zone)
+
+
+def _check_answer(body: dict[str, Any], logs: list[RequestLog], group_by: str, zone: tzinfo = UTC) -> None:
+    """The response against brute force over ``logs``, the logs of the range it answered; hours and days
+    are those of ``zone``'s clock."""
     stats = body["stats"]
     summary = {
         "requests": stats["total_requests"],
@@ -119,8 +137,8 @@ def _check_answer(body: dict[str, Any], logs: list[RequestLog], group_by: str) -
     for name, q in QUANTILES.items():
         _check_percentile(stats[f"{name}_time_to_first_token_ms"], ttfts, q, f"stats {name} time to first token")
     keyed: dict[str, tuple[str, Callable[[RequestLog], str]]] = {
-        "hour": ("hour", lambda log: format_ms(log.created_ms - log.created_ms % HOUR_MS)),
-        "day": ("date", lambda log: from_ms(log.created_ms).date().isoformat()),
+        "hour": ("hour", lambda log: _local_hour(log.created_ms, zone)),
+        "day": ("date", lambda log: local_time(log.created_ms, zone).date().isoformat()),
         "model": ("model", lambda log: log.model),
     }
     for group in {group_by, "model"}:  # by_model is always answered

@@ -29,9 +29,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
     for outcome in outcomes:
         logger.info(
-            "settle request superseded"
-            if outcome.superseded
-            else ("settled" if outcome.asked_again_in_s is None else "too early to settle"),
+            outcome.result,
             extra={
                 "account_id": outcome.account_id,
                 "markers": outcome.markers,

@@ -60,7 +60,7 @@ def to_ms(moment: datetime) -> int:
 
 
 def from_ms(epoch_ms: int) -> datetime:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return local_time(epoch_ms, UTC)
 
 
 def format_ms(epoch_ms: int) -> str:

@@ -42,6 +42,13 @@ class SettleOutcome:
     asked_again_in_s: int | None = None  # too early: a new request with this delay
     superseded: bool = False  # a request for a later instant exists: this one does nothing
 
+    @property
+    def result(self) -> str:
+        """What became of the request, as the function's log line says it."""
+        if self.superseded:
+            return "settle request superseded"
+        return "settled" if self.asked_again_in_s is None else "too early to settle"
+
 
 def delay_until(ready_ms: int, now_ms: int) -> int:
     """Seconds from ``now_ms`` until a marker stamped then clears late logs ready at ``ready_ms``."""

@@ -112,7 +112,7 @@ def get_request_log_stats(
             param="end_date",
         )
     cuts = {cut for group in time_groups for cut in local_bucket_starts(start_ms, end_ms, group, zone)}
-    bucket_plan = plan_stats(start_ms, end_ms, now_ms=now_ms, hourly=hourly, cuts=cuts)
+    bucket_plan = plan_stats(start_ms, end_ms, now_ms=now_ms, hourly=hourly, cuts=cuts) if cuts else plan
     reads = reads if reads is not None else ReadStats()
     inputs = read_inputs(
         account_id, plan, groups, now_ms=now_ms, reads=reads, bucket_plan=None if bucket_plan == plan else bucket_plan

@@ -352,8 +352,8 @@ def ordered_logs(
             time_path_reads=_time_path_reads(wanted, bound_selectivity),
         )
         if found is not None:
-            bounded = _page_of(found.keys, limit, reads)
-            return replace(bounded, bucket_rest=found.rest) if bounded.has_more else bounded
+            # ``found.rest`` is None when nothing follows the page.
+            return replace(_page_of(found.keys, limit, reads), bucket_rest=found.rest)
     shape = _shape(query, after=after, descending=descending)
     if shape is None:
         return LogPage([], has_more=False)
