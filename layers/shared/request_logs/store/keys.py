@@ -36,6 +36,15 @@ def log_key(log_id: str) -> LogKey | None:
     return LogKey(log_id, parsed.created_ms, parsed.digest % LOG_SHARDS)
 
 
+def log_table_key(account_id: str, log_id: str) -> tuple[str, str] | None:
+    """(pk, sk) of the account's log with this id (the id alone holds its shard and instant), or None for a
+    malformed id."""
+    key = log_key(log_id)
+    if key is None:
+        return None
+    return log_pk(account_id, key.shard), log_sk(key.created_ms, log_id)
+
+
 def log_shard(log_id: str) -> int:
     """The shard of a well-formed log id (every stored log has one)."""
     key = log_key(log_id)

@@ -56,13 +56,11 @@ def put_log(log: RequestLog) -> None:
 def get_log(account_id: str, log_id: str, reads: ReadStats | None = None) -> RequestLog | None:
     """The caller's log with this id, or None: unknown, malformed or another account's (retention is the
     caller's check, like every read's)."""
-    key = keys.log_key(log_id)
-    if key is None:
+    table_key = keys.log_table_key(account_id, log_id)
+    if table_key is None:
         return None
-    response = dynamodb().get_item(
-        TableName=get_settings().logs_table,
-        Key={"pk": {"S": keys.log_pk(account_id, key.shard)}, "sk": {"S": keys.log_sk(key.created_ms, log_id)}},
-    )
+    pk, sk = table_key
+    response = dynamodb().get_item(TableName=get_settings().logs_table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
     raw = response.get("Item")
     if reads is not None:
         reads.add(1 if raw is not None else 0)

@@ -298,14 +298,6 @@ class BoundedPage:
 MAX_CARRIED_IDS = 24
 
 
-def _table_key(account_id: str, log_id: str) -> tuple[str, str] | None:
-    """The (pk, sk) of a log of the account from its id alone, None for an id that is not one."""
-    key = keys.log_key(log_id)
-    if key is None:
-        return None
-    return keys.log_pk(account_id, key.shard), keys.log_sk(key.created_ms, log_id)
-
-
 def bounded_logs(
     query: LogQuery,
     *,
@@ -387,7 +379,7 @@ def bounded_logs(
             # The previous page read this bucket whole: its rest comes from the cursor, the rate from the
             # rest over the part of the bucket it spans.
             for log_id in carried:
-                carried_key = _table_key(query.account_id, log_id)
+                carried_key = keys.log_table_key(query.account_id, log_id)
                 if carried_key is not None and query.start_ms <= keys.parse_log_sk(carried_key[1])[0] < query.end_ms:
                     page.append(carried_key)
                     page_buckets.append(cursor_bucket)
