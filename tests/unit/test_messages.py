@@ -117,7 +117,7 @@ def _without(name: str) -> dict[str, Any]:
         ("cost over a million dollars", {**GOOD, "cost": {**GOOD["cost"], "output": "1000000.01"}}),
         ("cost with 13 decimals", {**GOOD, "cost": {**GOOD["cost"], "input": "0.0000000000001"}}),
         ("absurd price", {**GOOD, "cost": {**GOOD["cost"], "input_per_million": "1e7"}}),
-        ("future version", {**GOOD, "version": 2}),
+        ("future version", {**GOOD, "version": 3}),
         ("streaming not a bool", {**GOOD, "streaming": "maybe"}),
     ],
     ids=lambda value: value if isinstance(value, str) else "",

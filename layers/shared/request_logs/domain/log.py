@@ -6,6 +6,7 @@ what a response shows of it is ``models/``'s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +30,10 @@ class RequestLog:
     input_tokens: int
     output_tokens: int
     streaming: bool
+    # Parts of input_tokens (prompt-cache reads, cache writes) and of output_tokens (reasoning).
+    cached_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    reasoning_tokens: int = 0
     ttft_ms: int | None = None
     error_type: str | None = None
     error_code: str | None = None
@@ -42,11 +47,23 @@ class RequestLog:
     cost_output: Decimal | None = None
     price_input_per_million: Decimal | None = None
     price_output_per_million: Decimal | None = None
+    # Parts of cost_input and cost_output; None where the log has none of those tokens (a version-1 log).
+    cost_cached_input: Decimal | None = None
+    cost_cache_creation_input: Decimal | None = None
+    cost_reasoning: Decimal | None = None
+    price_cached_input_per_million: Decimal | None = None
+    price_cache_creation_input_per_million: Decimal | None = None
+    price_reasoning_per_million: Decimal | None = None
+    # The catalog tier that priced the log: it applies to prompts of more than this many tokens (None: the
+    # model's base prices, or a price the gateway reported).
+    price_tier_above_input_tokens: int | None = None
     cost_source: str = "unpriced"  # "gateway", "catalog" or "unpriced"
     catalog_version: str | None = None
     # When ingest wrote it (epoch ms), taken before the write: what the freshness horizon is built on.
     # None on logs written before ingest stamped them.
     ingested_ms: int | None = None
+    user: str | None = None  # the end user the customer named to the gateway
+    metadata: Mapping[str, str] | None = None  # the customer's flat attribution map
 
     @property
     def total_tokens(self) -> int:

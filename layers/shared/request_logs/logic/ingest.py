@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -12,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from request_logs.domain.freshness import is_late
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.log import RequestLog
-from request_logs.domain.pricing import Cost, Prices, price_request
+from request_logs.domain.pricing import Cost, Prices, TokenUsage, price_request
 from request_logs.domain.timeutil import now_ms, to_ms
 from request_logs.models.messages import RequestCompleted
 from request_logs.store import content as content_store
@@ -27,17 +28,16 @@ class IngestOutcome(StrEnum):
 
 def request_log_from(message: RequestCompleted) -> RequestLog:
     created_ms = to_ms(message.created_at)
-    gateway_cost = (
-        Cost(
-            input=message.cost.input,
-            output=message.cost.output,
-            prices=Prices(message.cost.input_per_million, message.cost.output_per_million),
-        )
-        if message.cost is not None
-        else None
+    usage = TokenUsage(
+        input=message.input_tokens,
+        output=message.output_tokens,
+        cached_input=message.cached_input_tokens,
+        cache_creation_input=message.cache_creation_input_tokens,
+        reasoning=message.reasoning_tokens,
     )
-    priced = price_request(message.model, message.input_tokens, message.output_tokens, gateway_cost)
+    priced = price_request(message.model, usage, gateway_cost_of(message))
     cost = priced.cost
+    prices = cost.prices if cost else None
     return RequestLog(
         id=make_log_id(message.account_id, message.request_id, created_ms),
         account_id=message.account_id,
@@ -55,6 +55,9 @@ def request_log_from(message: RequestCompleted) -> RequestLog:
         latency_ms=message.latency_ms,
         input_tokens=message.input_tokens,
         output_tokens=message.output_tokens,
+        cached_input_tokens=message.cached_input_tokens,
+        cache_creation_input_tokens=message.cache_creation_input_tokens,
+        reasoning_tokens=message.reasoning_tokens,
         streaming=message.streaming,
         ttft_ms=message.time_to_first_token_ms,
         error_type=message.error.type if message.error else None,
@@ -67,11 +70,47 @@ def request_log_from(message: RequestCompleted) -> RequestLog:
         connection_id=message.resolution.connection_id if message.resolution else None,
         cost_input=cost.input if cost else None,
         cost_output=cost.output if cost else None,
-        price_input_per_million=cost.prices.input_per_million if cost else None,
-        price_output_per_million=cost.prices.output_per_million if cost else None,
+        cost_cached_input=_part(cost.cached_input, usage.cached_input) if cost else None,
+        cost_cache_creation_input=_part(cost.cache_creation_input, usage.cache_creation_input) if cost else None,
+        cost_reasoning=_part(cost.reasoning, usage.reasoning) if cost else None,
+        price_input_per_million=prices.input_per_million if prices else None,
+        price_output_per_million=prices.output_per_million if prices else None,
+        price_cached_input_per_million=prices.cached_input_per_million if prices else None,
+        price_cache_creation_input_per_million=prices.cache_creation_input_per_million if prices else None,
+        price_reasoning_per_million=prices.reasoning_per_million if prices else None,
+        price_tier_above_input_tokens=prices.above_input_tokens if prices else None,
         cost_source=priced.source.value,
         catalog_version=priced.catalog_version,
+        user=message.user,
+        metadata=dict(message.metadata) if message.metadata else None,
     )
+
+
+def gateway_cost_of(message: RequestCompleted) -> Cost | None:
+    """The cost the gateway reported, by component; a component it did not split off is zero (the
+    contract requires it for every component the message has tokens of)."""
+    reported = message.cost
+    if reported is None:
+        return None
+    return Cost(
+        input=reported.input,
+        output=reported.output,
+        prices=Prices(
+            reported.input_per_million,
+            reported.output_per_million,
+            cached_input_per_million=reported.cached_input_per_million,
+            cache_creation_input_per_million=reported.cache_creation_input_per_million,
+            reasoning_per_million=reported.reasoning_per_million,
+        ),
+        cached_input=reported.cached_input or Decimal(0),
+        cache_creation_input=reported.cache_creation_input or Decimal(0),
+        reasoning=reported.reasoning or Decimal(0),
+    )
+
+
+def _part(cost: Decimal, tokens: int) -> Decimal | None:
+    """A component's cost as stored: None for a log without such tokens (nothing to show, a smaller item)."""
+    return cost if tokens or cost else None
 
 
 @dataclass(frozen=True)

@@ -38,16 +38,54 @@ class Resolution(_Strict):
 
 
 class GatewayCost(_Strict):
-    """What the gateway billed, in USD, with the per-million prices it used."""
+    """What the gateway billed, in USD, with the per-million prices it used.
+
+    ``input`` is the cost of every prompt token and ``output`` of every completion token (version 1's
+    meaning). Version 2 may split them: ``cached_input`` and ``cache_creation_input`` are the parts of
+    ``input`` spent on prompt-cache reads and writes, ``reasoning`` the part of ``output`` spent on reasoning
+    tokens, each with the price it used (absent: those tokens cost the plain input or output price).
+    """
 
     input: Money
     output: Money
     input_per_million: Money
     output_per_million: Money
+    cached_input: Money | None = None
+    cache_creation_input: Money | None = None
+    reasoning: Money | None = None
+    cached_input_per_million: Money | None = None
+    cache_creation_input_per_million: Money | None = None
+    reasoning_per_million: Money | None = None
+
+    def has_components(self) -> bool:
+        return any(getattr(self, name) is not None for name in _COST_COMPONENT_FIELDS)
+
+
+_COST_COMPONENT_FIELDS = (
+    "cached_input",
+    "cache_creation_input",
+    "reasoning",
+    "cached_input_per_million",
+    "cache_creation_input_per_million",
+    "reasoning_per_million",
+)
+# A metadata key is used as a query parameter name (``metadata.<key>=<value>``): letters, digits and a few
+# separators, so that it needs no escaping and never contains the ``=`` or ``.`` of the syntax around it.
+METADATA_KEY_PATTERN = r"^[A-Za-z0-9_:-]{1,64}$"
+MAX_METADATA_KEYS = 16
+MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
+# Strict: a number or a boolean is refused, not turned into text (pydantic's default would coerce neither,
+# strict says so). Empty values are allowed: "" is a value a customer may group by.
+MetadataValue = Annotated[str, Field(max_length=256, strict=True)]
+# Fields only version 2 carries: a version-1 gateway that sends one has mislabelled its message.
+_VERSION_2_FIELDS = ("cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "user", "metadata")
 
 
 class RequestCompleted(_Strict):
-    version: Literal[1] = 1
+    """Version 1, or version 2 with the token breakdown, component costs and attribution (``user``,
+    ``metadata``). Version 1 stays accepted unchanged."""
+
+    version: Literal[1, 2] = 1
     request_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
     account_id: Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
     api_key_id: Annotated[str, Field(pattern=API_KEY_ID_PATTERN)]
@@ -65,7 +103,14 @@ class RequestCompleted(_Strict):
     latency_ms: NonNegativeInt
     input_tokens: NonNegativeInt
     output_tokens: NonNegativeInt
+    # Version 2: parts of input_tokens (prompt-cache reads and writes) and of output_tokens (reasoning).
+    cached_input_tokens: NonNegativeInt = 0
+    cache_creation_input_tokens: NonNegativeInt = 0
+    reasoning_tokens: NonNegativeInt = 0
     streaming: bool
+    # Version 2: the end user the customer named to the gateway (OpenAI's ``user``) and a flat string map.
+    user: ShortText | None = None
+    metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_KEYS)] | None = None
     user_agent: Annotated[str, Field(max_length=1024)] | None = None
     ip_address: Annotated[str, Field(max_length=64)] | None = None
     resolution: Resolution | None = None
@@ -79,4 +124,30 @@ class RequestCompleted(_Strict):
             raise ValueError("error is required when status is 'error' and must be absent otherwise")
         if self.completed_at < self.created_at:
             raise ValueError("completed_at is before created_at")
+        if self.version == 1:
+            sent = [name for name in _VERSION_2_FIELDS if name in self.model_fields_set]
+            if sent or (self.cost is not None and self.cost.has_components()):
+                raise ValueError(f"{', '.join(sent) or 'cost components'} need version 2")
+        if self.cached_input_tokens + self.cache_creation_input_tokens > self.input_tokens:
+            raise ValueError("cached_input_tokens + cache_creation_input_tokens exceed input_tokens (which counts them)")
+        if self.reasoning_tokens > self.output_tokens:
+            raise ValueError("reasoning_tokens exceed output_tokens (which counts them)")
+        cost = self.cost
+        if cost is not None and (cost.cached_input or 0) + (cost.cache_creation_input or 0) > cost.input:
+            raise ValueError("cost.cached_input + cost.cache_creation_input exceed cost.input (which counts them)")
+        if cost is not None and (cost.reasoning or 0) > cost.output:
+            raise ValueError("cost.reasoning exceeds cost.output (which counts it)")
+        if cost is not None:
+            unsplit = [
+                f"cost.{part}"
+                for part, tokens in (
+                    ("cached_input", self.cached_input_tokens),
+                    ("cache_creation_input", self.cache_creation_input_tokens),
+                    ("reasoning", self.reasoning_tokens),
+                )
+                if tokens and getattr(cost, part) is None
+            ]
+            if unsplit:
+                # Without it the component's cost would be a guess; costs are exact per component.
+                raise ValueError(f"{', '.join(unsplit)} required: the message has such tokens and a gateway cost")
         return self

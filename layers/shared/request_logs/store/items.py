@@ -28,16 +28,25 @@ _INTEGER_FIELDS = (
     "latency_ms",
     "input_tokens",
     "output_tokens",
+    "cached_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_tokens",
+    "price_tier_above_input_tokens",
     "ttft_ms",
     "gateway_type",
     "ingested_ms",
 )
 _LOG_FIELDS = frozenset(field.name for field in fields(RequestLog))
+# Token components most logs do not have: left out of the item when zero (the log's default on reading).
+_OMITTED_WHEN_ZERO = ("cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens")
 
 
 def log_to_item(log: RequestLog) -> dict[str, Any]:
     """The item of a log: its fields (None-valued ones left out), table and index keys, TTL attribute."""
     item: dict[str, Any] = {name: value for name, value in asdict(log).items() if value is not None}
+    for name in _OMITTED_WHEN_ZERO:
+        if not item[name]:
+            del item[name]
     shard = keys.log_shard(log.id)
     item.update(
         pk=keys.log_pk(log.account_id, shard),
