@@ -16,6 +16,13 @@ Two targets, and never a real AWS table by accident:
 
 Keys are stored only as hashes: ``create-key`` prints the plaintext once, and nothing prints it again.
 
+``index-metadata-key`` declares a metadata key indexed for an account (at most 5), so its logs can be
+filtered (``metadata.<key>=``) and grouped (``group_by=metadata.<key>``); it then covers the logs already
+stored: it waits one ingest timeout (batches that read the account before still write without the key's
+index), backfills the retained logs that carry the key, and rebuilds the account's stats for the settled
+retained days (``--force`` skips the wait and rebuilds up to today: only when nothing is being ingested or
+aggregated). ``unindex-metadata-key`` frees the key's slot. ``list-keys`` shows the indexed keys too.
+
 ``rebuild-stats`` recomputes an account's rollups from its retained logs for whole days (recovery; see
 ``request_logs.logic.rebuild`` for why it is safe beside the live aggregator), with a progress bar.
 """
@@ -27,6 +34,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +45,8 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from request_logs.config import get_settings
 from request_logs.domain.api_keys import generate_id
 from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN
+from request_logs.domain.retention import oldest_retained_log_ms
+from request_logs.domain.rollups import DAY_MS, HOUR_MS
 from request_logs.domain.timeutil import InvalidInstant, format_ms, now_ms, parse_instant
 from request_logs.logic import accounts
 from request_logs.logic import rebuild as stats_rebuild
@@ -155,6 +165,14 @@ def _use_stats_tables(stack_name: str | None, local_names: dict[str, str]) -> No
     get_settings.cache_clear()
 
 
+def _ingest_settle_seconds() -> int:
+    """The ingest function's timeout: how long a batch that read an account's indexed keys may still write
+    logs with what it read (it reads them once per batch, ``logic/ingest``)."""
+    from local.stack.template import load_template
+
+    return load_template().functions()["IngestFunction"].timeout
+
+
 def _aggregator_settle_seconds() -> int:
     """From the template's stream event source: how long a log's record may still reach the aggregator."""
     from local.stack.template import load_template
@@ -248,7 +266,12 @@ def create_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
 def list_keys(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     if key_store.get_account(args.account_id) is None:
         raise CliError(f"no account {args.account_id}")
-    return {"account_id": args.account_id, "keys": [_key_view(key) for key in accounts.list_api_keys(args.account_id)]}
+    account = key_store.get_account(args.account_id)
+    return {
+        "account_id": args.account_id,
+        "keys": [_key_view(key) for key in accounts.list_api_keys(args.account_id)],
+        "indexed_metadata_keys": sorted(account.metadata_slots) if account is not None else [],
+    }
 
 
 def revoke_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
@@ -294,6 +317,63 @@ def rebuild_stats(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     }
 
 
+def index_metadata_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    try:
+        slot = accounts.index_metadata_key(args.account_id, args.key)
+    except accounts.UnknownAccount as exc:
+        raise CliError(f"no account {args.account_id}") from exc
+    except accounts.MetadataKeyRefused as exc:
+        raise CliError(f"refusing to index {args.key!r}: {exc}") from exc
+    _use_stats_tables(args.stack, target.local_names)
+    if not args.force:
+        # Batches that read the account before the declaration write their logs without the key's index.
+        time.sleep(_ingest_settle_seconds())
+    now = now_ms()
+    backfill = accounts.backfill_metadata_key(args.account_id, args.key, now_ms=now)
+    # The retained days holding logs whose rollups can be made exact: not the oldest (its first logs are
+    # expiring), and not those whose records may still reach the aggregator unless forced (logic/rebuild).
+    settle = _aggregator_settle_seconds()
+    first = oldest_retained_log_ms(now) + HOUR_MS
+    first += -first % DAY_MS
+    last = now + DAY_MS if args.force else now - settle * 1000
+    last -= last % DAY_MS
+    days = [day for day in backfill.days if first <= day < last]
+    written = 0
+    from tqdm import tqdm  # a dev dependency of the CLI, never of the layer
+
+    with tqdm(total=24 * len(days), unit="hour", desc=f"rebuilding {args.account_id}", disable=args.json) as bar:
+        for day in days:
+            plan = stats_rebuild.plan_rebuild(
+                args.account_id, day, day + DAY_MS, now_ms=now, settle_seconds=settle, force=args.force
+            )
+            try:
+                written += stats_rebuild.rebuild_stats(plan, now_ms=now, progress=bar.update).written
+            except stats_rebuild.RebuildConflict as exc:
+                raise CliError(f"{exc}: run rebuild-stats for these days once the aggregator is idle") from exc
+    pending = [day for day in backfill.days if day >= last]
+    return {
+        "account_id": args.account_id,
+        "key": args.key,
+        "slot": slot,
+        "logs_with_key": backfill.carrying,
+        "logs_indexed": backfill.written,
+        "days_rebuilt": len(days),
+        "items_written": written,
+        # Days holding logs not rebuilt yet: rebuild-stats from there once settled (or --force when idle).
+        "pending_from": format_ms(pending[0]) if pending else None,
+    }
+
+
+def unindex_metadata_key(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    try:
+        slot = accounts.unindex_metadata_key(args.account_id, args.key)
+    except accounts.UnknownAccount as exc:
+        raise CliError(f"no account {args.account_id}") from exc
+    except accounts.MetadataKeyRefused as exc:
+        raise CliError(f"refusing to unindex {args.key!r}: {exc}") from exc
+    return {"account_id": args.account_id, "key": args.key, "slot": slot}
+
+
 # ------------------------------------------------------------------ output
 def _print_human(command: str, result: dict[str, Any]) -> None:
     if command == "create-account":
@@ -307,6 +387,7 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
         keys = result["keys"]
         if not keys:
             print(f"Account {result['account_id']} has no API keys.")
+            print(f"Indexed metadata keys: {', '.join(result['indexed_metadata_keys']) or 'none'}.")
             return
         rows = [("KEY ID", "PREFIX", "STATUS", "CREATED", "NAME")] + [
             (key["api_key_id"], key["prefix"], key["status"], key["created_at"], key["name"] or "") for key in keys
@@ -314,10 +395,24 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(f"Indexed metadata keys: {', '.join(result['indexed_metadata_keys']) or 'none'}.")
     elif command == "revoke-key":
         print(f"Revoked {result['api_key_id']} ({result['prefix']}) of account {result['account_id']}.")
         if result["gateway_key_disabled"]:
             print("Its API Gateway key is disabled too.")
+    elif command == "index-metadata-key":
+        print(
+            f"Account {result['account_id']} indexes metadata key {result['key']!r} (slot {result['slot']}): "
+            f"{result['logs_with_key']:,} retained logs carry it, {result['logs_indexed']:,} newly indexed; stats "
+            f"of {result['days_rebuilt']} days with logs rebuilt ({result['items_written']:,} items written)."
+        )
+        if result["pending_from"]:
+            print(
+                f"Days from {result['pending_from']} may still be aggregating: run rebuild-stats for them once "
+                "settled (or pass --force when nothing is being ingested)."
+            )
+    elif command == "unindex-metadata-key":
+        print(f"Account {result['account_id']} no longer indexes {result['key']!r} (slot {result['slot']} is free).")
     elif command == "rebuild-stats":
         print(
             f"Rebuilt the stats of {result['account_id']} from {result['start']} to {result['end']} "
@@ -332,6 +427,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {
     "list-keys": list_keys,
     "revoke-key": revoke_key,
     "rebuild-stats": rebuild_stats,
+    "index-metadata-key": index_metadata_key,
+    "unindex-metadata-key": unindex_metadata_key,
 }
 
 
@@ -374,6 +471,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild days whose logs may still reach the aggregator (only when it is idle)",
     )
+    command = commands.add_parser(
+        "index-metadata-key",
+        parents=[common],
+        help="index a metadata key (at most 5 per account) for filters and groupings, covering stored logs",
+    )
+    command.add_argument("--account-id", required=True, type=account_id)
+    command.add_argument("--key", required=True, help="the metadata key, as the gateway sends it")
+    command.add_argument(
+        "--force",
+        action="store_true",
+        help="no wait for ingest, and rebuild up to today (only when nothing is being ingested or aggregated)",
+    )
+    command = commands.add_parser("unindex-metadata-key", parents=[common], help="stop indexing a metadata key")
+    command.add_argument("--account-id", required=True, type=account_id)
+    command.add_argument("--key", required=True)
     return parser
 
 

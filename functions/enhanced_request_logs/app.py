@@ -9,7 +9,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from request_logs.api import params
-from request_logs.api.resolver import caller_account, create_resolver, request_reads, resolve_metered
+from request_logs.api.resolver import (
+    caller_account,
+    create_resolver,
+    metadata_query,
+    request_reads,
+    resolve_metered,
+)
 from request_logs.config import require_settings
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.timeutil import now_ms
@@ -17,7 +23,7 @@ from request_logs.logic.enhanced import enhanced_request_logs
 from request_logs.models.logs import EnhancedListResponse
 from request_logs.observability import publish_metrics
 
-settings = require_settings("logs_table", "stats_table", "cursor_signing_key")
+settings = require_settings("logs_table", "stats_table", "cursor_signing_key", "api_keys_table")
 logger = Logger()
 metrics = Metrics()
 app = create_resolver()
@@ -41,6 +47,7 @@ def list_enhanced_logs(
     order: params.Order = "desc",
     cursor: params.Cursor = None,
     tz: params.Tz = "UTC",
+    user: params.User = None,
 ) -> EnhancedListResponse:
     query = params.log_query(
         caller_account(app),
@@ -55,6 +62,8 @@ def list_enhanced_logs(
         min_cost=min_cost,
         max_cost=max_cost,
         tz=tz,
+        user=user,
+        metadata=metadata_query(app),
     )
     return enhanced_request_logs(
         query,

@@ -12,7 +12,7 @@ from request_logs.logic.stats import get_request_log_stats
 from request_logs.models.stats import StatsResponse
 from request_logs.observability import publish_metrics
 
-settings = require_settings("logs_table", "stats_table")
+settings = require_settings("logs_table", "stats_table", "api_keys_table")
 logger = Logger()
 metrics = Metrics()
 app = create_resolver()
@@ -24,6 +24,7 @@ def get_stats(
     end_date: params.EndDate = None,
     group_by: params.GroupBy = "day",
     tz: params.Tz = "UTC",
+    limit: params.GroupLimit = params.DEFAULT_GROUP_LIMIT,
 ) -> StatsResponse:
     now = now_ms()
     zone = params.time_zone(tz)
@@ -37,6 +38,7 @@ def get_stats(
         now_ms=now,
         zone=zone,
         reads=request_reads(app),
+        group_limit=limit,
     )
 
 

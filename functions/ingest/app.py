@@ -15,7 +15,7 @@ from request_logs.config import require_settings
 from request_logs.logic.ingest import IngestOutcome, PreparedMessage, prepare, write_batch
 from request_logs.observability import publish_metrics
 
-settings = require_settings("logs_table", "content_table", "content_bucket", "stats_table")
+settings = require_settings("logs_table", "content_table", "content_bucket", "stats_table", "api_keys_table")
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -9,14 +9,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from request_logs.api import params
-from request_logs.api.resolver import caller_account, create_resolver, request_reads, resolve_metered
+from request_logs.api.resolver import (
+    caller_account,
+    create_resolver,
+    metadata_query,
+    request_reads,
+    resolve_metered,
+)
 from request_logs.config import require_settings
 from request_logs.domain.timeutil import now_ms
 from request_logs.logic.read_logs import list_request_logs
 from request_logs.models.logs import LogListResponse
 from request_logs.observability import publish_metrics
 
-settings = require_settings("logs_table", "stats_table", "cursor_signing_key")
+settings = require_settings("logs_table", "stats_table", "cursor_signing_key", "api_keys_table")
 logger = Logger()
 metrics = Metrics()
 app = create_resolver()
@@ -36,6 +42,7 @@ def list_logs(
     api_key_id: params.ApiKeyId = None,
     cursor: params.Cursor = None,
     tz: params.Tz = "UTC",
+    user: params.User = None,
 ) -> LogListResponse:
     query = params.log_query(
         caller_account(app),
@@ -48,6 +55,8 @@ def list_logs(
         max_latency=max_latency,
         api_key_id=api_key_id,
         tz=tz,
+        user=user,
+        metadata=metadata_query(app),
     )
     return list_request_logs(
         query, limit=limit, offset=offset, cursor=cursor, now_ms=now_ms(), reads=request_reads(app)

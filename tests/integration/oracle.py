@@ -53,6 +53,8 @@ DETAIL_FIELDS = SUMMARY_FIELDS | {
     "user_agent",
     "ip_address",
     "resolution",
+    "user",
+    "metadata",
 }
 
 
@@ -128,6 +130,8 @@ def detail(message: dict[str, Any]) -> dict[str, Any]:
         "user_agent": message.get("user_agent"),
         "ip_address": message.get("ip_address"),
         "resolution": message.get("resolution"),
+        "user": message.get("user"),
+        "metadata": message.get("metadata") or {},
     }
 
 

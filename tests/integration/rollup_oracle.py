@@ -82,6 +82,10 @@ def logs_in_table(stack: Stack) -> list[dict[str, Any]]:
     return [item for item in scan(stack.name("RequestLogsTable")) if str(item.get("id", "")).startswith("log_")]
 
 
+def _marked(value: str | None) -> str:
+    return "" if value is None else "=" + value
+
+
 def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
     expected: dict[Key, Expected] = {}
     for log in logs:
@@ -93,6 +97,13 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
                 ("model", log["model"]),
                 ("provider", log["provider"]),
                 ("api_key", log["api_key_id"]),
+                # Marked with "=" when present; "" holds the logs without one (domain/rollups).
+                ("user", _marked(log.get("user"))),
+                # The metadata keys the account indexed when the log was written, carried or not.
+                *(
+                    (f"metadata.{key}", _marked((log.get("metadata") or {}).get(key)))
+                    for key in log.get("metadata_indexed") or ()
+                ),
             ):
                 if granularity == "quarter" and dimension != "all":
                     continue  # quarter hours are kept for the "all" items alone

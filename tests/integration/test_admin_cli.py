@@ -119,7 +119,8 @@ def test_key_lifecycle_on_the_local_stack(local_stack: Stack, clock: Any, admin:
 
     listed = admin("list-keys", "--account-id", "acct_acme")
     assert listed.code == 0
-    header, row = listed.out.splitlines()
+    header, row, indexed = listed.out.splitlines()
+    assert indexed == "Indexed metadata keys: none."
     assert header.split() == ["KEY", "ID", "PREFIX", "STATUS", "CREATED", "NAME"]
     assert row.split() == [key_id, api_key[:7] + "...", "active", "2026-11-20T12:00:00Z", "ci"]
     assert api_key not in listed.out
@@ -131,6 +132,30 @@ def test_key_lifecycle_on_the_local_stack(local_stack: Stack, clock: Any, admin:
     with pytest.raises(Unauthorized):
         authorize(authorizer_event(api_key))
     assert admin("list-keys", "--account-id", "acct_acme").out.splitlines()[1].split()[2] == "revoked"
+
+    # Indexed metadata keys: declared (no logs yet, so nothing to backfill), listed, at most five, freed.
+    declared = admin("index-metadata-key", "--account-id", "acct_acme", "--key", "feature", "--force", "--json")
+    assert declared.code == 0, declared.err
+    assert (declared.json["slot"], declared.json["logs_with_key"], declared.json["pending_from"]) == (1, 0, None)
+    for key in ("env", "team", "tier", "region"):
+        assert admin("index-metadata-key", "--account-id", "acct_acme", "--key", key, "--force").code == 0
+    assert admin("list-keys", "--account-id", "acct_acme", "--json").json["indexed_metadata_keys"] == [
+        "env",
+        "feature",
+        "region",
+        "team",
+        "tier",
+    ]
+    refused = admin("index-metadata-key", "--account-id", "acct_acme", "--key", "sixth", "--force")
+    assert refused.code == 1 and "already indexes 5 metadata keys" in refused.err
+    freed = admin("unindex-metadata-key", "--account-id", "acct_acme", "--key", "team")
+    assert freed.code == 0 and "slot 3 is free" in freed.out
+    assert (
+        admin("index-metadata-key", "--account-id", "acct_acme", "--key", "sixth", "--force", "--json").json["slot"]
+        == 3
+    )
+    missing = admin("unindex-metadata-key", "--account-id", "acct_acme", "--key", "team")
+    assert missing.code == 1 and "does not index 'team'" in missing.err
 
 
 def test_writes_to_the_table_local_provision_names(local_stack: Stack, admin: Any) -> None:

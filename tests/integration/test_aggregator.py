@@ -93,6 +93,7 @@ def stats_keys_of(record: Record) -> set[tuple[str, str]]:
             ("model", image["model"]["S"]),
             ("provider", image["provider"]["S"]),
             ("api_key", image["api_key_id"]["S"]),
+            ("user", "=" + image["user"]["S"] if "user" in image else ""),  # "": the logs without a user
         )
         if granularity != "quarter" or dimension == "all"
     }

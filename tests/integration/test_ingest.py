@@ -234,3 +234,30 @@ def test_the_prices_used_are_stored_on_the_log(stack, clock, ingest: Ingestor) -
         stored = None if "cost_input" not in raw else Decimal(raw["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"])
         assert stored == total
     assert seen == {"gateway", "catalog", "unpriced"}
+
+
+def test_malformed_attribution_goes_to_the_dead_letter_path_with_its_reason(
+    stack, clock, ingest: Ingestor, caplog: pytest.LogCaptureFixture
+) -> None:
+    (good,) = sample_messages(count=1, days=1, seed=74)
+
+    def body(suffix: str, **changes: Any) -> str:
+        return json.dumps({**good, "version": 2, "request_id": f"req_bad_{suffix}", **changes})
+
+    bad = {
+        "too_many_keys": body("keys", metadata={f"k{n}": "v" for n in range(17)}),
+        "long_value": body("value", metadata={"feature": "x" * 257}),
+        "number_value": body("number", metadata={"feature": 3}),
+        "boolean_value": body("bool", metadata={"feature": True}),
+        "bad_key": body("key", metadata={"a.b": "v"}),
+        "long_user": body("user", user="u" * 257),
+        "version_1": json.dumps({**good, "request_id": "req_bad_v1", "metadata": {"feature": "chat"}}),
+    }
+    failed = ingest.bodies([json.dumps(good), *bad.values()])
+    # Reported failed: SQS redelivers them until maxReceiveCount, then the dead-letter queue holds them
+    # (tests/integration/test_sqs_poller.py follows one there).
+    assert sorted(failed) == sorted(bad.values())
+    records = [record for record in caplog.records if record.getMessage() == "malformed ingest message"]
+    reasons = [" ".join(record.reasons) for record in records]
+    assert len(reasons) == len(bad)
+    assert all("metadata" in reason or "user" in reason for reason in reasons), reasons

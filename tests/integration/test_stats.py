@@ -398,7 +398,7 @@ def _assert_bad_request(response: Any, param: str) -> None:
         ([("start_date", "2026-11-10"), ("end_date", "2026-11-09")], "start_date"),
         ([("start_date", "2026-11-10T12:00:00Z"), ("end_date", "2026-11-10T11:59:59Z")], "start_date"),
         ([("start_date", "2026-12-01")], "start_date"),  # after the default end, now
-        ([("limit", "10")], "limit"),
+        ([("limit", "0")], "limit"),  # the top N of a user or metadata grouping: 1..100
         ([("model", "openai/gpt-4o")], "model"),
     ],
 )

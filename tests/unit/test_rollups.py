@@ -61,7 +61,7 @@ def test_bucket_start_floors_to_the_hour_and_the_utc_day() -> None:
     assert bucket_start(T0, "day") == T0
 
 
-def test_a_log_belongs_to_nine_items_hour_and_day_by_every_dimension_and_its_quarter_hour() -> None:
+def test_a_log_belongs_to_eleven_items_hour_and_day_by_every_dimension_and_its_quarter_hour() -> None:
     entry = log(model="anthropic/claude-sonnet-4", provider="anthropic", api_key_id="key_unit2")
     hour = T0 + 13 * HOUR_MS
     quarter = entry.created_ms - entry.created_ms % (HOUR_MS // 4)
@@ -76,6 +76,7 @@ def test_a_log_belongs_to_nine_items_hour_and_day_by_every_dimension_and_its_qua
                     ("model", "anthropic/claude-sonnet-4"),
                     ("provider", "anthropic"),
                     ("api_key", "key_unit2"),
+                    ("user", ""),  # no user: the absent value, so user entries add up to the totals
                 )
             ),
             RollupKey("acct_unit", "quarter", quarter, "all", ""),
@@ -209,3 +210,16 @@ def test_a_day_is_the_merge_of_its_hours() -> None:
         merged.merge(hour)
     assert merged == day
     assert DAY_MS == 24 * HOUR_MS
+
+
+def test_attribution_dimensions_mark_values_and_count_the_absent() -> None:
+    entry = replace(log(), user="user_1", metadata={"feature": "", "env": "prod"})
+    keys = {(key.dimension, key.value) for key in rollup_keys_for(entry, ("feature", "team"))}
+    # "" is a real metadata value: stored marked, never as the absent value (the logs without the key).
+    assert {("user", "=user_1"), ("metadata.feature", "="), ("metadata.team", "")} <= keys
+    # Only indexed keys have a dimension, hours and days only.
+    assert not any(dimension == "metadata.env" for dimension, _ in keys)
+    assert {key.granularity for key in rollup_keys_for(entry, ("feature",)) if key.dimension != "all"} == {
+        "hour",
+        "day",
+    }

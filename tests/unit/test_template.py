@@ -56,8 +56,9 @@ SAMPLE_MESSAGE = {
 LIST_READS = {
     # Listing reads through key conditions only: never a Scan, never a write.
     "dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"},
-    # Exact totals from rollups: the account's progress item and the bucket items, by key.
-    "dynamodb:GetItem": {"StatsTable"},
+    # Exact totals from rollups: the account's progress item and the bucket items, by key; the account's
+    # indexed metadata keys (metadata filters).
+    "dynamodb:GetItem": {"StatsTable", "ApiKeysTable"},
     # Rollups by key; a page found through a value index (sorted, or inside a bound) fetched by key.
     "dynamodb:BatchGetItem": {"StatsTable", "RequestLogsTable"},
 }
@@ -79,9 +80,15 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         # A late log (created long before it arrives) is recorded on the account's progress item.
         "dynamodb:UpdateItem": {"StatsTable"},
         "s3:PutObject": {"ContentBucket/content/*"},
+        # The account's indexed metadata keys, once per account and batch.
+        "dynamodb:GetItem": {"ApiKeysTable"},
     },
     # Stats read rollups and, for the partial hours at a range's edges, the base table (never an index).
-    "GetRequestLogStatsFunction": {"dynamodb:Query": {"StatsTable", "RequestLogsTable"}},
+    # The account's indexed metadata keys for group_by=metadata.<key>.
+    "GetRequestLogStatsFunction": {
+        "dynamodb:Query": {"StatsTable", "RequestLogsTable"},
+        "dynamodb:GetItem": {"ApiKeysTable"},
+    },
     # One conditional put per rollup item after one batched read, and the progress item's update; SAM
     # adds the on-failure destination.
     "StatsAggregatorFunction": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import tzinfo
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -10,7 +12,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from request_logs.domain import ranges
 from request_logs.domain.errors import InvalidQuery
-from request_logs.domain.filters import LogQuery
+from request_logs.domain.filters import (
+    DEFAULT_GROUP_LIMIT,
+    MAX_GROUP_LIMIT,
+    METADATA_PREFIX,
+    LogQuery,
+    MetadataFilter,
+)
 from request_logs.domain.ids import API_KEY_ID_PATTERN
 from request_logs.domain.ranges import TimeRange, requested_range
 from request_logs.domain.timeutil import InvalidInstant, UnknownZone, parse_instant, zone_named
@@ -56,6 +64,21 @@ Tz = Annotated[
         examples=["America/Chicago", "Asia/Kolkata", "Asia/Kathmandu"],
     ),
 ]
+User = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=256,
+        description=(
+            "Filter by end user (the message's user). The same endpoints also take metadata.<key>=<value>, one "
+            "or more, on the account's indexed metadata keys (an undeclared key is a 400 listing them)."
+        ),
+        examples=["user_0001"],
+    ),
+]
+# metadata.<key>: the key as ingest accepts it (models/messages.METADATA_KEY_PATTERN), the value as long.
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_:-]{1,64}")
+MAX_METADATA_VALUE_LENGTH = 256
 MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
 MaxLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Maximum latency in ms.")]
 ApiKeyId = Annotated[
@@ -85,9 +108,23 @@ Cursor = Annotated[
 GroupBy = Annotated[
     str,
     Query(
-        max_length=64,
-        description="Grouping: hour, day, week, model, provider, or a comma list such as day,model (default day).",
-        examples=["day", "model", "day,model"],
+        max_length=128,
+        description=(
+            "Grouping: hour, day, week, model, provider, user, metadata.<key> (an indexed key), or a comma list "
+            "such as day,model (default day)."
+        ),
+        examples=["day", "model", "day,model", "user", "metadata.feature"],
+    ),
+]
+GroupLimit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_GROUP_LIMIT,
+        description=(
+            f"With group_by=user or metadata.<key>: how many groups by requests (1..{MAX_GROUP_LIMIT}, default "
+            f"{DEFAULT_GROUP_LIMIT}) before one entry with other=true sums the rest."
+        ),
     ),
 ]
 
@@ -106,8 +143,11 @@ def log_query(
     min_cost: Decimal | None = None,
     max_cost: Decimal | None = None,
     tz: str = "UTC",
+    user: str | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> LogQuery:
-    """The list filters both list endpoints share, checked against each other (400 naming the parameter)."""
+    """The list filters both list endpoints share, checked against each other (400 naming the parameter).
+    ``metadata``: the request's ``metadata.<key>`` parameters as sent (``metadata_parameters``)."""
     zone = time_zone(tz)
     requested = requested_range(_instant("start_date", start_date, zone), _instant("end_date", end_date, zone))
     return LogQuery(
@@ -122,7 +162,34 @@ def log_query(
         max_latency=max_latency,
         min_cost=min_cost,
         max_cost=max_cost,
+        user=user,
+        metadata=metadata_filters(metadata or {}),
     )
+
+
+def metadata_parameters(query_string: Mapping[str, str] | None) -> dict[str, str]:
+    """The ``metadata.<key>`` parameters of a query string (the resolver lets them through by prefix)."""
+    return {name: value for name, value in (query_string or {}).items() if name.startswith(METADATA_PREFIX)}
+
+
+def metadata_filters(parameters: Mapping[str, str]) -> tuple[MetadataFilter, ...]:
+    """``metadata.<key>=<value>`` parameters → filters sorted by key; a malformed key or value is a 400
+    naming the parameter. Whether the account indexes the key is the use case's to check."""
+    found = []
+    for name, value in sorted(parameters.items()):
+        key = name[len(METADATA_PREFIX) :]
+        if not _METADATA_KEY.fullmatch(key):
+            raise InvalidQuery(
+                f"Invalid query parameter '{name[:80]}': a metadata key is 1 to 64 letters, digits, '_', ':' or '-' "
+                "(metadata.<key>=<value>).",
+                param=name[:80],
+            )
+        if len(value) > MAX_METADATA_VALUE_LENGTH:
+            raise InvalidQuery(
+                f"Invalid value for '{name}': at most {MAX_METADATA_VALUE_LENGTH} characters.", param=name
+            )
+        found.append(MetadataFilter(key, value))
+    return tuple(found)
 
 
 def stats_range(start_date: str | None, end_date: str | None, now_ms: int, zone: tzinfo) -> TimeRange:
@@ -158,19 +225,31 @@ def _instant(param: str, value: str | None, zone: tzinfo) -> int | None:
 
 
 def group_by_list(group_by: str) -> tuple[str, ...]:
-    """``day,model`` → ("day", "model"), in the order given; unknown, empty or repeated groupings are a 400."""
+    """``day,model`` → ("day", "model"), in the order given; unknown, empty or repeated groupings are a 400.
+    ``user`` and one ``metadata.<key>`` (well-formed; whether it is indexed is the use case's check) too."""
     # Imported here, not at the top: stats_plan pulls in the rollups and ddsketch, which the list, log and
     # details functions (they import this module too) would otherwise load on every cold start.
     from request_logs.domain.stats_plan import GROUPINGS
 
     groups = tuple(part.strip() for part in group_by.split(","))
-    known = ", ".join(GROUPINGS)
+    known = ", ".join((*GROUPINGS, "user", "metadata.<key>"))
     for group in groups:
-        if group not in GROUPINGS:
-            raise InvalidQuery(
-                f"Invalid value for 'group_by': '{group[:32]}' is not one of {known} (comma-separated).",
-                param="group_by",
-            )
+        if group in GROUPINGS or group == "user":
+            continue
+        if group.startswith(METADATA_PREFIX):
+            if not _METADATA_KEY.fullmatch(group[len(METADATA_PREFIX) :]):
+                raise InvalidQuery(
+                    f"Invalid value for 'group_by': '{group[:80]}' is not metadata.<key> with a key of 1 to 64 "
+                    "letters, digits, '_', ':' or '-'.",
+                    param="group_by",
+                )
+            continue
+        raise InvalidQuery(
+            f"Invalid value for 'group_by': '{group[:32]}' is not one of {known} (comma-separated).",
+            param="group_by",
+        )
     if len(set(groups)) != len(groups):
         raise InvalidQuery("Invalid value for 'group_by': a grouping is listed more than once.", param="group_by")
+    if sum(group.startswith(METADATA_PREFIX) for group in groups) > 1:
+        raise InvalidQuery("Invalid value for 'group_by': group by one metadata key at a time.", param="group_by")
     return groups

@@ -12,7 +12,9 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
 from request_logs.api.errors import AuthenticationError, register_error_handlers, repeated_query_parameter
+from request_logs.api.params import metadata_parameters
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.reads import ReadStats
 from request_logs.models import exact_json
 
@@ -34,7 +36,12 @@ def strict_query_string(app: APIGatewayRestResolver, next_middleware: NextMiddle
     repeated = repeated_query_parameter(app)
     if repeated is not None:
         raise repeated
+    # metadata.<key> names are the customer's own keys, which no signature can list: a route that filters
+    # by attribution (it declares ``user``) takes them, and parses them itself (``params.metadata_filters``).
+    attribution = "user" in allowed
     for name, value in sorted((app.current_event.query_string_parameters or {}).items()):
+        if attribution and name.startswith(METADATA_PREFIX):
+            continue
         if name not in allowed:
             known = ", ".join(sorted(allowed)) or "none"
             if not name:  # '?=value': the parameter at fault is the one named ''
@@ -72,6 +79,11 @@ def request_reads(app: APIGatewayRestResolver) -> ReadStats:
     """The tally of the request being handled: pass it to the use case."""
     reads: ReadStats = app.context["reads"]
     return reads
+
+
+def metadata_query(app: APIGatewayRestResolver) -> dict[str, str]:
+    """The request's ``metadata.<key>`` query parameters, as sent."""
+    return metadata_parameters(app.current_event.query_string_parameters)
 
 
 def caller_account(app: APIGatewayRestResolver) -> str:

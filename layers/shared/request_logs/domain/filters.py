@@ -9,6 +9,19 @@ from decimal import Decimal
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.histograms import Bound
 
+# A metadata filter's name, as a query parameter and among a query's equality filters: ``metadata.<key>``.
+METADATA_PREFIX = "metadata."
+
+
+@dataclass(frozen=True)
+class MetadataFilter:
+    """``metadata.<key>=<value>``; ``slot``: where the account indexes the key (1..5), 0 until the use case
+    has looked it up (``logic/attribution``): a key's slot is the account's, not the request's."""
+
+    key: str
+    value: str
+    slot: int = 0
+
 
 @dataclass(frozen=True)
 class LogQuery:
@@ -23,6 +36,8 @@ class LogQuery:
     max_latency: int | None = None
     min_cost: Decimal | None = None  # on the log's total cost; a log without a price never matches one
     max_cost: Decimal | None = None
+    user: str | None = None
+    metadata: tuple[MetadataFilter, ...] = ()  # at most one per key, sorted by key
 
     def __post_init__(self) -> None:
         if self.min_latency is not None and self.max_latency is not None and self.min_latency > self.max_latency:
@@ -36,8 +51,14 @@ class LogQuery:
             "model": self.model,
             "provider": self.provider,
             "api_key_id": self.api_key_id,
+            "user": self.user,
+            **{METADATA_PREFIX + pair.key: pair.value for pair in self.metadata},
         }
         return {name: value for name, value in candidates.items() if value is not None}
+
+    def metadata_slot(self, key: str) -> int:
+        """The account's slot of a filtered key (``MetadataFilter.slot``)."""
+        return next(pair.slot for pair in self.metadata if pair.key == key)
 
     @property
     def is_empty_range(self) -> bool:
@@ -88,7 +109,10 @@ class LogQuery:
         if len(filters) > 1:
             return None
         ((name, value),) = filters.items()
-        return RollupFilter(ROLLUP_DIMENSION_OF_FILTER[name], value, status)
+        if name in ROLLUP_DIMENSION_OF_FILTER:
+            return RollupFilter(ROLLUP_DIMENSION_OF_FILTER[name], value, status)
+        # user and metadata.<key>: their rollup dimension is named like the filter, values stored marked.
+        return RollupFilter(name, attributed_value(value), status)
 
 
 @dataclass(frozen=True)
@@ -103,3 +127,22 @@ class RollupFilter:
 
 # Query filter → the rollup dimension holding its counters (status lives in every item's groups).
 ROLLUP_DIMENSION_OF_FILTER = {"model": "model", "provider": "provider", "api_key_id": "api_key"}
+
+
+# How a user or metadata value is kept as a rollup dimension value: marked with a leading "=", so that the
+# logs without one (kept under ABSENT_VALUE, "") can never be confused with a real value, "" included
+# (an empty metadata value is a value a customer may send and group by).
+ATTRIBUTED_MARK = "="
+# A user or metadata grouping returns its top N values by requests, then one entry folding the rest.
+DEFAULT_GROUP_LIMIT = 10
+MAX_GROUP_LIMIT = 100
+ABSENT_VALUE = ""
+
+
+def attributed_value(value: str | None) -> str:
+    return ABSENT_VALUE if value is None else ATTRIBUTED_MARK + value
+
+
+def value_of_attributed(stored: str) -> str | None:
+    """The user or metadata value a rollup dimension value stands for; None for the logs without one."""
+    return stored[len(ATTRIBUTED_MARK) :] if stored.startswith(ATTRIBUTED_MARK) else None

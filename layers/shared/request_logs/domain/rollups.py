@@ -16,6 +16,12 @@ per-dimension items and needs none: its map holds two entries at most (ingest ac
 ``error`` only). Items written before it was embedded have no status map, or one that covers only the logs
 added since, so a reader trusts it only when its requests add up to the item's.
 
+Attribution dimensions, hours and days only: ``user`` for every log, and ``metadata.<key>`` for each
+metadata key the account indexes (``metadata_dimension``); a log without a user or without the key counts
+under ``ABSENT_VALUE``, so every log is in exactly one item of each dimension and a grouping's entries add
+up to the totals. Values are stored marked (``filters.attributed_value``). They are high-cardinality, so
+they are never embedded in the "all" items: a grouping reads one item per bucket and value.
+
 Every rollup item also carries value histograms (``domain/histograms``): the counters of its logs per bin
 of latency and of cost, which answer totals with a latency or cost bound from the same items.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from request_logs.domain.counters import Counters
+from request_logs.domain.filters import METADATA_PREFIX, attributed_value
 from request_logs.domain.histograms import VALUE_KINDS, bin_of, log_value
 from request_logs.domain.log import RequestLog
 from request_logs.domain.sketches import Sketch
@@ -33,7 +40,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 QUARTER_MS = HOUR_MS // 4
 GRANULARITIES: dict[str, int] = {"quarter": QUARTER_MS, "hour": HOUR_MS, "day": DAY_MS}
-ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key")
+ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key", "user")
 EMBEDDED_GROUPS = ("model", "provider", "status")
 MAX_EMBEDDED_GROUPS = 256
 # A model or provider name may be 256 characters of up to 4 bytes each: 256 such names per group would take
@@ -62,21 +69,34 @@ def embedded_groups(dimension: str) -> tuple[str, ...]:
     return EMBEDDED_GROUPS if dimension == "all" else ("status",)
 
 
+def metadata_dimension(key: str) -> str:
+    """The rollup dimension of an indexed metadata key (named like its filter, ``metadata.<key>``)."""
+    return METADATA_PREFIX + key
+
+
 def dimension_value(log: RequestLog, dimension: str) -> str:
     if dimension == "all":
         return ""
     if dimension == "api_key":
         return log.api_key_id
+    if dimension == "user":
+        return attributed_value(log.user)
+    if dimension.startswith(METADATA_PREFIX):
+        return attributed_value((log.metadata or {}).get(dimension[len(METADATA_PREFIX) :]))
     return str(getattr(log, dimension))
 
 
-def dimensions_of(granularity: str) -> tuple[str, ...]:
-    """The dimensions kept at ``granularity``: quarter hours for "all" only, hours and days for all four."""
-    return ("all",) if granularity == "quarter" else ROLLUP_DIMENSIONS
+def dimensions_of(granularity: str, metadata_keys: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The dimensions kept at ``granularity``: quarter hours for "all" only; hours and days for the fixed
+    ones and for each of the account's indexed metadata keys (``metadata_keys``)."""
+    if granularity == "quarter":
+        return ("all",)
+    return ROLLUP_DIMENSIONS + tuple(metadata_dimension(key) for key in metadata_keys)
 
 
-def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
-    """Every rollup item one log contributes to (hour and day × 4 dimensions, and its quarter hour)."""
+def rollup_keys_for(log: RequestLog, metadata_keys: tuple[str, ...] = ()) -> list[RollupKey]:
+    """Every rollup item one log contributes to (hour and day × each dimension, and its quarter hour);
+    ``metadata_keys``: the metadata keys indexed for this log (``store/items.indexed_metadata_keys``)."""
     return [
         RollupKey(
             log.account_id,
@@ -86,7 +106,7 @@ def rollup_keys_for(log: RequestLog) -> list[RollupKey]:
             dimension_value(log, dimension),
         )
         for granularity in GRANULARITIES
-        for dimension in dimensions_of(granularity)
+        for dimension in dimensions_of(granularity, metadata_keys)
     ]
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from request_logs.domain.api_keys import display_prefix, generate_api_key, generate_id, hash_api_key
-from request_logs.domain.timeutil import now_ms
+from request_logs.domain.reads import ReadStats
+from request_logs.domain.retention import oldest_retained_log_ms
+from request_logs.domain.timeutil import END_OF_TIME_MS, now_ms
+from request_logs.models.messages import METADATA_KEY_PATTERN
 from request_logs.store import api_keys as key_store
-from request_logs.store.api_keys import StoredAccount, StoredApiKey
+from request_logs.store import logs as log_store
+from request_logs.store.api_keys import AccountChanged, StoredAccount, StoredApiKey
+from request_logs.store.indexes import MAX_INDEXED_METADATA_KEYS, METADATA_SLOTS
+
+# Tries when other admins keep changing the account's keys between our read and our write.
+_SLOT_ATTEMPTS = 5
 
 
 class UnknownAccount(Exception):
@@ -70,3 +79,79 @@ def list_api_keys(account_id: str) -> list[StoredApiKey]:
 
 def revoke_api_key(account_id: str, api_key_id: str) -> StoredApiKey | None:
     return key_store.revoke_key(account_id, api_key_id)
+
+
+class MetadataKeyRefused(ValueError):
+    """A key that cannot be indexed (malformed, or a sixth one) or unindexed (not indexed): the reason."""
+
+
+def _account(account_id: str) -> StoredAccount:
+    account = key_store.get_account(account_id)
+    if account is None:
+        raise UnknownAccount(account_id)
+    return account
+
+
+def index_metadata_key(account_id: str, key: str) -> int:
+    """Declare ``key`` indexed for the account: the lowest free slot (``store/indexes``), returned. A key
+    already indexed keeps its slot. From the next ingest batch on, new logs carrying it are indexed and
+    rolled up under it; the logs already stored need ``backfill_metadata_key`` and a stats rebuild."""
+    if not re.fullmatch(METADATA_KEY_PATTERN, key):
+        raise MetadataKeyRefused(f"{key[:80]!r} is not a metadata key (1 to 64 letters, digits, '_', ':' or '-')")
+    for _ in range(_SLOT_ATTEMPTS):
+        account = _account(account_id)
+        slots = account.metadata_slots
+        if key in slots:
+            return slots[key]
+        free = [slot for slot in METADATA_SLOTS if slot not in slots.values()]
+        if not free:
+            raise MetadataKeyRefused(
+                f"account {account_id} already indexes {MAX_INDEXED_METADATA_KEYS} metadata keys "
+                f"({', '.join(sorted(slots))}), the most an account can (one index each); unindex one first"
+            )
+        try:
+            key_store.set_metadata_slots(account_id, slots, {**slots, key: free[0]})
+        except AccountChanged:
+            continue  # another admin changed the keys meanwhile: decide again on what they are now
+        return free[0]
+    raise AccountChanged(account_id)
+
+
+def unindex_metadata_key(account_id: str, key: str) -> int:
+    """Stop indexing ``key``: new logs are no longer indexed or rolled up under it, filters and groupings
+    on it become 400s, and its slot is free for another key (the logs left in the slot's index hold the
+    old key's name in their partition, so they never match the new key). Returns the slot freed."""
+    for _ in range(_SLOT_ATTEMPTS):
+        account = _account(account_id)
+        slots = account.metadata_slots
+        if key not in slots:
+            indexed = ", ".join(sorted(slots)) or "none"
+            raise MetadataKeyRefused(f"account {account_id} does not index {key!r} (indexed: {indexed})")
+        try:
+            key_store.set_metadata_slots(account_id, slots, {k: s for k, s in slots.items() if k != key})
+        except AccountChanged:
+            continue
+        return slots[key]
+    raise AccountChanged(account_id)
+
+
+@dataclass(frozen=True)
+class Backfill:
+    carrying: int  # retained logs carrying the key
+    written: int  # of those, indexed by this run (0 on a second run)
+    items_read: int
+    days: tuple[int, ...]  # UTC days holding retained logs: the days whose stats need rebuilding
+
+
+def backfill_metadata_key(account_id: str, key: str, *, now_ms: int) -> Backfill:
+    """Index the account's retained logs that carry ``key`` under its slot. Run it once no ingest batch
+    that read the account before the key was declared can still be writing (ingest reads the account
+    once per batch: one function timeout after declaring); then every log carrying the key is indexed."""
+    slots = _account(account_id).metadata_slots
+    if key not in slots:
+        raise MetadataKeyRefused(f"account {account_id} does not index {key!r}: index it first")
+    reads = ReadStats()
+    found = log_store.backfill_metadata_slot(
+        account_id, key, slots[key], oldest_retained_log_ms(now_ms), END_OF_TIME_MS, reads
+    )
+    return Backfill(found.carrying, found.written, reads.items_read, found.days)

@@ -90,7 +90,7 @@ def aggregate(entries: list[StreamLog], unparsed_sequence_numbers: Iterable[str 
     for entry in sorted(entries, key=lambda e: (e.partition, e.sequence)):
         if entry.log is None:
             continue  # a settle marker: no rollup, only its partition's stamp below
-        for key in rollup_keys_for(entry.log):
+        for key in rollup_keys_for(entry.log, entry.metadata_keys):
             by_key[key].append(entry)
     result = AggregationResult(items_touched=len(by_key))
     pending = set(by_key)

@@ -16,6 +16,7 @@ from request_logs.domain.log import RequestLog
 from request_logs.domain.pricing import Cost, Prices, TokenUsage, price_request
 from request_logs.domain.timeutil import now_ms, to_ms
 from request_logs.models.messages import RequestCompleted
+from request_logs.store import api_keys as account_store
 from request_logs.store import content as content_store
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
@@ -156,9 +157,10 @@ def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
     result = BatchOutcome(ingested_ms=stamp)
     stamped = [(message_id, replace(p.log, ingested_ms=stamp), p) for message_id, p in messages]
     unannounced = _announce_late_logs([log for _, log, _ in stamped], stamp)
+    slots, unread = _indexed_metadata_keys({log.account_id for _, log, _ in stamped})
     writable = []
     for message_id, log, prepared in stamped:
-        if log.id in unannounced:
+        if log.id in unannounced or log.account_id in unread:
             result.failed.append(message_id)
         else:
             writable.append((message_id, log, prepared))
@@ -173,13 +175,34 @@ def write_batch(messages: list[tuple[str, PreparedMessage]]) -> BatchOutcome:
             result.failed.append(message_id)
             continue
         try:
-            log_store.put_log(log)
+            log_store.put_log(log, slots.get(log.account_id))
             result.outcomes[message_id] = IngestOutcome.WRITTEN
         except log_store.DuplicateLog:
             result.outcomes[message_id] = IngestOutcome.DUPLICATE
         except (BotoCoreError, ClientError):
             result.failed.append(message_id)
     return result
+
+
+def _indexed_metadata_keys(account_ids: set[str]) -> tuple[dict[str, dict[str, int]], set[str]]:
+    """Each account's indexed metadata keys and their slots, read once per account and batch; and the
+    accounts that could not be read (their messages are left for redelivery: a log written without its
+    slot attributes would be missing from a metadata filter until a backfill).
+
+    Read per batch rather than cached: a key declared by the admin applies to every batch that starts
+    after it, so the backfill only has to wait one function timeout (``INGEST_SETTLE_SECONDS`` in the
+    admin) for the batches that read the account before, for one small read per account and batch.
+    """
+    slots: dict[str, dict[str, int]] = {}
+    unread: set[str] = set()
+    for account_id in sorted(account_ids):
+        try:
+            account = account_store.get_account(account_id)
+        except (BotoCoreError, ClientError):
+            unread.add(account_id)
+            continue
+        slots[account_id] = dict(account.metadata_slots) if account is not None else {}
+    return slots, unread
 
 
 def _announce_late_logs(logs: list[RequestLog], stamp: int) -> set[str]:

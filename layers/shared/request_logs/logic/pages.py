@@ -18,6 +18,7 @@ from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.ranges import anchored, visible_query
 from request_logs.domain.reads import ReadStats
+from request_logs.logic.attribution import with_metadata_slots
 from request_logs.logic.cursors import CursorState, decode_cursor, encode_cursor, query_fingerprint, signing_key
 from request_logs.logic.totals import Totals, log_totals, page_totals, rollup_totals
 from request_logs.models.logs import Pagination
@@ -49,6 +50,8 @@ class Page:
 
 def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = None) -> Page:
     reads = reads if reads is not None else ReadStats()
+    # Slots before the fingerprint: a cursor then continues only the slots it was issued for.
+    request = replace(request, query=with_metadata_slots(request.query, reads))
     query, ordering = request.query, request.ordering
     fingerprint = query_fingerprint(request.endpoint, {**asdict(query), "sort": ordering.sort, "order": ordering.order})
     if request.cursor is not None:

@@ -42,6 +42,7 @@ from request_logs.domain.rollups import (
     rollup_keys_for,
 )
 from request_logs.domain.timeutil import format_ms
+from request_logs.store import api_keys as account_store
 from request_logs.store import logs as log_store
 from request_logs.store import stats as stats_store
 from request_logs.store.stats import StoredRollup, VersionConflict
@@ -112,23 +113,35 @@ def plan_rebuild(
 
 
 def rebuild_stats(plan: RebuildRange, *, now_ms: int, progress: Callable[[int], object] | None = None) -> RebuildResult:
-    """Make every rollup item of the range equal to the fold of its logs. ``progress(1)`` per hour read."""
+    """Make every rollup item of the range equal to the fold of its logs. ``progress(1)`` per hour read.
+
+    The metadata dimensions are those of the keys the account indexes now: after a key's backfill
+    (``logic/accounts.index_metadata_key``) every retained log carrying it is indexed under it, so the
+    rebuilt items agree with what the aggregator keeps for new logs (``store/items.indexed_metadata_keys``).
+    """
     result = RebuildResult()
+    account = account_store.get_account(plan.account_id)
+    metadata_keys = tuple(sorted(account.metadata_slots)) if account is not None else ()
     for day in range(plan.start_ms, plan.end_ms, DAY_MS):
-        _rebuild_day(plan.account_id, day, now_ms, result, progress)
+        _rebuild_day(plan.account_id, day, now_ms, result, progress, metadata_keys)
     return result
 
 
 def _rebuild_day(
-    account_id: str, day: int, now_ms: int, result: RebuildResult, progress: Callable[[int], object] | None
+    account_id: str,
+    day: int,
+    now_ms: int,
+    result: RebuildResult,
+    progress: Callable[[int], object] | None,
+    metadata_keys: tuple[str, ...],
 ) -> None:
     for attempt in range(MAX_DAY_ATTEMPTS):
-        current = _current_items(account_id, day)
+        current = _current_items(account_id, day, metadata_keys)
         folded: dict[RollupKey, Rollup] = {}
         reads = ReadStats()
         for hour in range(day, day + DAY_MS, HOUR_MS):
             for log in log_store.logs_in_range(account_id, hour, hour + HOUR_MS, reads):
-                for key in rollup_keys_for(log):
+                for key in rollup_keys_for(log, metadata_keys):
                     folded.setdefault(key, Rollup()).add_log(log, groups=embedded_groups(key.dimension))
             if progress is not None and attempt == 0:
                 progress(1)
@@ -144,13 +157,13 @@ def _rebuild_day(
     raise RebuildConflict(f"the items of {format_ms(day)} kept changing during {MAX_DAY_ATTEMPTS} attempts")
 
 
-def _current_items(account_id: str, day: int) -> dict[RollupKey, StoredRollup]:
+def _current_items(account_id: str, day: int, metadata_keys: tuple[str, ...]) -> dict[RollupKey, StoredRollup]:
     """Every item of the day, quarter hours, hours and the day itself, read consistently (a stale version
     would only fail its write, but a stale body could pass for unchanged)."""
     discovered = [
         stored.key
         for granularity in GRANULARITIES
-        for dimension in dimensions_of(granularity)
+        for dimension in dimensions_of(granularity, metadata_keys)
         for stored in stats_store.query_rollups(account_id, granularity, dimension, day, day + DAY_MS)
     ]
     return stats_store.load_rollups(discovered)

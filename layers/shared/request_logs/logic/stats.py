@@ -15,6 +15,12 @@ plan is cut at their starts (``stats_plan``): the time buckets then come from th
 plan (one per hour, where a UTC day item would straddle two local days), while ``by_model`` and
 ``by_provider`` keep the uncut plan's day items, so a local-time request reads one item per hour of its
 range rather than one per hour and model.
+
+``by_user`` and ``by_metadata`` (``group_by=user`` or ``metadata.<key>`` of an indexed key) read their
+dimension's items the same way as ``by_provider``: one per bucket and value, so O(buckets × groups in the
+range), and the raw edges' logs. Every log is in exactly one item of the dimension (those without a value
+under the absent value, ``domain/rollups``), so the entries (the top ``limit`` by requests, the logs
+without a value, and one ``other`` entry for the rest) add up to the totals exactly.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import TypedDict
 
 from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.filters import DEFAULT_GROUP_LIMIT, METADATA_PREFIX, value_of_attributed
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import DAY_MS, HOUR_MS, QUARTER_MS, Rollup, RollupKey, dimension_value
@@ -46,15 +53,18 @@ from request_logs.domain.stats_plan import (
     raw_logs_retained,
 )
 from request_logs.domain.timeutil import format_in_zone, local_time, zone_name
+from request_logs.logic.attribution import require_indexed
 from request_logs.models.stats import (
     DayStats,
     GroupStats,
     HourStats,
+    MetadataStats,
     ModelStats,
     ProviderStats,
     StatsRange,
     StatsResponse,
     StatsSummary,
+    UserStats,
     WeekStats,
 )
 from request_logs.store import logs as log_store
@@ -92,9 +102,15 @@ def get_request_log_stats(
     now_ms: int,
     zone: tzinfo = UTC,
     reads: ReadStats | None = None,
+    group_limit: int = DEFAULT_GROUP_LIMIT,
 ) -> StatsResponse:
     """Stats of ``[start_ms, end_ms)`` for the given groupings, time buckets in ``zone``; ``reads`` counts
-    DynamoDB items read (benchmarks and tests hold the endpoint to O(buckets) with it)."""
+    DynamoDB items read (benchmarks and tests hold the endpoint to O(buckets) with it). ``group_limit``:
+    the top N of a user or metadata grouping."""
+    reads = reads if reads is not None else ReadStats()
+    for group in groups:
+        if group.startswith(METADATA_PREFIX):
+            require_indexed(account_id, group[len(METADATA_PREFIX) :], reads)
     hourly = "hour" in groups
     if hourly and (buckets := hourly_buckets(start_ms, end_ms)) > MAX_HOURLY_BUCKETS:
         raise InvalidQuery(
@@ -113,11 +129,10 @@ def get_request_log_stats(
         )
     cuts = {cut for group in time_groups for cut in local_bucket_starts(start_ms, end_ms, group, zone)}
     bucket_plan = plan_stats(start_ms, end_ms, now_ms=now_ms, hourly=hourly, cuts=cuts) if cuts else plan
-    reads = reads if reads is not None else ReadStats()
     inputs = read_inputs(
         account_id, plan, groups, now_ms=now_ms, reads=reads, bucket_plan=None if bucket_plan == plan else bucket_plan
     )
-    return build_response(bucket_plan, groups, inputs, zone)
+    return build_response(bucket_plan, groups, inputs, zone, group_limit=group_limit)
 
 
 def read_inputs(
@@ -133,6 +148,7 @@ def read_inputs(
     buckets come from the same items, or, given a ``bucket_plan`` cut at local bucket starts, from its "all"
     items and raw pieces."""
     dimensions = [d for d in DIMENSION_GROUPINGS if d == "model" or d in groups]
+    dimensions += [group for group in groups if _attribution(group)]
     inputs = StatsInputs([], {d: [] for d in dimensions})
     raw_logs: dict[tuple[int, int], list[RequestLog]] = {}  # a raw edge both plans hold is read once
 
@@ -256,7 +272,18 @@ def _merge_by(pairs: Iterable[tuple[int | str, Rollup]]) -> dict[int | str, Roll
 # ---------------------------------------------------------------- folding into the response (pure)
 
 
-def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs, zone: tzinfo = UTC) -> StatsResponse:
+def _attribution(group: str) -> bool:
+    return group == "user" or group.startswith(METADATA_PREFIX)
+
+
+def build_response(
+    plan: StatsPlan,
+    groups: tuple[str, ...],
+    inputs: StatsInputs,
+    zone: tzinfo = UTC,
+    *,
+    group_limit: int = DEFAULT_GROUP_LIMIT,
+) -> StatsResponse:
     overall = Rollup()
     for bucket in inputs.buckets:
         _merge_measures(overall, bucket.rollup)
@@ -284,6 +311,18 @@ def build_response(plan: StatsPlan, groups: tuple[str, ...], inputs: StatsInputs
         arrays["by_provider"] = [
             ProviderStats(provider=value, **_measures(rollup)) for value, rollup in _by_value(inputs.values["provider"])
         ]
+    for group in groups:
+        if group == "user":
+            arrays["by_user"] = [
+                UserStats(user=value, other=other, other_groups=folded, **_measures(rollup))
+                for value, other, folded, rollup in _top(inputs.values[group], group_limit)
+            ]
+        elif group.startswith(METADATA_PREFIX):
+            key = group[len(METADATA_PREFIX) :]
+            arrays["by_metadata"] = [
+                MetadataStats(key=key, value=value, other=other, other_groups=folded, **_measures(rollup))
+                for value, other, folded, rollup in _top(inputs.values[group], group_limit)
+            ]
     if inputs.cuts_approximate:
         plan = replace(plan, cuts_rounded=True)
     return StatsResponse(stats=_summary(overall), range=_range(plan, zone), **arrays)
@@ -305,6 +344,27 @@ def _by_value(pieces: list[tuple[str, Rollup]]) -> list[tuple[str, Rollup]]:
         ((str(value), rollup) for value, rollup in merged.items()),
         key=lambda pair: (-pair[1].counters.requests, pair[0]),
     )
+
+
+def _top(pieces: list[tuple[str, Rollup]], limit: int) -> list[tuple[str | None, bool, int | None, Rollup]]:
+    """(value, other, groups folded, rollup) entries of an attribution grouping: the ``limit`` values with
+    most requests (then by value), the logs without a value (value None), then one ``other`` entry folding
+    every value past the top (None when there is none), so the entries add up to the totals."""
+    ranked = _by_value(pieces)
+    present = [(value_of_attributed(stored), rollup) for stored, rollup in ranked]
+    values = [(value, rollup) for value, rollup in present if value is not None]
+    absent = [rollup for value, rollup in present if value is None]
+    entries: list[tuple[str | None, bool, int | None, Rollup]] = [
+        (value, False, None, rollup) for value, rollup in values[:limit]
+    ]
+    entries += [(None, False, None, rollup) for rollup in absent]
+    rest = values[limit:]
+    if rest:
+        folded = Rollup()
+        for _, rollup in rest:
+            _merge_measures(folded, rollup)
+        entries.append((None, True, len(rest), folded))
+    return entries
 
 
 class _Measures(TypedDict):

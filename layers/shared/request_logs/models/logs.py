@@ -79,6 +79,8 @@ class LogDetail(LogSummary):
     user_agent: str | None
     ip_address: str | None
     resolution: Resolution | None
+    user: str | None  # the end user the customer named to the gateway; null when it named none
+    metadata: dict[str, str]  # the customer's attribution map; {} when it sent none
 
     @classmethod
     def from_log(cls, log: RequestLog) -> "LogDetail":
@@ -97,6 +99,8 @@ class LogDetail(LogSummary):
             user_agent=log.user_agent,
             ip_address=log.ip_address,
             resolution=resolution,
+            user=log.user,
+            metadata=dict(log.metadata or {}),
         )
 
 
@@ -183,6 +187,8 @@ class EnhancedLog(_ResponseModel):
     output_tokens: int
     total_tokens: int
     error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
+    user: str | None = None  # as on the single log: null when absent
+    metadata: dict[str, str] = Field(default_factory=dict)  # {} when absent
 
     @classmethod
     def from_log(cls, log: RequestLog) -> "EnhancedLog":
@@ -205,6 +211,8 @@ class EnhancedLog(_ResponseModel):
             pricing=pricing,
             cost_source=log.cost_source,
             catalog_version=log.catalog_version,
+            user=log.user,
+            metadata=dict(log.metadata or {}),
         )
 
 

@@ -74,6 +74,23 @@ class _ProviderKey(_ResponseModel):
     provider: str
 
 
+class _AttributionKey(_ResponseModel):
+    """An attribution entry's place: ``other`` marks the one entry summing every group past the top N
+    (``other_groups`` of them); the logs without a value have their own entry, keyed null, ``other`` false."""
+
+    other: bool
+    other_groups: Annotated[int | None, Field(exclude_if=_is_none)] = None
+
+
+class _UserKey(_ResponseModel):
+    user: str | None  # null: the requests that named no user (other false), or the folded rest (other true)
+
+
+class _MetadataKey(_ResponseModel):
+    key: str
+    value: str | None  # null: the requests without this key (other false), or the folded rest (other true)
+
+
 class HourStats(GroupStats, _HourKey):
     pass
 
@@ -91,6 +108,14 @@ class ModelStats(GroupStats, _ModelKey):
 
 
 class ProviderStats(GroupStats, _ProviderKey):
+    pass
+
+
+class UserStats(GroupStats, _AttributionKey, _UserKey):
+    pass
+
+
+class MetadataStats(GroupStats, _AttributionKey, _MetadataKey):
     pass
 
 
@@ -115,4 +140,6 @@ class StatsResponse(_ResponseModel):
     by_week: Annotated[list[WeekStats] | None, Field(exclude_if=_is_none)] = None
     by_model: list[ModelStats]
     by_provider: Annotated[list[ProviderStats] | None, Field(exclude_if=_is_none)] = None
+    by_user: Annotated[list[UserStats] | None, Field(exclude_if=_is_none)] = None
+    by_metadata: Annotated[list[MetadataStats] | None, Field(exclude_if=_is_none)] = None
     range: StatsRange

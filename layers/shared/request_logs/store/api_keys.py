@@ -6,7 +6,7 @@ Each key is two items written together: ``KEY#<hash>`` (what the authorizer look
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from request_logs.config import get_settings
@@ -36,6 +36,13 @@ class StoredAccount:
     name: str
     created_ms: int
     usage_identifier: str | None = None
+    # Indexed metadata keys → their slot (1..5): which ``by_metadata_<slot>`` index ingest puts them in
+    # (``store/indexes``). The attribute ``metadata_slots``, a map; absent on accounts that index none.
+    metadata_slots: dict[str, int] = field(default_factory=dict)
+
+
+class AccountChanged(Exception):
+    """The account's indexed keys changed since they were read: read again."""
 
 
 def _key_item(key: StoredApiKey) -> dict[str, Any]:
@@ -59,7 +66,7 @@ def get_key_by_hash(key_hash: str) -> StoredApiKey | None:
 
 
 def put_account(account: StoredAccount) -> None:
-    item = {name: value for name, value in account.__dict__.items() if value is not None}
+    item = {name: value for name, value in account.__dict__.items() if value is not None and value != {}}
     dynamodb().put_item(
         TableName=get_settings().api_keys_table,
         Item=to_attributes({"pk": keys.account_pk(account.account_id), "sk": keys.ACCOUNT_SK, **item}),
@@ -81,7 +88,33 @@ def get_account(account_id: str) -> StoredAccount | None:
         name=item["name"],
         created_ms=int(item["created_ms"]),
         usage_identifier=item.get("usage_identifier"),
+        metadata_slots={str(key): int(slot) for key, slot in (item.get("metadata_slots") or {}).items()},
     )
+
+
+def set_metadata_slots(account_id: str, before: dict[str, int], after: dict[str, int]) -> None:
+    """Replace the account's indexed keys, on the condition that they are still ``before`` (two admins
+    declaring keys at once must not hand out one slot twice). Raises AccountChanged otherwise."""
+    client = dynamodb()
+    names = {"#slots": "metadata_slots"}
+    values: dict[str, Any] = {":after": to_attributes({"v": after})["v"]}
+    if before:
+        condition = "#slots = :before"
+        values[":before"] = to_attributes({"v": before})["v"]
+    else:
+        condition = "attribute_exists(pk) AND (attribute_not_exists(#slots) OR size(#slots) = :zero)"
+        values[":zero"] = {"N": "0"}
+    try:
+        client.update_item(
+            TableName=get_settings().api_keys_table,
+            Key={"pk": {"S": keys.account_pk(account_id)}, "sk": {"S": keys.ACCOUNT_SK}},
+            UpdateExpression="SET #slots = :after",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise AccountChanged(account_id) from exc
 
 
 def put_key(key: StoredApiKey) -> None:

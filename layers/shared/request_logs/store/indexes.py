@@ -11,6 +11,12 @@ Two kinds, both in ``template.yaml`` (a test checks they agree):
   one step per bucket; and the same three for errors alone (sparse), which a ``status=error`` sort or
   bound reads.
 
+- attribution indexes (sparse: only logs carrying the value): ``by_user``, and ``by_metadata_1..5``, one per
+  slot of an account's indexed metadata keys (``MAX_INDEXED_METADATA_KEYS``), partitioned by
+  ``account#shard#<key>=<value>``: the key name inside the value keeps a slot reused for another key from
+  matching the logs indexed under the old one. Which key an account keeps in which slot is the account's
+  (``store/api_keys``); ingest writes the slot attributes of the keys indexed when the log is written.
+
 Every index projects the attributes a list filters on and a summary adds up (``LISTED_ATTRIBUTES``), not
 the whole log: a page read from an index fetches its logs from the table by key.
 """
@@ -20,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from request_logs.domain.filters import LogQuery
+from request_logs.domain.filters import METADATA_PREFIX, LogQuery
 
 # Filter → (GSI name, GSI partition-key attribute).
 FILTER_INDEXES: dict[str, tuple[str, str]] = {
@@ -29,6 +35,22 @@ FILTER_INDEXES: dict[str, tuple[str, str]] = {
     "provider": ("by_provider", "provider_pk"),
     "api_key_id": ("by_api_key", "api_key_pk"),
 }
+USER_INDEX = ("by_user", "user_pk")
+# An account indexes at most this many metadata keys: one GSI each, within DynamoDB's 20 per table.
+MAX_INDEXED_METADATA_KEYS = 5
+METADATA_SLOTS = tuple(range(1, MAX_INDEXED_METADATA_KEYS + 1))
+
+
+def metadata_index(slot: int) -> tuple[str, str]:
+    """(GSI name, partition-key attribute) of a metadata slot."""
+    return f"by_metadata_{slot}", f"metadata_{slot}_pk"
+
+
+def metadata_index_value(key: str, value: str) -> str:
+    """The value a metadata slot's partition key holds (keys never contain "=")."""
+    return f"{key}={value}"
+
+
 # Filters whose index holds only some values (the others read the table with a filter).
 SPARSE_FILTER_VALUES: dict[str, frozenset[str]] = {"status": frozenset({"error"})}
 
@@ -62,7 +84,33 @@ LISTED_ATTRIBUTES = (
     "input_tokens",
     "output_tokens",
     "cost_rank",
+    # Attribution filters left over as filter expressions, once another index was chosen.
+    USER_INDEX[1],
+    *(metadata_index(slot)[1] for slot in METADATA_SLOTS),
 )
+
+
+def projected_attributes(key_attributes: tuple[str, ...]) -> tuple[str, ...]:
+    """What an index with these key attributes projects: LISTED_ATTRIBUTES but its own keys (DynamoDB
+    projects those anyway)."""
+    return tuple(name for name in LISTED_ATTRIBUTES if name not in key_attributes)
+
+
+def filter_index(query: LogQuery, filter_name: str) -> tuple[str, str, str]:
+    """(GSI name, partition-key attribute, the value inside its ``account#shard#...`` key) of an equality
+    filter of ``query``."""
+    value = query.equality_filters()[filter_name]
+    if filter_name == "user":
+        return (*USER_INDEX, value)
+    if filter_name.startswith(METADATA_PREFIX):
+        key = filter_name[len(METADATA_PREFIX) :]
+        return (*metadata_index(query.metadata_slot(key)), metadata_index_value(key, value))
+    return (*FILTER_INDEXES[filter_name], value)
+
+
+def is_attribution(filter_name: str) -> bool:
+    """A user or metadata filter: its attribute holds the sharded index key, not the plain value."""
+    return filter_name == "user" or filter_name.startswith(METADATA_PREFIX)
 
 
 def indexed(filter_name: str, value: str) -> bool:
@@ -84,15 +132,17 @@ class IndexPlan:
 def plan_index(query: LogQuery) -> IndexPlan:
     """Pick the filter most likely to be selective as the index; the others become filter expressions.
 
-    Without statistics the order is a prior: errors are rare, an API key or a model usually narrows more
-    than a provider. ``status=success`` has no index entries (most of the traffic): it is a filter.
+    Without statistics the order is a prior: errors are rare, an end user or a metadata value is usually a
+    small part of the traffic, an API key or a model usually narrows more than a provider.
+    ``status=success`` has no index entries (most of the traffic): it is a filter.
     """
     filters = query.equality_filters()
     candidates = {name: value for name, value in filters.items() if indexed(name, value)}
     if not candidates:
         return IndexPlan(None, "pk", None, filters)
-    order = ["status", "api_key_id", "model", "provider"]
+    metadata = sorted(name for name in candidates if name.startswith(METADATA_PREFIX))
+    order = ["status", "user", *metadata, "api_key_id", "model", "provider"]
     chosen = next(name for name in order if name in candidates)
-    index, attribute = FILTER_INDEXES[chosen]
+    index, attribute, value = filter_index(query, chosen)
     residual = {name: value for name, value in filters.items() if name != chosen}
-    return IndexPlan(index, attribute, filters[chosen], residual)
+    return IndexPlan(index, attribute, value, residual)

@@ -7,6 +7,7 @@ here are a storage contract.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -18,7 +19,10 @@ from request_logs.store.indexes import (
     ERROR_BUCKET_PARTITION,
     FILTER_INDEXES,
     UNPRICED_RANK,
+    USER_INDEX,
     indexed,
+    metadata_index,
+    metadata_index_value,
 )
 
 _INTEGER_FIELDS = (
@@ -41,9 +45,15 @@ _LOG_FIELDS = frozenset(field.name for field in fields(RequestLog))
 _OMITTED_WHEN_ZERO = ("cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens")
 
 
-def log_to_item(log: RequestLog) -> dict[str, Any]:
-    """The item of a log: its fields (None-valued ones left out), table and index keys, TTL attribute."""
+def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The item of a log: its fields (None-valued ones left out), table and index keys, TTL attribute.
+
+    ``metadata_slots``: the account's indexed metadata keys → their slot (``store/api_keys``), when the log
+    is written: the slot attribute of each such key the log carries puts it in that slot's index.
+    """
     item: dict[str, Any] = {name: value for name, value in asdict(log).items() if value is not None}
+    if log.metadata is not None:
+        item["metadata"] = dict(log.metadata)
     for name in _OMITTED_WHEN_ZERO:
         if not item[name]:
             del item[name]
@@ -57,6 +67,13 @@ def log_to_item(log: RequestLog) -> dict[str, Any]:
         value = getattr(log, field_name)
         if indexed(field_name, value):
             item[key_attribute] = keys.index_pk(log.account_id, shard, value)
+    if log.user is not None:
+        item[USER_INDEX[1]] = keys.index_pk(log.account_id, shard, log.user)
+    for key, slot in (metadata_slots or {}).items():
+        if log.metadata is not None and key in log.metadata:
+            item[metadata_index(slot)[1]] = metadata_slot_value(log.account_id, shard, key, log.metadata[key])
+    if metadata_slots:
+        item[INDEXED_METADATA_ATTRIBUTE] = sorted(metadata_slots)
     cost = log.cost_total
     bucket_pk = keys.bucket_pk(log.account_id, keys.value_bucket(log.created_ms, log.ingested_ms))
     item[BUCKET_PARTITION] = bucket_pk
@@ -64,6 +81,22 @@ def log_to_item(log: RequestLog) -> dict[str, Any]:
     if log.status == "error":
         item[ERROR_BUCKET_PARTITION] = bucket_pk
     return item
+
+
+def metadata_slot_value(account_id: str, shard: int, key: str, value: str) -> str:
+    """What a log's metadata slot attribute holds for ``key``: its slot index's partition key."""
+    return keys.index_pk(account_id, shard, metadata_index_value(key, value))
+
+
+# The account's indexed metadata keys when the log was written, carried or not by the log: the stream
+# aggregator keeps the log's rollups for exactly these (those without the key under the absent value).
+INDEXED_METADATA_ATTRIBUTE = "metadata_indexed"
+
+
+def indexed_metadata_keys(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The metadata keys the account indexed when a log item was written, sorted (the stream aggregator
+    keeps the log's rollups for these: so rollups and indexes agree on every log)."""
+    return tuple(sorted(str(key) for key in item.get(INDEXED_METADATA_ATTRIBUTE) or ()))
 
 
 def log_from_item(item: dict[str, Any]) -> RequestLog:

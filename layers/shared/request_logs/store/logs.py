@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,10 +19,11 @@ from request_logs.domain.filters import LogQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering, Position
 from request_logs.domain.reads import ReadStats
+from request_logs.domain.rollups import DAY_MS
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
-from request_logs.store.indexes import IndexPlan, plan_index
-from request_logs.store.items import log_from_item, log_to_item
+from request_logs.store.indexes import IndexPlan, metadata_index, plan_index
+from request_logs.store.items import log_from_item, log_to_item, metadata_slot_value
 from request_logs.store.query_pool import parallel_map
 from request_logs.store.value_index import (
     bounded_logs,
@@ -40,13 +41,14 @@ class DuplicateLog(Exception):
     """The log already exists: the message was delivered before."""
 
 
-def put_log(log: RequestLog) -> None:
-    """Write a log once. Raises DuplicateLog if a log with the same key exists (a redelivery)."""
+def put_log(log: RequestLog, metadata_slots: Mapping[str, int] | None = None) -> None:
+    """Write a log once. Raises DuplicateLog if a log with the same key exists (a redelivery).
+    ``metadata_slots``: the account's indexed metadata keys and their slots (``items.log_to_item``)."""
     client = dynamodb()
     try:
         client.put_item(
             TableName=get_settings().logs_table,
-            Item=to_attributes(log_to_item(log)),
+            Item=to_attributes(log_to_item(log, metadata_slots)),
             ConditionExpression="attribute_not_exists(pk)",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
@@ -431,3 +433,63 @@ def logs_in_range(account_id: str, start_ms: int, end_ms: int, reads: ReadStats)
     _read_shards(shape, reads, lambda shard, response: per_shard[shard].extend(response.get("Items", [])))
     merged = heapq.merge(*per_shard, key=lambda item: item["sk"]["S"])
     return [log_from_item(from_attributes(raw)) for raw in merged]
+
+
+@dataclass(frozen=True)
+class SlotBackfill:
+    carrying: int  # logs carrying the key
+    written: int  # of those, given the slot attribute by this run
+    days: tuple[int, ...]  # the UTC days (start ms) holding any log of the range: what a rebuild must cover
+
+
+def backfill_metadata_slot(
+    account_id: str, key: str, slot: int, start_ms: int, end_ms: int, reads: ReadStats
+) -> SlotBackfill:
+    """Give every log of the account created in ``[start_ms, end_ms)`` that carries metadata ``key`` the
+    attribute of ``slot`` (``items.log_to_item`` writes it for new logs). Idempotent: a log that already
+    holds the value is left alone (its conditional update fails), and a log deleted meanwhile is not
+    written back.
+
+    An admin operation: it reads every log of the range (shards in parallel), the key projected only.
+    Updates reach the stream as MODIFY records, which the aggregator never sees (its filter takes INSERT).
+    """
+    attribute = metadata_index(slot)[1]
+    shape = _shape(LogQuery(account_id, start_ms, end_ms))
+    if shape is None:
+        return SlotBackfill(0, 0, ())
+    carrying: list[list[tuple[str, str, str]]] = [[] for _ in range(keys.LOG_SHARDS)]
+    days: list[set[int]] = [set() for _ in range(keys.LOG_SHARDS)]
+
+    def collect(shard: int, response: dict[str, Any]) -> None:
+        for raw in response.get("Items", []):
+            created_ms = keys.parse_log_sk(raw["sk"]["S"])[0]
+            days[shard].add(created_ms - created_ms % DAY_MS)
+            value = raw.get("metadata", {}).get("M", {}).get(key, {}).get("S")
+            if value is not None:
+                carrying[shard].append((raw["pk"]["S"], raw["sk"]["S"], value))
+
+    # Every log, not only those carrying the key: the others count under the key's absent value, so
+    # their days need rebuilding too. A filter would not make the read cheaper anyway.
+    _read_shards(shape, reads, collect, projection=("pk", "sk", "metadata"))
+
+    def write_shard(shard: int) -> int:
+        written = 0
+        client = dynamodb()
+        for pk, sk, value in carrying[shard]:
+            indexed = metadata_slot_value(account_id, shard, key, value)
+            try:
+                client.update_item(
+                    TableName=get_settings().logs_table,
+                    Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                    UpdateExpression="SET #slot = :v",
+                    ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#slot) OR #slot <> :v)",
+                    ExpressionAttributeNames={"#slot": attribute},
+                    ExpressionAttributeValues={":v": {"S": indexed}},
+                )
+                written += 1
+            except client.exceptions.ConditionalCheckFailedException:
+                pass  # already indexed (a second run), or deleted by TTL meanwhile
+        return written
+
+    written = sum(parallel_map(write_shard, range(keys.LOG_SHARDS)))
+    return SlotBackfill(sum(len(found) for found in carrying), written, tuple(sorted(set().union(*days))))

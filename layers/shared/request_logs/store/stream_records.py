@@ -12,7 +12,7 @@ from typing import Any
 from request_logs.domain.log import RequestLog
 from request_logs.store import keys
 from request_logs.store.dynamo import from_attributes
-from request_logs.store.items import log_from_item
+from request_logs.store.items import indexed_metadata_keys, log_from_item
 
 
 class PoisonRecord(ValueError):
@@ -31,12 +31,16 @@ class StreamLog:
     shard: int
     stamp: int | None  # ingest's stamp (the marker's own); logs ingested before stamps existed have none
     log: RequestLog | None
+    # The metadata keys the log was indexed under when written (``items.indexed_metadata_keys``).
+    metadata_keys: tuple[str, ...] = ()
 
     @classmethod
-    def of_log(cls, log: RequestLog, sequence_number: str) -> StreamLog:
+    def of_log(cls, log: RequestLog, sequence_number: str, metadata_keys: tuple[str, ...] = ()) -> StreamLog:
         shard = keys.log_shard(log.id)
         partition = keys.log_pk(log.account_id, shard)
-        return cls(partition, int(sequence_number), sequence_number, log.account_id, shard, log.ingested_ms, log)
+        return cls(
+            partition, int(sequence_number), sequence_number, log.account_id, shard, log.ingested_ms, log, metadata_keys
+        )
 
 
 def stream_log_from(record: dict[str, Any]) -> StreamLog:
@@ -61,6 +65,6 @@ def stream_log_from(record: dict[str, Any]) -> StreamLog:
                 stamp=int(image["ingested_ms"]),
                 log=None,
             )
-        return StreamLog.of_log(log_from_item(image), sequence_number)
+        return StreamLog.of_log(log_from_item(image), sequence_number, indexed_metadata_keys(image))
     except (KeyError, TypeError, ValueError) as exc:
         raise PoisonRecord(f"NewImage is not a request log: {exc}") from exc

@@ -38,6 +38,8 @@ from request_logs.store.indexes import (
     ERROR_VALUE_INDEXES,
     UNPRICED_RANK,
     VALUE_INDEXES,
+    filter_index,
+    is_attribution,
 )
 from request_logs.store.query_pool import MAX_PARALLEL_QUERIES, parallel_map
 
@@ -101,12 +103,26 @@ def filter_clauses(
     A bound is two comparisons, not BETWEEN: the same on DynamoDB, and moto's filter drops a value of 0
     from a BETWEEN (a failed request the gateway billed nothing). A cost bound, never negative, leaves the
     unpriced logs (``cost_rank`` -1) out too.
+
+    A user or metadata filter compares its index's partition attribute, which holds the value with the
+    account and the log's shard (``filter_index``): the same attribute for any shard, so one ``IN`` of
+    the ``LOG_SHARDS`` spellings matches it in an index that mixes shards (the value indexes) as well.
+    Those attributes are small and projected into every index; the metadata map itself is not.
     """
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    for position, (attribute, value) in enumerate(sorted(equality.items())):
-        names[f"#f{position}"] = attribute
+    for position, (name, value) in enumerate(sorted(equality.items())):
+        if is_attribution(name):
+            _, attribute, indexed_value = filter_index(query, name)
+            names[f"#f{position}"] = attribute
+            spellings = []
+            for shard in range(keys.LOG_SHARDS):
+                values[f":f{position}s{shard}"] = {"S": keys.index_pk(query.account_id, shard, indexed_value)}
+                spellings.append(f":f{position}s{shard}")
+            clauses.append(f"#f{position} IN ({', '.join(spellings)})")
+            continue
+        names[f"#f{position}"] = name
         values[f":f{position}"] = {"S": value}
         clauses.append(f"#f{position} = :f{position}")
     bounded = {"latency": query.filters_latency, "cost": query.filters_cost}
