@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -32,6 +32,7 @@ from request_logs.domain.freshness import is_late
 from request_logs.domain.log import RequestLog
 from request_logs.logic.ingest import request_log_from
 from request_logs.models.messages import RequestCompleted
+from request_logs.store.api_keys import StoredAccount, put_account
 from request_logs.store.dynamo import dynamodb, reset_clients, to_attributes
 from request_logs.store.items import log_to_item
 from request_logs.store.stats import raise_late_marks
@@ -67,10 +68,14 @@ def build_dataset(count: int, *, days: int, end_ms: int, error_rate: float, seed
     return Dataset(start_ms, end_ms, logs)
 
 
-def write_logs(client: Any, table: str, logs: list[RequestLog]) -> None:
+def write_logs(
+    client: Any, table: str, logs: list[RequestLog], metadata_slots: Mapping[str, int] | None = None
+) -> None:
+    """``metadata_slots``: the account's indexed metadata keys, as ingest would read them from the account."""
     for start in range(0, len(logs), _BATCH_WRITE_MAX):
         requests = [
-            {"PutRequest": {"Item": to_attributes(log_to_item(log))}} for log in logs[start : start + _BATCH_WRITE_MAX]
+            {"PutRequest": {"Item": to_attributes(log_to_item(log, metadata_slots))}}
+            for log in logs[start : start + _BATCH_WRITE_MAX]
         ]
         pending: dict[str, Any] = {table: requests}
         while pending:
@@ -90,7 +95,7 @@ def _announce_late_logs(logs: list[RequestLog]) -> None:
 
 
 @contextmanager
-def loaded_stack(dataset: Dataset) -> Iterator[Stack]:
+def loaded_stack(dataset: Dataset, metadata_slots: Mapping[str, int] | None = None) -> Iterator[Stack]:
     """moto in process with every resource of ``template.yaml``, the functions' environment set, and the
     dataset's logs in the logs table (whose stream then holds one INSERT per log, in write order).
 
@@ -106,7 +111,12 @@ def loaded_stack(dataset: Dataset) -> Iterator[Stack]:
             try:
                 started = time.monotonic()
                 _announce_late_logs(dataset.logs)
-                write_logs(dynamodb(), get_settings().logs_table, dataset.logs)
+                if metadata_slots:
+                    # The account, indexing these keys: the read endpoints look their slots up there.
+                    put_account(
+                        StoredAccount(ACCOUNT_ID, "bench", dataset.start_ms, metadata_slots=dict(metadata_slots))
+                    )
+                write_logs(dynamodb(), get_settings().logs_table, dataset.logs, metadata_slots)
                 print(f"  wrote {len(dataset.logs)} logs in {time.monotonic() - started:.0f} s")
                 yield stack
             finally:

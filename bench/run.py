@@ -17,6 +17,7 @@ from bench.enhanced_summary import measure_enhanced_summary
 from bench.figures import BUDGETS, failed_budgets, format_figure
 from bench.item_size import measure_worst_case_item
 from bench.make_run_ready import measure_make_run_ready
+from bench.metadata_filter import measure_metadata_filter
 from bench.percentile_error import measure_percentile_error
 from bench.read_amplification import measure_read_amplification
 from bench.readme_examples import RUNS, SETTLED, WARMUPS, measure_readme_examples
@@ -50,6 +51,8 @@ def main() -> int:
     results.update(measure_cold_init(args.runs))
     print(f"read amplification: {args.logs} logs over 30 days")
     results.update(measure_read_amplification(args.logs))
+    print(f"metadata filter: {args.logs} logs over 30 days, metadata.feature matching about 2 %")
+    results.update(measure_metadata_filter(args.logs))
     print(f"stats: {args.stats_logs} logs over {DAYS} days through the stream aggregator, then the stats endpoint")
     with aggregated_stack(args.stats_logs) as world:
         results.update(measure_stats(world))

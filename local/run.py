@@ -35,7 +35,7 @@ from typing import Any
 
 import boto3
 
-from local.demo.accounts import DemoAccount, create_demo_account
+from local.demo.accounts import DEMO_METADATA_KEYS, DemoAccount, create_demo_account
 from local.demo.traffic import demo_messages, enqueue, malformed_bodies
 from local.emulator.gateway import GatewayServer, LocalApiGateway
 from local.emulator.lambda_runtime import FunctionRegistry
@@ -330,8 +330,8 @@ def main() -> int:
             f"moto server at {backend.moto.endpoint_url} (AWS_ENDPOINT_URL; make admin and make invoke "
             f"TARGET=local find it through {_relative(state_file)})",
         )
-        first = create_demo_account("Demo Account", ["default", "batch-jobs"])
-        second = create_demo_account("Second Demo Account", ["default"])
+        first = create_demo_account("Demo Account", ["default", "batch-jobs"], metadata_keys=DEMO_METADATA_KEYS)
+        second = create_demo_account("Second Demo Account", ["default"], metadata_keys=DEMO_METADATA_KEYS)
         say(started, f"demo accounts {first.account_id} (2 keys) and {second.account_id} (1 key)")
 
         first_messages = demo_messages(first, FIRST_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=7)

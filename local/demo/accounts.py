@@ -9,6 +9,10 @@ from local.demo.messages import DemoKey
 from request_logs.domain.api_keys import generate_id
 from request_logs.logic import accounts
 
+# The demo traffic's metadata keys (local/demo/messages.py), indexed so that `make run` shows metadata
+# filters and groupings: declared before any log arrives, so nothing needs a backfill.
+DEMO_METADATA_KEYS = ("feature", "environment")
+
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -18,8 +22,14 @@ class DemoAccount:
     api_keys: list[str]  # the plaintexts of ``keys``, in the same order
 
 
-def create_demo_account(name: str, key_names: Sequence[str], *, usage_identifier_per_key: bool = False) -> DemoAccount:
-    """An account linked to the usage plan, with one API key per name.
+def create_demo_account(
+    name: str,
+    key_names: Sequence[str],
+    *,
+    usage_identifier_per_key: bool = False,
+    metadata_keys: Sequence[str] = (),
+) -> DemoAccount:
+    """An account linked to the usage plan, with one API key per name, indexing ``metadata_keys``.
 
     The account's usage identifier links it, as ``admin create-account`` does; with
     ``usage_identifier_per_key`` each key has its own instead, as ``admin create-key --stack`` makes them on
@@ -34,5 +44,7 @@ def create_demo_account(name: str, key_names: Sequence[str], *, usage_identifier
     else:
         account = accounts.create_account(name, usage_identifier=generate_id("usage"))
         created = [accounts.create_api_key(account.account_id, name=key_name) for key_name in key_names]
+    for key in metadata_keys:
+        accounts.index_metadata_key(account.account_id, key)
     demo_keys = [DemoKey(key.record.api_key_id, key.record.prefix) for key in created]
     return DemoAccount(account.account_id, created[0].api_key, demo_keys, [key.api_key for key in created])

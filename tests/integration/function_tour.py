@@ -264,6 +264,8 @@ def run_tour(out_dir: Path) -> None:
 
     first = accounts.create_account("Tour", usage_identifier="usage" + secrets.token_hex(16))
     second = accounts.create_account("Tour second")
+    # Ingest reads the account's indexed metadata keys; metadata filters and groupings resolve them.
+    accounts.index_metadata_key(first.account_id, "feature")
     assert first.usage_identifier is not None
     tour.secrets.add(first.usage_identifier)
     valid = tour.key(first.account_id)
@@ -296,6 +298,8 @@ def run_tour(out_dir: Path) -> None:
         gateway_message(first.account_id, f"req_tour_{n}", f"{CANARY} prompt {n}", created_at=created_at)
         for n in range(12)
     ]
+    for message in messages[:6]:  # attribution: indexed under the account's "feature" slot
+        message.update(version=2, user="user_tour", metadata={"feature": "tour"})
     big = gateway_message(
         first.account_id, "req_tour_big", CANARY + secrets.token_urlsafe(BIG_BODY_CHARS), created_at=created_at
     )
@@ -340,6 +344,8 @@ def every_route(tour: Tour, key: str, other_key: str, account: str, other_accoun
         tour.call(route, key, account, own, [("limit", "1000")])
         tour.call(route, key, account, own, [("group_by", "day,model"), ("start_date", "2026-11-01")])
         tour.call(route, key, account, own, [("sort", "cost"), ("limit", "2")])
+        tour.call(route, key, account, own, [("metadata.feature", "tour"), ("user", "user_tour")])
+        tour.call(route, key, account, own, [("group_by", "metadata.feature"), ("limit", "1")])
         # Filters read indexes (errors, a latency band); a page with more after it hands out a signed
         # cursor, which is then followed.
         for filters in ([("status", "error")], [("status", "success")], [("min_latency", "1")]):
