@@ -7,10 +7,12 @@ import itertools
 import pytest
 
 from local.stack.template import load_template_document
-from request_logs.domain.filters import LogQuery
+from request_logs.domain.filters import LogQuery, MetadataFilter, RollupFilter
 from request_logs.domain.log import RequestLog
 from request_logs.store.indexes import FILTER_INDEXES, LISTED_ATTRIBUTES, UNPRICED_RANK, VALUE_INDEXES, plan_index
 from request_logs.store.items import log_to_item
+from request_logs.store.keys import LOG_SHARDS
+from request_logs.store.value_index import filter_clauses
 
 
 def query(**filters: object) -> LogQuery:
@@ -130,3 +132,33 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
 def test_successes_leave_the_sparse_status_index_out() -> None:
     success = log_to_item(_unpriced_log("success", 200))
     assert "status_pk" not in success and "model_pk" in success
+
+
+def test_an_attribution_filter_reads_its_index_and_the_others_filter() -> None:
+    pairs = (MetadataFilter("env", "prod", slot=4), MetadataFilter("feature", "chat", slot=2))
+    plan = plan_index(query(metadata=pairs, model="openai/gpt-4o"))
+    # Metadata before model; the first key in key order reads its slot, keyed by name=value.
+    assert (plan.index, plan.key_attribute, plan.value) == ("by_metadata_4", "metadata_4_pk", "env=prod")
+    assert plan.residual_filters == {"metadata.feature": "chat", "model": "openai/gpt-4o"}
+    plan = plan_index(query(metadata=pairs, user="u1", status="error"))
+    assert (plan.index, plan.value) == ("by_status", "error")
+    plan = plan_index(query(metadata=pairs, user="u1"))
+    assert (plan.index, plan.key_attribute, plan.value) == ("by_user", "user_pk", "u1")
+
+
+def test_a_residual_attribution_filter_matches_its_attribute_in_every_shard_spelling() -> None:
+    q = query(metadata=(MetadataFilter("feature", "chat", slot=2),), user="u1")
+    clauses, names, values = filter_clauses(q, q.equality_filters())
+    assert len(clauses) == 2 and all(" IN (" in clause for clause in clauses)
+    assert set(names.values()) == {"metadata_2_pk", "user_pk"}
+    spelled = {value["S"] for value in values.values()}
+    assert {f"acct_alpha#{shard}#feature=chat" for shard in range(LOG_SHARDS)} <= spelled
+    assert {f"acct_alpha#{shard}#u1" for shard in range(LOG_SHARDS)} <= spelled
+
+
+def test_one_attribution_filter_is_answered_by_its_rollups_with_values_marked() -> None:
+    assert query(user="u1").rollup_filter() == RollupFilter("user", "=u1")
+    assert query(metadata=(MetadataFilter("feature", ""),), status="error").rollup_filter() == RollupFilter(
+        "metadata.feature", "=", "error"
+    )
+    assert query(user="u1", model="m").rollup_filter() is None

@@ -23,8 +23,13 @@ from request_logs.store.indexes import (
     ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     FILTER_INDEXES,
+    MAX_INDEXED_METADATA_KEYS,
+    METADATA_SLOTS,
+    USER_INDEX,
     VALUE_INDEXES,
     indexed,
+    metadata_index,
+    projected_attributes,
 )
 from request_logs.store.items import StoredContent, log_to_item
 from tests.sam_translated import functions, granted, of_type, role_of, translate
@@ -430,3 +435,38 @@ def test_cfn_lint_passes() -> None:
 
     matches = lint_file(TEMPLATE_PATH, config=ManualArgs(regions=[REGION]))
     assert [str(match) for match in matches] == []
+
+
+def test_attribution_indexes_are_sparse_slots_within_the_gsi_limit(document: dict[str, Any]) -> None:
+    table = table_of(document, "LOGS_TABLE")["Properties"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert len(indexes) <= 20  # DynamoDB's limit of GSIs per table
+    expected = [USER_INDEX, *(metadata_index(slot) for slot in METADATA_SLOTS)]
+    assert len(METADATA_SLOTS) == MAX_INDEXED_METADATA_KEYS
+    for index_name, key_attribute in expected:
+        assert {key["KeyType"]: key["AttributeName"] for key in indexes[index_name]["KeySchema"]} == {
+            "HASH": key_attribute,
+            "RANGE": "sk",
+        }
+    message = {**SAMPLE_MESSAGE, "version": 2, "user": "u1", "metadata": {"feature": "chat", "other": "x"}}
+    log = request_log_from(RequestCompleted.model_validate(message))
+    item = log_to_item(log, {"feature": 2, "env": 3})
+    shard = int(item["pk"].rpartition("#")[2])
+    assert item["user_pk"] == f"acct_template#{shard}#u1"
+    assert item["metadata_2_pk"] == f"acct_template#{shard}#feature=chat"
+    # Sparse: a key the log lacks, or one the account does not index, writes no slot attribute.
+    assert {name for name in item if name.startswith("metadata_") and name.endswith("_pk")} == {"metadata_2_pk"}
+    assert item["metadata_indexed"] == ["env", "feature"]
+    plain = log_to_item(request_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)))
+    assert "user_pk" not in plain and "metadata_indexed" not in plain
+
+
+def test_every_index_projects_what_lists_filter_and_sum(document: dict[str, Any]) -> None:
+    """Residual filters and summaries read these from any index (``store/indexes.LISTED_ATTRIBUTES``)."""
+    table = table_of(document, "LOGS_TABLE")["Properties"]
+    for index in table["GlobalSecondaryIndexes"]:
+        keys_of = tuple(key["AttributeName"] for key in index["KeySchema"])
+        assert index["Projection"]["ProjectionType"] == "INCLUDE"
+        assert sorted(index["Projection"]["NonKeyAttributes"]) == sorted(projected_attributes(keys_of)), index[
+            "IndexName"
+        ]
