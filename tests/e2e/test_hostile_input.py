@@ -191,13 +191,15 @@ def test_odd_number_notations_are_a_400_naming_the_parameter(api: LocalApi, path
 def test_other_spellings_of_a_number_mean_that_number_or_are_a_400(
     api: LocalApi, path: str, name: str, value: str, number: int
 ) -> None:
-    # With a model that matches nothing, a 200 costs no page of logs: only the echo matters here.
-    query = f"{name}={value}" + ("&model=no-such-model" if name != "model" else "")
+    # With a model that matches nothing, a 200 costs no page of logs: only the echo matters here (stats
+    # take no model: their limit is the top N of a user or metadata grouping).
+    filtered = name != "model" and (path, "model") in ALL_PARAMETERS
+    query = f"{name}={value}" + ("&model=no-such-model" if filtered else "")
     response = request(api, f"{path}?{query}", bearer(api))
 
     if response.status != 200:
         assert_error(response, 400, param=name)
-    elif name in ("limit", "offset"):
+    elif name in ("limit", "offset") and "pagination" in response.json():
         assert response.json()["pagination"][name] == number  # "+5" is 5, never 0 or 50
 
 

@@ -226,6 +226,15 @@ def _list_filtered(call: Invocation) -> None:
     assert call.body["pagination"]["total"] == 1
 
 
+@expect("api/list_metadata_not_indexed.json")
+def _list_metadata_not_indexed(call: Invocation) -> None:
+    # The fixture account indexes no metadata key: a metadata filter is a 400 that says which keys are.
+    assert call.status == 400, call.body
+    error = call.body["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "metadata.feature")
+    assert error["message"].endswith("Indexed keys: none.")
+
+
 @expect("api/list_local_dates.json")
 def _list_local_dates(call: Invocation) -> None:
     # 2026-11-20 in Auckland (+13:00, daylight saving) is 2026-11-19T11:00Z up to 2026-11-20T11:00Z.
