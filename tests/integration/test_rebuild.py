@@ -275,3 +275,44 @@ def test_admin_rebuild_stats_repairs_the_local_stack_with_a_progress_bar(
     assert "force it once the aggregator is idle" in captured.err
     assert main(["rebuild-stats", "--account-id", "acct_nobody", "--start", start, "--end", end]) == 1
     assert "no account acct_nobody" in capsys.readouterr().err
+
+
+def test_admin_index_metadata_key_backfills_the_stored_logs_and_rebuilds_their_days(
+    local_stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from request_logs.logic.stats import get_request_log_stats
+
+    now = time.time_ns() // 1_000_000
+    today = now - now % DAY_MS
+    accounts.create_account("Index test", ACCOUNT_A)
+    functions = FunctionRegistry(local_stack.template)
+    messages = generate_messages(ACCOUNT_A, KEYS_A, 30, today - 5 * DAY_MS, today - 2 * DAY_MS, seed=47)
+    for position, message in enumerate(messages):  # a third without the key, one with an empty value
+        message["version"] = 2
+        if position % 3:
+            message["metadata"] = {"feature": ["chat", "search", ""][position % 4 % 3]}
+    assert Ingestor(functions, local_stack).messages(messages) == []
+    aggregate_everything(local_stack, functions)
+    capsys.readouterr()  # the functions' own log lines
+
+    code = main(["index-metadata-key", "--account-id", ACCOUNT_A, "--key", "feature", "--force", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    carrying = [m for m in messages if "metadata" in m]
+    days = {int(m["created_at"][8:10]) for m in messages}
+    assert (result["logs_with_key"], result["logs_indexed"], result["days_rebuilt"]) == (
+        len(carrying),
+        len(carrying),
+        len(days),
+    )
+    # Logs stored before the declaration are now grouped (and those without the key under null).
+    stats = get_request_log_stats(ACCOUNT_A, today - 6 * DAY_MS, today, ("metadata.feature",), now_ms=now)
+    found = {(entry.value, entry.other): entry.requests for entry in stats.by_metadata or []}
+    expected: dict[tuple[str | None, bool], int] = {}
+    for message in messages:
+        value = (message.get("metadata") or {}).get("feature")
+        expected[(value, False)] = expected.get((value, False), 0) + 1
+    assert found == expected
+    again = main(["index-metadata-key", "--account-id", ACCOUNT_A, "--key", "feature", "--force", "--json"])
+    assert again == 0 and json.loads(capsys.readouterr().out)["logs_indexed"] == 0
