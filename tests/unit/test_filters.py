@@ -162,3 +162,10 @@ def test_one_attribution_filter_is_answered_by_its_rollups_with_values_marked() 
         "metadata.feature", "=", "error"
     )
     assert query(user="u1", model="m").rollup_filter() is None
+
+
+def test_the_api_reads_metadata_keys_as_ingest_accepts_them() -> None:
+    from request_logs.api.params import _METADATA_KEY
+    from request_logs.models.messages import METADATA_KEY_PATTERN
+
+    assert f"^{_METADATA_KEY.pattern}$" == METADATA_KEY_PATTERN

@@ -76,7 +76,9 @@ User = Annotated[
         examples=["user_0001"],
     ),
 ]
-# metadata.<key>: the key as ingest accepts it (models/messages.METADATA_KEY_PATTERN), the value as long.
+# metadata.<key>: the key as ingest accepts it (models/messages.METADATA_KEY_PATTERN, spelled again here:
+# importing the ingest models would cost every API function's cold start their class creation), the
+# value as long.
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_:-]{1,64}")
 MAX_METADATA_VALUE_LENGTH = 256
 MinLatency = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Minimum latency in ms.")]
@@ -147,7 +149,7 @@ def log_query(
     metadata: Mapping[str, str] | None = None,
 ) -> LogQuery:
     """The list filters both list endpoints share, checked against each other (400 naming the parameter).
-    ``metadata``: the request's ``metadata.<key>`` parameters as sent (``metadata_parameters``)."""
+    ``metadata``: the request's ``metadata.<key>`` parameters as sent (``resolver.metadata_query``)."""
     zone = time_zone(tz)
     requested = requested_range(_instant("start_date", start_date, zone), _instant("end_date", end_date, zone))
     return LogQuery(
@@ -165,11 +167,6 @@ def log_query(
         user=user,
         metadata=metadata_filters(metadata or {}),
     )
-
-
-def metadata_parameters(query_string: Mapping[str, str] | None) -> dict[str, str]:
-    """The ``metadata.<key>`` parameters of a query string (the resolver lets them through by prefix)."""
-    return {name: value for name, value in (query_string or {}).items() if name.startswith(METADATA_PREFIX)}
 
 
 def metadata_filters(parameters: Mapping[str, str]) -> tuple[MetadataFilter, ...]:

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
 from request_logs.api.errors import AuthenticationError, register_error_handlers, repeated_query_parameter
-from request_logs.api.params import metadata_parameters
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.reads import ReadStats
@@ -82,8 +81,10 @@ def request_reads(app: APIGatewayRestResolver) -> ReadStats:
 
 
 def metadata_query(app: APIGatewayRestResolver) -> dict[str, str]:
-    """The request's ``metadata.<key>`` query parameters, as sent."""
-    return metadata_parameters(app.current_event.query_string_parameters)
+    """The request's ``metadata.<key>`` query parameters, as sent (``params.metadata_filters`` reads them).
+    Here rather than in ``params``: the log and details functions use this module, not that one."""
+    query = app.current_event.query_string_parameters or {}
+    return {name: value for name, value in query.items() if name.startswith(METADATA_PREFIX)}
 
 
 def caller_account(app: APIGatewayRestResolver) -> str:
