@@ -305,8 +305,10 @@ def rebuild_stats(args: argparse.Namespace, target: Target) -> dict[str, Any]:
             result = stats_rebuild.rebuild_stats(plan, now_ms=now, progress=bar.update)
         except stats_rebuild.RebuildConflict as exc:
             raise CliError(f"{exc}: is the aggregator still applying records for these days? Try again later") from exc
+    completed = accounts.rebuilt(plan.account_id, plan.start_ms, plan.end_ms)
     return {
         "account_id": plan.account_id,
+        "completed_metadata_keys": completed,
         "start": format_ms(plan.start_ms),
         "end": format_ms(plan.end_ms),
         "days": plan.hours // 24,
@@ -351,6 +353,10 @@ def index_metadata_key(args: argparse.Namespace, target: Target) -> dict[str, An
             except stats_rebuild.RebuildConflict as exc:
                 raise CliError(f"{exc}: run rebuild-stats for these days once the aggregator is idle") from exc
     pending = [day for day in backfill.days if day >= last]
+    # Until rebuilt, those days' rollups of the key lack the logs stored before now: the API then counts
+    # the key's filters from the logs, and its groupings say so.
+    today_end = now - now % DAY_MS + DAY_MS
+    accounts.mark_metadata_pending(args.account_id, args.key, (pending[0], today_end) if pending else None)
     return {
         "account_id": args.account_id,
         "key": args.key,
@@ -419,6 +425,8 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
             f"({result['days']} days): {result['logs_read']:,} logs read, {result['items_written']:,} items "
             f"written, {result['items_deleted']:,} deleted, {result['items_unchanged']:,} already right."
         )
+        if result["completed_metadata_keys"]:
+            print(f"Rollups of metadata keys {', '.join(result['completed_metadata_keys'])} are complete again.")
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {

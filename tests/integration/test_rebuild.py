@@ -316,3 +316,46 @@ def test_admin_index_metadata_key_backfills_the_stored_logs_and_rebuilds_their_d
     assert found == expected
     again = main(["index-metadata-key", "--account-id", ACCOUNT_A, "--key", "feature", "--force", "--json"])
     assert again == 0 and json.loads(capsys.readouterr().out)["logs_indexed"] == 0
+
+
+def test_days_a_key_declaration_could_not_rebuild_are_pending_until_rebuild_stats_covers_them(
+    local_stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from admin import cli
+    from request_logs.domain.filters import LogQuery, MetadataFilter
+    from request_logs.logic.read_logs import list_request_logs
+    from request_logs.logic.stats import get_request_log_stats
+
+    monkeypatch.setattr(cli, "_ingest_settle_seconds", lambda: 0)  # no ingest runs beside this test
+    now = time.time_ns() // 1_000_000
+    today = now - now % DAY_MS
+    accounts.create_account("Pending test", ACCOUNT_A)
+    functions = FunctionRegistry(local_stack.template)
+    # Within the aggregator's settle window (6 h): the declaration cannot rebuild their day.
+    messages = generate_messages(ACCOUNT_A, KEYS_A, 12, now - 3 * 3_600_000, now - 60_000, seed=48)
+    for position, message in enumerate(messages):
+        message.update(version=2, metadata={"feature": "chat" if position % 2 else "search"})
+    assert Ingestor(functions, local_stack).messages(messages) == []
+    aggregate_everything(local_stack, functions)
+    capsys.readouterr()
+
+    assert main(["index-metadata-key", "--account-id", ACCOUNT_A, "--key", "feature", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["days_rebuilt"] == 0 and result["pending_from"] is not None
+    # The filter's total comes from the logs meanwhile: exact.
+    chat = sum(1 for m in messages if m["metadata"]["feature"] == "chat")
+    query = LogQuery(ACCOUNT_A, today - DAY_MS, now + 1, metadata=(MetadataFilter("feature", "chat"),))
+    assert list_request_logs(query, limit=5, offset=0, cursor=None, now_ms=now).pagination.total == chat
+    stats = get_request_log_stats(ACCOUNT_A, today - DAY_MS, now + 1, ("metadata.feature",), now_ms=now)
+    assert stats.range.note is not None and "rebuild-stats" in stats.range.note
+
+    first, last = (time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) for ms in (now - 3 * 3_600_000, now))
+    code = main(["rebuild-stats", "--account-id", ACCOUNT_A, "--start", first, "--end", last, "--force", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["completed_metadata_keys"] == ["feature"]
+    stats = get_request_log_stats(ACCOUNT_A, today - DAY_MS, now + 1, ("metadata.feature",), now_ms=now)
+    assert stats.range.note is None
+    assert {entry.value: entry.requests for entry in stats.by_metadata or []} == {
+        "chat": chat,
+        "search": len(messages) - chat,
+    }

@@ -21,6 +21,9 @@ class MetadataFilter:
     key: str
     value: str
     slot: int = 0
+    # False while the key's rollups lack logs stored before it was declared (``logic/attribution``):
+    # totals then come from the logs, through the slot's index.
+    rollups_complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class LogQuery:
         key are not.
         """
         if self.min_latency is not None or self.max_latency is not None or self.filters_cost:
+            return None
+        if not all(pair.rollups_complete for pair in self.metadata):
             return None
         filters = self.equality_filters()
         status = filters.pop("status", None)

@@ -131,6 +131,8 @@ def unindex_metadata_key(account_id: str, key: str) -> int:
             key_store.set_metadata_slots(account_id, slots, {k: s for k, s in slots.items() if k != key})
         except AccountChanged:
             continue
+        if key in account.metadata_pending:
+            mark_metadata_pending(account_id, key, None)
         return slots[key]
     raise AccountChanged(account_id)
 
@@ -155,3 +157,26 @@ def backfill_metadata_key(account_id: str, key: str, *, now_ms: int) -> Backfill
         account_id, key, slots[key], oldest_retained_log_ms(now_ms), END_OF_TIME_MS, reads
     )
     return Backfill(found.carrying, found.written, reads.items_read, found.days)
+
+
+def mark_metadata_pending(account_id: str, key: str, span: tuple[int, int] | None) -> None:
+    """Record (or, with None, clear) the days ``[start, end)`` whose rollups of ``key`` still lack the logs
+    stored before it was declared: until a rebuild covers them, totals of the key's filters come from
+    the logs and its groupings say so (``logic/attribution``)."""
+    pending = dict(_account(account_id).metadata_pending)
+    if span is None:
+        pending.pop(key, None)
+    else:
+        pending[key] = span
+    key_store.set_metadata_pending(account_id, pending)
+
+
+def rebuilt(account_id: str, start_ms: int, end_ms: int) -> list[str]:
+    """A rebuild covered ``[start_ms, end_ms)``: the pending keys it completed, no longer pending."""
+    account = _account(account_id)
+    done = [key for key, (start, end) in account.metadata_pending.items() if start_ms <= start and end <= end_ms]
+    if done:
+        key_store.set_metadata_pending(
+            account_id, {key: span for key, span in account.metadata_pending.items() if key not in done}
+        )
+    return sorted(done)

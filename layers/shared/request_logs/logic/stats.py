@@ -108,9 +108,12 @@ def get_request_log_stats(
     DynamoDB items read (benchmarks and tests hold the endpoint to O(buckets) with it). ``group_limit``:
     the top N of a user or metadata grouping."""
     reads = reads if reads is not None else ReadStats()
+    pending: list[tuple[str, tuple[int, int]]] = []
     for group in groups:
-        if group.startswith(METADATA_PREFIX):
-            require_indexed(account_id, group[len(METADATA_PREFIX) :], reads)
+        if group.startswith(METADATA_PREFIX) and (
+            span := require_indexed(account_id, group[len(METADATA_PREFIX) :], reads)
+        ):
+            pending.append((group, span))
     hourly = "hour" in groups
     if hourly and (buckets := hourly_buckets(start_ms, end_ms)) > MAX_HOURLY_BUCKETS:
         raise InvalidQuery(
@@ -132,7 +135,18 @@ def get_request_log_stats(
     inputs = read_inputs(
         account_id, plan, groups, now_ms=now_ms, reads=reads, bucket_plan=None if bucket_plan == plan else bucket_plan
     )
-    return build_response(bucket_plan, groups, inputs, zone, group_limit=group_limit)
+    response = build_response(bucket_plan, groups, inputs, zone, group_limit=group_limit)
+    notes = [
+        f"{group} was indexed after some logs of {format_in_zone(start, zone)} to {format_in_zone(end, zone)} were "
+        "stored: until those days are rebuilt (admin rebuild-stats), its entries leave those logs out and add "
+        "up to less than the totals."
+        for group, (start, end) in pending
+        if start < end_ms and end > start_ms
+    ]
+    if notes:
+        note = " ".join(filter(None, [response.range.note, *notes]))
+        response.range = response.range.model_copy(update={"note": note})
+    return response
 
 
 def read_inputs(

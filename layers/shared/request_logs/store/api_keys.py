@@ -39,6 +39,9 @@ class StoredAccount:
     # Indexed metadata keys → their slot (1..5): which ``by_metadata_<slot>`` index ingest puts them in
     # (``store/indexes``). The attribute ``metadata_slots``, a map; absent on accounts that index none.
     metadata_slots: dict[str, int] = field(default_factory=dict)
+    # Indexed key → [start, end) ms of the days whose key rollups still lack the logs stored before the
+    # key was declared (the rebuild could not cover them yet): no totals from those rollups meanwhile.
+    metadata_pending: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class AccountChanged(Exception):
@@ -89,6 +92,23 @@ def get_account(account_id: str) -> StoredAccount | None:
         created_ms=int(item["created_ms"]),
         usage_identifier=item.get("usage_identifier"),
         metadata_slots={str(key): int(slot) for key, slot in (item.get("metadata_slots") or {}).items()},
+        metadata_pending={
+            str(key): (int(span[0]), int(span[1])) for key, span in (item.get("metadata_pending") or {}).items()
+        },
+    )
+
+
+def set_metadata_pending(account_id: str, pending: dict[str, tuple[int, int]]) -> None:
+    """Replace the account's pending key rollups (``StoredAccount.metadata_pending``); an admin write."""
+    dynamodb().update_item(
+        TableName=get_settings().api_keys_table,
+        Key={"pk": {"S": keys.account_pk(account_id)}, "sk": {"S": keys.ACCOUNT_SK}},
+        UpdateExpression="SET #pending = :pending",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames={"#pending": "metadata_pending"},
+        ExpressionAttributeValues={
+            ":pending": to_attributes({"v": {key: list(span) for key, span in pending.items()}})["v"]
+        },
     )
 
 
