@@ -50,10 +50,14 @@ class Page:
 
 def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = None) -> Page:
     reads = reads if reads is not None else ReadStats()
-    # Slots before the fingerprint: a cursor then continues only the slots it was issued for.
+    ordering = request.ordering
+    # The fingerprint of the query as asked: where the account keeps a key (its slot, whether its rollups
+    # are complete) may change during a walk without changing which logs it returns.
+    fingerprint = query_fingerprint(
+        request.endpoint, {**asdict(request.query), "sort": ordering.sort, "order": ordering.order}
+    )
     request = replace(request, query=with_metadata_slots(request.query, reads))
-    query, ordering = request.query, request.ordering
-    fingerprint = query_fingerprint(request.endpoint, {**asdict(query), "sort": ordering.sort, "order": ordering.order})
+    query = request.query
     if request.cursor is not None:
         if request.offset:
             raise InvalidQuery("Use either 'offset' or 'cursor', not both.", param="offset")
