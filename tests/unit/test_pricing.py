@@ -50,7 +50,7 @@ def test_every_catalog_is_its_file_verbatim(version: str) -> None:
 
 
 def test_the_current_catalog_is_the_newest_and_has_tiers_and_cache_prices() -> None:
-    assert CURRENT_CATALOG == max(path.stem for path in CATALOG_DIR.glob("*.json"))
+    assert max(path.stem for path in CATALOG_DIR.glob("*.json")) == CURRENT_CATALOG
     catalog = load_catalog()
     assert any(prices.tiers for prices in catalog.models.values())
     assert any(prices.base.cache_creation_input_per_million for prices in catalog.models.values())
@@ -186,6 +186,7 @@ def test_catalog_prices_otherwise() -> None:
         Decimal("15.00"),
         cached_input_per_million=Decimal("0.30"),
         cache_creation_input_per_million=Decimal("3.75"),
+        reasoning_per_million=Decimal("15.00"),  # the log records every price applied, spelled out
     )
     assert priced.cost.total == Decimal("0.033")
 

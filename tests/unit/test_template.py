@@ -23,10 +23,11 @@ from request_logs.store.indexes import (
     ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     FILTER_INDEXES,
+    LISTED_ATTRIBUTES,
     VALUE_INDEXES,
     indexed,
 )
-from request_logs.store.items import StoredContent, log_to_item
+from request_logs.store.items import SUMMARY_ATTRIBUTES, StoredContent, log_to_item
 from tests.sam_translated import functions, granted, of_type, role_of, translate
 
 SAMPLE_MESSAGE = {
@@ -390,6 +391,30 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
     error = log_to_item(replace(item_log, status="error"))
     assert ERROR_BUCKET_PARTITION not in item if item_log.status != "error" else item[ERROR_BUCKET_PARTITION]
     assert error[ERROR_BUCKET_PARTITION] == error[BUCKET_PARTITION]
+
+
+# DynamoDB: "the total count of attributes provided in NonKeyAttributes, summed across all of the secondary
+# indexes, must not exceed 100" (an attribute projected into two indexes counts twice). moto does not check.
+MAX_PROJECTED_ATTRIBUTES = 100
+
+
+def test_every_index_projects_what_lists_and_summaries_read_within_dynamodbs_limit(document: dict[str, Any]) -> None:
+    table = table_of(document, "LOGS_TABLE")["Properties"]
+    projected = 0
+    for index in table["GlobalSecondaryIndexes"]:
+        projection = index["Projection"]
+        if projection["ProjectionType"] == "ALL":
+            continue
+        assert projection["ProjectionType"] == "INCLUDE", index["IndexName"]
+        keys = {key["AttributeName"] for key in index["KeySchema"]}
+        # Every listed attribute is there, as a key of the index or projected (a key projected again is refused).
+        assert set(projection["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES) - keys, index["IndexName"]
+        projected += len(projection["NonKeyAttributes"])
+    assert projected <= MAX_PROJECTED_ATTRIBUTES
+
+
+def test_a_logs_summary_attributes_are_all_projected() -> None:
+    assert set(SUMMARY_ATTRIBUTES) <= set(LISTED_ATTRIBUTES)
 
 
 def test_ttl_attributes_are_what_the_store_writes(document: dict[str, Any]) -> None:

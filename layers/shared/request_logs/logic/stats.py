@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypedDict
+from typing import Any
 
 from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
@@ -46,6 +46,7 @@ from request_logs.domain.stats_plan import (
     raw_logs_retained,
 )
 from request_logs.domain.timeutil import format_in_zone, local_time, zone_name
+from request_logs.models.logs import ComponentTotals
 from request_logs.models.stats import (
     DayStats,
     GroupStats,
@@ -307,25 +308,10 @@ def _by_value(pieces: list[tuple[str, Rollup]]) -> list[tuple[str, Rollup]]:
     )
 
 
-class _Measures(TypedDict):
-    requests: int
-    tokens: int
-    cost: Decimal | None
-    successful: int
-    failed: int
-    input_tokens: int
-    output_tokens: int
-    unpriced_requests: int
-    avg_latency_ms: int | None
-    p50_latency_ms: int | None
-    p95_latency_ms: int | None
-    p99_latency_ms: int | None
-
-
-def _measures(rollup: Rollup) -> _Measures:
+def _measures(rollup: Rollup) -> dict[str, Any]:
     """The fields every ``by_<group>`` entry shares."""
     counters = rollup.counters
-    fields: _Measures = {
+    return {
         "requests": counters.requests,
         "tokens": counters.total_tokens,
         "cost": counters.priced_cost,
@@ -338,8 +324,8 @@ def _measures(rollup: Rollup) -> _Measures:
         "p50_latency_ms": _whole_ms(rollup.latency.quantile(0.5)),
         "p95_latency_ms": _whole_ms(rollup.latency.quantile(0.95)),
         "p99_latency_ms": _whole_ms(rollup.latency.quantile(0.99)),
+        **ComponentTotals.fields_of(counters),
     }
-    return fields
 
 
 def _summary(overall: Rollup) -> StatsSummary:
@@ -361,6 +347,7 @@ def _summary(overall: Rollup) -> StatsSummary:
         p95_time_to_first_token_ms=_whole_ms(overall.ttft.quantile(0.95)),
         p99_time_to_first_token_ms=_whole_ms(overall.ttft.quantile(0.99)),
         unpriced_requests=counters.unpriced,
+        **ComponentTotals.fields_of(counters),
     )
 
 

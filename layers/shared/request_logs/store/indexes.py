@@ -62,6 +62,7 @@ LISTED_ATTRIBUTES = (
     "input_tokens",
     "output_tokens",
     "cost_rank",
+    "breakdown",  # the token and cost components in one map (store/items.BREAKDOWN)
 )
 
 

@@ -22,12 +22,11 @@ from request_logs.domain.reads import ReadStats
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
 from request_logs.store.indexes import IndexPlan, plan_index
-from request_logs.store.items import log_from_item, log_to_item
+from request_logs.store.items import SUMMARY_ATTRIBUTES, add_to_counters, log_from_item, log_to_item
 from request_logs.store.query_pool import parallel_map
 from request_logs.store.value_index import (
     bounded_logs,
     bounded_sort,
-    cost_of_rank,
     filter_clauses,
     ranked_logs,
     summarize_bounded,
@@ -185,10 +184,6 @@ def count_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) 
     return sum(counts)
 
 
-# What a summary needs of a log: fetched alone, a full read of the range moves a fraction of the bytes.
-_SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_rank", "latency_ms")
-
-
 def summarize_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) -> Counters:
     """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them:
     those inside its latency or cost bound when it has one, else those of its range and filters."""
@@ -203,15 +198,9 @@ def summarize_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: i
     def consume(shard: int, response: dict[str, Any]) -> None:
         counters = per_shard[shard]
         for raw in response.get("Items", []):
-            counters.add(
-                succeeded=raw["status"]["S"] == "success",
-                input_tokens=int(raw["input_tokens"]["N"]),
-                output_tokens=int(raw["output_tokens"]["N"]),
-                cost=cost_of_rank(raw),
-                latency_ms=int(raw["latency_ms"]["N"]),
-            )
+            add_to_counters(counters, raw)
 
-    _read_shards(shape, reads, consume, projection=_SUMMARY_ATTRIBUTES)
+    _read_shards(shape, reads, consume, projection=SUMMARY_ATTRIBUTES)
     total = Counters()
     for counters in per_shard:
         total.merge(counters)

@@ -39,6 +39,7 @@ from request_logs.store.indexes import (
     UNPRICED_RANK,
     VALUE_INDEXES,
 )
+from request_logs.store.items import add_to_counters, cost_of_rank
 from request_logs.store.query_pool import MAX_PARALLEL_QUERIES, parallel_map
 
 _DYNAMODB_MAX_LIMIT = 1000
@@ -62,12 +63,6 @@ class ValueRange:
     @property
     def empty(self) -> bool:
         return self.exact is None and self.low > self.high
-
-
-def cost_of_rank(raw: dict[str, Any]) -> Decimal | None:
-    """The total cost an item's ``cost_rank`` holds; None for a log nobody priced."""
-    rank = Decimal(raw["cost_rank"]["N"])
-    return None if rank == UNPRICED_RANK else rank
 
 
 def value_range(query: LogQuery, sort: Sort) -> ValueRange:
@@ -455,13 +450,7 @@ def summarize_value_range(
             response = dynamodb().query(**params)
             count_read(bucket_reads, response)
             for raw in response.get("Items", []):
-                counters.add(
-                    succeeded=raw["status"]["S"] == "success",
-                    input_tokens=int(raw["input_tokens"]["N"]),
-                    output_tokens=int(raw["output_tokens"]["N"]),
-                    cost=cost_of_rank(raw),
-                    latency_ms=int(raw["latency_ms"]["N"]),
-                )
+                add_to_counters(counters, raw)
             if "LastEvaluatedKey" not in response:
                 return counters, bucket_reads
             params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
