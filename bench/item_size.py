@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -62,8 +63,12 @@ def _big(rng: random.Random) -> int:
 
 
 def _big_counters(rng: random.Random) -> Counters:
-    cost = Decimal(_big(rng)).scaleb(-20)  # 18 integer digits and 20 decimals
-    return Counters(_big(rng), _big(rng), _big(rng), _big(rng), _big(rng), cost, _big(rng), _big(rng))
+    """Every counter, the token and cost components included, at 38 random digits (a cost with 18 integer
+    digits and 20 decimals)."""
+    values: dict[str, Any] = {}
+    for field in fields(Counters):
+        values[field.name] = Decimal(_big(rng)).scaleb(-20) if field.type == "Decimal" else _big(rng)
+    return Counters(**values)
 
 
 def _full_sketch(rng: random.Random) -> Sketch:

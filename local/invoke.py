@@ -133,7 +133,7 @@ def _in_process(template: Template, *, seed: bool) -> FunctionRegistry:
     _use_environment(stack.function_environment())
     registry = FunctionRegistry(template)
     if seed:
-        seed_event_fixtures(registry)
+        seed_event_fixtures(registry, stack.stream_arns["RequestLogsTable"])
     return registry
 
 

@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from local.emulator.events import dynamodb_stream_event
 from local.emulator.lambda_runtime import FunctionRegistry
+from local.emulator.stream_reader import StreamReader
 from local.stack.template import ROOT
 from request_logs.logic.accounts import create_account, create_api_key, revoke_api_key
 
@@ -87,8 +89,19 @@ def sqs_consumer(functions: FunctionRegistry) -> str:
     return function
 
 
-def seed_event_fixtures(functions: FunctionRegistry) -> None:
-    """Create the fixture accounts and keys and ingest ``ingest_good.json`` (on an empty stack, once).
+def stream_consumer(functions: FunctionRegistry) -> str:
+    """The function the template subscribes to the logs table's stream (the stats aggregator)."""
+    (function,) = (
+        logical
+        for logical, spec in functions.specs.items()
+        if any(event["Type"] == "DynamoDB" for event in spec.events.values())
+    )
+    return function
+
+
+def seed_event_fixtures(functions: FunctionRegistry, logs_stream_arn: str) -> None:
+    """Create the fixture accounts and keys, ingest ``ingest_good.json`` and aggregate its logs (on an
+    empty stack, once): the stats events answer from the rollups, as on a deployed stack a few seconds on.
 
     Run it with the clock pinned at ``EVENTS_NOW`` so the accounts and keys are created when the
     events say they were used.
@@ -102,3 +115,9 @@ def seed_event_fixtures(functions: FunctionRegistry) -> None:
     result = functions.invoke(sqs_consumer(functions), load_event(SEED_INGEST_EVENT))
     if result["batchItemFailures"]:
         raise RuntimeError(f"{SEED_INGEST_EVENT.name} no longer ingests cleanly: {result['batchItemFailures']}")
+    reader = StreamReader(logs_stream_arn)
+    while polled := reader.poll():
+        for records in polled.values():
+            outcome = functions.invoke(stream_consumer(functions), dynamodb_stream_event(records))
+            if outcome["batchItemFailures"]:
+                raise RuntimeError(f"the fixture logs no longer aggregate cleanly: {outcome['batchItemFailures']}")

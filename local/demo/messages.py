@@ -9,7 +9,13 @@ seconds and a timeout a minute, and none produces output tokens.
 Billing follows the providers: a failed request is billed nothing, so the gateway reports its cost as
 zero (with the model's prices), and the catalog would otherwise price tokens nobody was charged for.
 When the gateway bills a success itself, it uses its negotiated prices for the same model: the
-catalog's, less a fixed discount per provider (``GATEWAY_DISCOUNT``).
+catalog's, less a fixed discount per provider (``GATEWAY_DISCOUNT``), split by component like the catalog.
+
+Most messages are version 2 (``V1_SHARE`` come from an older gateway build): prompts that hit the
+provider's prompt cache (reads, and for Anthropic cache writes), reasoning models whose output is mostly
+reasoning, now and then a long-context prompt past a model's price tier; and attribution: an end ``user``
+(a few heavy users and a long tail; some requests name none) and ``metadata`` with a ``feature`` (one of
+them, ``code-review``, about 2 % of requests) and an ``environment``.
 """
 
 from __future__ import annotations
@@ -21,19 +27,43 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from request_logs.domain.pricing import load_catalog
+from request_logs.domain.pricing import Prices, TokenUsage, cost_from_prices, load_catalog
 
 # (model, provider, weight, median latency ms)
 MODELS: list[tuple[str, str, float, int]] = [
-    ("openai/gpt-4o", "openai", 0.28, 1300),
-    ("openai/gpt-4o-mini", "openai", 0.20, 650),
-    ("anthropic/claude-sonnet-4", "anthropic", 0.16, 1800),
+    ("openai/gpt-4o", "openai", 0.26, 1300),
+    ("openai/gpt-4o-mini", "openai", 0.18, 650),
+    ("openai/o4-mini", "openai", 0.05, 3200),  # a reasoning model
+    ("anthropic/claude-sonnet-4", "anthropic", 0.15, 1800),
     ("anthropic/claude-3-5-haiku", "anthropic", 0.06, 700),
-    ("google/gemini-2.0-flash", "google", 0.10, 500),
-    ("groq/llama-3.3-70b-versatile", "groq", 0.12, 350),
+    ("google/gemini-2.0-flash", "google", 0.09, 500),
+    ("google/gemini-2.5-pro", "google", 0.03, 2400),  # long prompts, priced by a tier above 200,000 tokens
+    ("groq/llama-3.3-70b-versatile", "groq", 0.10, 350),
     ("mistral/mistral-large-latest", "mistral", 0.05, 1200),
-    ("deepseek/deepseek-r1", "deepseek", 0.03, 4200),  # not in the pricing catalog: stored unpriced
+    ("deepseek/deepseek-r1", "deepseek", 0.03, 4200),  # a reasoning model not in the catalog: stored unpriced
 ]
+REASONING_MODELS = frozenset({"openai/o4-mini", "deepseek/deepseek-r1"})
+# Providers with prompt caching: cache reads everywhere, cache writes reported by Anthropic.
+CACHING_PROVIDERS = frozenset({"openai", "anthropic", "google"})
+CACHE_WRITING_PROVIDERS = frozenset({"anthropic"})
+CACHED_PROMPT_RATE = 0.35
+LONG_CONTEXT_MODELS = frozenset({"google/gemini-2.5-pro", "anthropic/claude-sonnet-4"})
+LONG_PROMPT_RATE = 0.06  # of those models' requests: 120,000 to 400,000 prompt tokens
+V1_SHARE = 0.15
+NO_USER_RATE = 0.12
+USER_COUNT = 60
+# (value, weight): code-review is the rare one (~2 %), which a filter on it shows.
+FEATURES: list[tuple[str, float]] = [
+    ("chat", 0.30),
+    ("search", 0.22),
+    ("summarize", 0.15),
+    ("support-bot", 0.12),
+    ("translate", 0.08),
+    ("autocomplete", 0.06),
+    ("classify", 0.05),
+    ("code-review", 0.02),
+]
+ENVIRONMENTS: list[tuple[str, float]] = [("production", 0.8), ("staging", 0.15), ("development", 0.05)]
 
 # The gateway's negotiated prices, as a share of the catalog's, by provider (when it bills a request itself).
 GATEWAY_DISCOUNT: dict[str, Decimal] = {"openai": Decimal("0.9"), "anthropic": Decimal("0.85")}
@@ -114,12 +144,58 @@ def _error_shape(rng: random.Random, code: str, input_tokens: int) -> tuple[int,
     return max(15, int(rng.lognormvariate(math.log(60), 0.6))), input_tokens  # rate limit, credentials
 
 
-def _prices_of(model: str, provider: str, *, gateway: bool) -> tuple[Decimal, Decimal] | None:
-    prices = load_catalog().prices_for(model)
+def _gateway_prices(model: str, provider: str, input_tokens: int) -> Prices | None:
+    """The gateway's negotiated prices: the catalog's for this prompt size, less the provider's discount."""
+    prices = load_catalog().prices_for(model, input_tokens)
     if prices is None:
         return None
-    share = GATEWAY_DISCOUNT.get(provider, Decimal(1)) if gateway else Decimal(1)
-    return prices.input_per_million * share, prices.output_per_million * share
+    share = GATEWAY_DISCOUNT.get(provider, Decimal(1))
+
+    def discounted(price: Decimal | None) -> Decimal | None:
+        return None if price is None else price * share
+
+    return Prices(
+        prices.input_per_million * share,
+        prices.output_per_million * share,
+        cached_input_per_million=discounted(prices.cached_input_per_million),
+        cache_creation_input_per_million=discounted(prices.cache_creation_input_per_million),
+    )
+
+
+def _gateway_cost(usage: TokenUsage, prices: Prices, *, billed: bool, version: int) -> dict[str, str]:
+    """The message's ``cost``: a failed request is billed nothing. Version 2 splits every component it has
+    tokens of (the contract requires it) and names the component prices it used."""
+    cost = cost_from_prices(usage, prices)
+    zero = Decimal(0)
+    reported = {
+        "input": str(cost.input if billed else zero),
+        "output": str(cost.output if billed else zero),
+        "input_per_million": str(prices.input_per_million),
+        "output_per_million": str(prices.output_per_million),
+    }
+    if version == 2:
+        for part, tokens, price in (
+            ("cached_input", usage.cached_input, prices.cached_input_per_million),
+            ("cache_creation_input", usage.cache_creation_input, prices.cache_creation_input_per_million),
+            ("reasoning", usage.reasoning, None),
+        ):
+            if tokens:
+                reported[part] = str(getattr(cost, part) if billed else zero)
+            if tokens and price is not None:
+                reported[f"{part}_per_million"] = str(price)
+    return reported
+
+
+def _token_parts(rng: random.Random, model: str, provider: str, input_tokens: int, output_tokens: int) -> TokenUsage:
+    """Cache reads (and writes) on some prompts of caching providers; reasoning on reasoning models."""
+    cached = creation = reasoning = 0
+    if provider in CACHING_PROVIDERS and input_tokens >= 200 and rng.random() < CACHED_PROMPT_RATE:
+        cached = int(input_tokens * rng.uniform(0.3, 0.9))
+        if provider in CACHE_WRITING_PROVIDERS and rng.random() < 0.3:
+            creation = int((input_tokens - cached) * rng.uniform(0.2, 0.8))
+    if model in REASONING_MODELS and output_tokens:
+        reasoning = int(output_tokens * rng.uniform(0.4, 0.85))
+    return TokenUsage(input_tokens, output_tokens, cached, creation, reasoning)
 
 
 def generate_messages(
@@ -134,6 +210,8 @@ def generate_messages(
     gateway_cost_rate: float = 0.25,
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
+    users = [f"user_{number:04d}" for number in range(1, USER_COUNT + 1)]
+    user_weights = [1 / rank for rank in range(1, USER_COUNT + 1)]  # a few heavy users, a long tail
     messages = []
     for position, created_ms in enumerate(_created_times(rng, count, start_ms, end_ms)):
         model, provider, _, median = _weighted(rng, MODELS, [m[2] for m in MODELS])
@@ -141,7 +219,10 @@ def generate_messages(
         is_error = rng.random() < error_rate
         streaming = rng.random() < 0.6
         prompt = rng.choice(PROMPTS)
+        version = 1 if rng.random() < V1_SHARE else 2
         input_tokens = max(5, int(rng.lognormvariate(math.log(350), 0.9)))
+        if model in LONG_CONTEXT_MODELS and rng.random() < LONG_PROMPT_RATE:
+            input_tokens = rng.randrange(120_000, 400_000)
         if is_error:
             error_type, code, status_code, text, _ = _weighted(rng, ERRORS, [e[4] for e in ERRORS])
             latency, input_tokens = _error_shape(rng, code, input_tokens)
@@ -155,6 +236,12 @@ def generate_messages(
             if rng.random() < SLOW_OUTLIER_RATE:
                 latency *= rng.randrange(5, 21)
             error = None
+        usage = (
+            _token_parts(rng, model, provider, input_tokens, output_tokens)
+            if version == 2 and not is_error
+            else TokenUsage(input_tokens, output_tokens)
+        )
+        if not is_error:
             response = {
                 "id": f"chatcmpl-{seed}x{position}",
                 "object": "chat.completion",
@@ -170,6 +257,8 @@ def generate_messages(
                     "prompt_tokens": input_tokens,
                     "completion_tokens": output_tokens,
                     "total_tokens": input_tokens + output_tokens,
+                    "prompt_tokens_details": {"cached_tokens": usage.cached_input},
+                    "completion_tokens_details": {"reasoning_tokens": usage.reasoning},
                 },
             }
         ttft = int(latency * rng.uniform(0.08, 0.35)) if streaming and not is_error else None
@@ -211,15 +300,22 @@ def generate_messages(
             },
             "response": response,
         }
-        gateway_prices = _prices_of(model, provider, gateway=not is_error)
+        if version == 2:
+            message.update(
+                version=2,
+                cached_input_tokens=usage.cached_input,
+                cache_creation_input_tokens=usage.cache_creation_input,
+                reasoning_tokens=usage.reasoning,
+                metadata={
+                    "feature": _weighted(rng, [f[0] for f in FEATURES], [f[1] for f in FEATURES]),
+                    "environment": _weighted(rng, [e[0] for e in ENVIRONMENTS], [e[1] for e in ENVIRONMENTS]),
+                },
+            )
+            if rng.random() >= NO_USER_RATE:
+                message["user"] = _weighted(rng, users, user_weights)
+        gateway_prices = _gateway_prices(model, provider, input_tokens)
         if gateway_prices is not None and (is_error or rng.random() < gateway_cost_rate):
             # A failed request: billed nothing. A success the gateway bills itself: its negotiated prices.
-            price_in, price_out = gateway_prices
-            message["cost"] = {
-                "input": "0" if is_error else str(input_tokens * price_in / 1_000_000),
-                "output": "0" if is_error else str(output_tokens * price_out / 1_000_000),
-                "input_per_million": str(price_in),
-                "output_per_million": str(price_out),
-            }
+            message["cost"] = _gateway_cost(usage, gateway_prices, billed=not is_error, version=version)
         messages.append(message)
     return messages

@@ -96,7 +96,8 @@ def local_runtime() -> Iterator[LocalApi]:
         first = create_demo_account("E2E First", ["default", "batch-jobs"])
         second = create_demo_account("E2E Second", ["default"])
         first_messages = _off_the_window_edge(demo_messages(first, FIRST_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=21))
-        second_messages = _off_the_window_edge(demo_messages(second, SECOND_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=22))
+        # A seed whose messages include errors (test_tenant_isolation asks for one of each kind).
+        second_messages = _off_the_window_edge(demo_messages(second, SECOND_ACCOUNT_MESSAGES, days=DEMO_DAYS, seed=26))
         enqueue(backend.ingest_poller, [json.dumps(message) for message in first_messages + second_messages])
         backend.drain(120)  # ingested and aggregated: the stream's 10 s batching window does not wait here
         clock = ManualClock()

@@ -17,8 +17,10 @@ from typing import Any
 
 from request_logs.domain.ids import make_log_id
 
-CATALOG_FILE = Path(__file__).parents[2] / "layers/shared/request_logs/domain/catalogs/2026-11-01.json"
-CATALOG: dict[str, dict[str, str]] = json.loads(CATALOG_FILE.read_text())["models"]
+CATALOG_VERSION = "2026-12-01"
+CATALOG_FILE = Path(__file__).parents[2] / f"layers/shared/request_logs/domain/catalogs/{CATALOG_VERSION}.json"
+CATALOG: dict[str, dict[str, Any]] = json.loads(CATALOG_FILE.read_text())["models"]
+COST_PARTS = ("input", "output", "cached_input", "cache_creation_input", "reasoning")
 
 DAY_MS = 86_400_000
 LOG_RETENTION_MS = 90 * DAY_MS
@@ -53,6 +55,12 @@ DETAIL_FIELDS = SUMMARY_FIELDS | {
     "user_agent",
     "ip_address",
     "resolution",
+    # Beyond the spec: the token and cost breakdown.
+    "tokens",
+    "cost_breakdown",
+    "pricing",
+    "cost_source",
+    "catalog_version",
     "user",
     "metadata",
 }
@@ -83,17 +91,88 @@ def log_id(message: dict[str, Any]) -> str:
     return make_log_id(message["account_id"], message["request_id"], created_ms(message))
 
 
-def expected_cost(message: dict[str, Any]) -> Decimal | None:
-    """The gateway's own cost when it sent one, else tokens × catalog price ÷ 1e6, else unpriced."""
-    if message.get("cost") is not None:
-        return Decimal(message["cost"]["input"]) + Decimal(message["cost"]["output"])
-    prices = CATALOG.get(message["model"])
+def catalog_prices(model: str, input_tokens: int) -> dict[str, Any] | None:
+    """The catalog's prices for a prompt of ``input_tokens``, every component's spelled out (a component
+    without its own price costs the plain one), and the tier's threshold (None: base prices)."""
+    entry = CATALOG.get(model)
+    if entry is None:
+        return None
+    chosen, above = entry, None
+    for tier in entry.get("tiers", []):
+        if input_tokens > tier["above_input_tokens"] and (above is None or tier["above_input_tokens"] > above):
+            chosen, above = tier, tier["above_input_tokens"]
+    plain_in, plain_out = Decimal(chosen["input_per_million"]), Decimal(chosen["output_per_million"])
+    return {
+        "input_per_million": plain_in,
+        "output_per_million": plain_out,
+        "cached_input_per_million": Decimal(chosen.get("cached_input_per_million", plain_in)),
+        "cache_creation_input_per_million": Decimal(chosen.get("cache_creation_input_per_million", plain_in)),
+        "reasoning_per_million": Decimal(chosen.get("reasoning_per_million", plain_out)),
+        "above_input_tokens": above,
+    }
+
+
+def expected_cost_parts(message: dict[str, Any]) -> dict[str, Decimal] | None:
+    """Every cost component (``COST_PARTS``): the gateway's own when it sent a cost, else each component's
+    tokens × its catalog price ÷ 1e6; None when unpriced."""
+    cost = message.get("cost")
+    if cost is not None:
+        return {part: Decimal(cost.get(part) or 0) for part in COST_PARTS}
+    prices = catalog_prices(message["model"], message["input_tokens"])
     if prices is None:
         return None
-    return (
-        message["input_tokens"] * Decimal(prices["input_per_million"])
-        + message["output_tokens"] * Decimal(prices["output_per_million"])
-    ) / Decimal(1_000_000)
+    cached, creation = message.get("cached_input_tokens", 0), message.get("cache_creation_input_tokens", 0)
+    reasoning = message.get("reasoning_tokens", 0)
+    million = Decimal(1_000_000)
+    parts = {
+        "cached_input": cached * prices["cached_input_per_million"] / million,
+        "cache_creation_input": creation * prices["cache_creation_input_per_million"] / million,
+        "reasoning": reasoning * prices["reasoning_per_million"] / million,
+    }
+    uncached = message["input_tokens"] - cached - creation
+    parts["input"] = (
+        uncached * prices["input_per_million"] / million + parts["cached_input"] + parts["cache_creation_input"]
+    )
+    parts["output"] = (message["output_tokens"] - reasoning) * prices["output_per_million"] / million + parts[
+        "reasoning"
+    ]
+    return parts
+
+
+def expected_cost(message: dict[str, Any]) -> Decimal | None:
+    """The gateway's own cost when it sent one, else the catalog's price of every token, else unpriced."""
+    parts = expected_cost_parts(message)
+    return None if parts is None else parts["input"] + parts["output"]
+
+
+def assert_components(entry: dict[str, Any], group: list[dict[str, Any]], what: str = "") -> None:
+    """An entry's or summary's token and cost components equal the brute-force ones of ``group``."""
+    for name, value in expected_set_components(group).items():
+        got = stated_cost(entry[name]) if name.endswith("_cost") else entry[name]
+        assert got == value, f"{what} {name}: {got} != {value}"
+
+
+def expected_tokens(message: dict[str, Any]) -> dict[str, int]:
+    """The enhanced ``tokens`` object (components are 0 on a version-1 message)."""
+    return {
+        "input": message["input_tokens"],
+        "output": message["output_tokens"],
+        "total": message["input_tokens"] + message["output_tokens"],
+        "cached_input": message.get("cached_input_tokens", 0),
+        "cache_creation_input": message.get("cache_creation_input_tokens", 0),
+        "reasoning": message.get("reasoning_tokens", 0),
+    }
+
+
+def expected_set_components(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """The component fields of a summary or a stats entry over ``group``."""
+    tokens = {
+        name: sum(m.get(name, 0) for m in group)
+        for name in ("cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens")
+    }
+    priced = [parts for m in group if (parts := expected_cost_parts(m)) is not None]
+    costs = {f"{part}_cost": sum((p[part] for p in priced), Decimal(0)) if priced else None for part in COST_PARTS}
+    return {**tokens, **costs}
 
 
 def summary(message: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +209,32 @@ def detail(message: dict[str, Any]) -> dict[str, Any]:
         "user_agent": message.get("user_agent"),
         "ip_address": message.get("ip_address"),
         "resolution": message.get("resolution"),
+        "tokens": expected_tokens(message),
+        "cost_breakdown": None
+        if (parts := expected_cost_parts(message)) is None
+        else {
+            **parts,
+            "total": parts["input"] + parts["output"],
+        },
+        "pricing": expected_pricing(message),
+        "cost_source": "gateway" if message.get("cost") else "catalog" if parts is not None else "unpriced",
+        "catalog_version": None if message.get("cost") else CATALOG_VERSION,
         "user": message.get("user"),
         "metadata": message.get("metadata") or {},
     }
+
+
+def expected_pricing(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``pricing`` of a log: the gateway's prices as sent (null where it named none), else the catalog's."""
+    cost = message.get("cost")
+    if cost is None:
+        return catalog_prices(message["model"], message["input_tokens"])
+    names = ("input", "output", "cached_input", "cache_creation_input", "reasoning")
+    prices: dict[str, Any] = {
+        f"{name}_per_million": None if f"{name}_per_million" not in cost else Decimal(cost[f"{name}_per_million"])
+        for name in names
+    }
+    return {**prices, "above_input_tokens": None}
 
 
 def _exact(value: Any) -> Decimal | None:
@@ -148,6 +250,12 @@ def normalise(entry: dict[str, Any]) -> dict[str, Any]:
             assert result[name].endswith("Z"), result[name]
             result[name] = instant_ms(result[name])
     result["cost"] = _exact(result["cost"])
+    # The single log's and enhanced objects of money, when present: exact too.
+    for name in ("cost_breakdown", "pricing"):
+        if isinstance(result.get(name), dict):
+            result[name] = {
+                key: value if key == "above_input_tokens" else _exact(value) for key, value in result[name].items()
+            }
     return result
 
 

@@ -52,8 +52,12 @@ def _bin(kind: str, value: Decimal) -> str:
 
 
 def _counts(log: dict[str, Any]) -> tuple[Counter[str], Decimal]:
-    priced = "cost_input" in log and "cost_output" in log
-    counts = Counter(
+    """A log item's counters, token and cost components included (``breakdown`` holds the components, and
+    the input cost of a priced log), and its cost (0 when unpriced)."""
+    # Logs stored before the breakdown map have its fields at the top level.
+    parts = {**{name: log[name] for name in ("cost_input",) if name in log}, **log.get("breakdown", {})}
+    priced = "cost_output" in log
+    counts: Counter[str] = Counter(
         requests=1,
         successful=int(log["status"] == "success"),
         failed=int(log["status"] != "success"),
@@ -61,8 +65,20 @@ def _counts(log: dict[str, Any]) -> tuple[Counter[str], Decimal]:
         output_tokens=int(log["output_tokens"]),
         unpriced=int(not priced),
         latency_sum=int(log["latency_ms"]),
+        cached_input_tokens=int(parts.get("cached_input_tokens", 0)),
+        cache_creation_input_tokens=int(parts.get("cache_creation_input_tokens", 0)),
+        reasoning_tokens=int(parts.get("reasoning_tokens", 0)),
     )
-    return counts, (log["cost_input"] + log["cost_output"]) if priced else Decimal(0)
+    if not priced:
+        return counts, Decimal(0)
+    counts.update(
+        input_cost=parts["cost_input"],
+        output_cost=log["cost_output"],
+        cached_input_cost=parts.get("cost_cached_input", Decimal(0)),
+        cache_creation_input_cost=parts.get("cost_cache_creation_input", Decimal(0)),
+        reasoning_cost=parts.get("cost_reasoning", Decimal(0)),
+    )
+    return counts, parts["cost_input"] + log["cost_output"]
 
 
 def scan(table: str) -> list[dict[str, Any]]:
@@ -122,7 +138,7 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
                     entry.ttft_bins[MAPPING.key(int(ttft))] += 1
                 elif ttft is not None:
                     entry.ttft_zeros += 1
-                priced = "cost_input" in log and "cost_output" in log
+                priced = "cost_output" in log
                 for kind, measured in (("latency", Decimal(latency)), ("cost", cost if priced else None)):
                     if measured is not None:
                         bins = entry.histograms.setdefault(kind, {})

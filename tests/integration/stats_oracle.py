@@ -29,6 +29,7 @@ def assert_measures(entry: dict[str, Any], group: list[dict[str, Any]], *, what:
     assert entry["tokens"] == entry["input_tokens"] + entry["output_tokens"], what
     assert oracle.stated_cost(entry["cost"]) == oracle.expected_set_cost(costs), what
     assert entry["unpriced_requests"] == len(costs) - len(priced), what
+    oracle.assert_components(entry, group, what)
     assert abs(entry["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5, what
     for name, q in PERCENTILES.items():
         assert_close(entry[f"{name}_latency_ms"], exact_quantile(latencies, q), f"{what} {name}")

@@ -44,7 +44,8 @@ def attributed(messages: list[dict[str, Any]], seed: int) -> list[dict[str, Any]
     rng = random.Random(seed)
     result = []
     for message in messages:
-        changed = {**message, "version": 2}
+        # Our own attribution, whatever the demo generator gave the message.
+        changed = {**{k: v for k, v in message.items() if k not in ("user", "metadata")}, "version": 2}
         if rng.random() < 0.8:
             changed["user"] = rng.choices(USERS, weights=[8, 5, 3, 2, 1, 1])[0]
         metadata = {}

@@ -121,6 +121,7 @@ def _check(world: World, account: str, params: dict[str, Any]) -> None:
     assert summary["priced_requests"] == len(priced), params
     assert oracle.stated_cost(summary["total_cost"]) == oracle.expected_set_cost(priced), params
     assert summary["total_tokens"] == sum(m["input_tokens"] + m["output_tokens"] for m in expected), params
+    oracle.assert_components(summary, expected, str(params))
 
 
 def _costs(world: World, account: str) -> list[Decimal]:

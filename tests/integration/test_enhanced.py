@@ -127,6 +127,7 @@ def _expected_summary(matching: list[dict[str, Any]]) -> dict[str, Any]:
         "input_tokens": sum(m["input_tokens"] for m in matching),
         "output_tokens": sum(m["output_tokens"] for m in matching),
         "avg_cost_per_request": (total_cost / len(priced)).quantize(Decimal("1e-12")) if priced else None,
+        **oracle.expected_set_components(matching),
     }
 
 
@@ -134,9 +135,13 @@ def _exact(value: Any) -> Decimal | None:
     return None if value is None else Decimal(repr(value))
 
 
+def _exact_text(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
 def _got_summary(body: dict[str, Any]) -> dict[str, Any]:
     summary = dict(body["summary"])
-    for name in ("total_cost", "avg_cost_per_request"):
+    for name in ("total_cost", "avg_cost_per_request", *(f"{part}_cost" for part in oracle.COST_PARTS)):
         summary[name] = _exact(summary[name])
     return summary
 
@@ -190,29 +195,28 @@ def test_each_log_carries_tokens_exact_costs_prices_and_their_source(world: Worl
     for page in pages:
         for entry in page["logs"]:
             message = by_id[entry["id"]]
-            assert entry["tokens"] == {
-                "input": message["input_tokens"],
-                "output": message["output_tokens"],
-                "total": message["input_tokens"] + message["output_tokens"],
-            }
+            assert entry["tokens"] == oracle.expected_tokens(message)
             cost = expected_cost(message)
             sources.add(entry["cost_source"])
             if cost is None:
                 assert entry["cost"] is None and entry["pricing"] is None
                 assert entry["cost_source"] == "unpriced"
                 continue
-            parts = {name: _exact(entry["cost"][name]) for name in ("input", "output", "total")}
+            parts = {name: _exact(value) for name, value in entry["cost"].items()}
             assert parts["total"] == parts["input"] + parts["output"] == cost
-            prices = {name: _exact(value) for name, value in entry["pricing"].items()}
+            assert {part: parts[part] for part in oracle.COST_PARTS} == oracle.expected_cost_parts(message)
+            pricing = dict(entry["pricing"])
+            tier = pricing.pop("above_input_tokens")
+            prices = {name: _exact(value) for name, value in pricing.items()}
             if message.get("cost") is not None:
                 assert entry["cost_source"] == "gateway" and entry["catalog_version"] is None
+                reported = message["cost"]
+                assert prices == {name: _exact_text(reported.get(name)) for name in prices} and tier is None
             else:
-                catalog = oracle.CATALOG[message["model"]]
-                assert entry["cost_source"] == "catalog" and entry["catalog_version"] == "2026-11-01"
-                assert prices == {name: Decimal(value) for name, value in catalog.items()}
-                # cost = tokens × price ÷ 1,000,000, exactly
-                assert parts["input"] == message["input_tokens"] * prices["input_per_million"] / 1_000_000
-                assert parts["output"] == message["output_tokens"] * prices["output_per_million"] / 1_000_000
+                assert entry["cost_source"] == "catalog" and entry["catalog_version"] == oracle.CATALOG_VERSION
+                assert {**prices, "above_input_tokens": tier} == oracle.catalog_prices(
+                    message["model"], message["input_tokens"]
+                )
     assert sources == {"gateway", "catalog", "unpriced"}, "the dataset must hold every cost source"
 
 

@@ -14,9 +14,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -44,7 +45,9 @@ from request_logs.domain.ids import make_log_id
 from request_logs.domain.retention import CONTENT_RETENTION, LOG_RETENTION
 from request_logs.domain.timeutil import parse_instant, to_ms
 from request_logs.store.dynamo import dynamodb
+from tests.integration import oracle
 from tests.integration.rollup_oracle import expected_rollups, mismatches, stored_rollups
+from tests.integration.stats_oracle import assert_measures
 
 EVENT_FILES = sorted(path.relative_to(EVENTS_DIR).as_posix() for path in EVENTS_DIR.glob("**/*.json"))
 
@@ -256,6 +259,47 @@ def _list_local_dates(call: Invocation) -> None:
         assert in_utc_day != {m["request_id"] for m in local_day}
 
 
+@expect("api/stats_local_days.json")
+def _stats_local_days(call: Invocation) -> None:
+    # Kathmandu is UTC+05:45: its days start at 18:15Z and its hours at :15 past the UTC hour, so every local
+    # bucket is cut inside a UTC hour (quarter-hour rollups, decisions §27).
+    query = call.event["queryStringParameters"]
+    assert query == {
+        "tz": "Asia/Kathmandu",
+        "group_by": "day,hour",
+        "start_date": "2026-11-19",
+        "end_date": "2026-11-20",
+    }
+    assert call.status == 200, call.body
+    zone = ZoneInfo("Asia/Kathmandu")
+    start, end = parse_instant("2026-11-18T18:15:00Z"), parse_instant("2026-11-20T18:15:00Z")
+    own = [m for m in seeded_of(ACCOUNT.account_id) if start <= parse_instant(m["created_at"]) < end]
+    assert len(own) >= 4
+    body = call.body
+    assert body["range"] == {
+        "start": "2026-11-19T00:00:00+05:45",
+        "end": "2026-11-21T00:00:00+05:45",
+        "tz": "Asia/Kathmandu",
+        "rounded": False,
+    }
+    assert body["stats"]["total_requests"] == len(own)
+
+    def local(message: dict[str, Any]) -> datetime:
+        return datetime.fromtimestamp(parse_instant(message["created_at"]) / 1000, UTC).astimezone(zone)
+
+    for group, field, key_of in (
+        ("day", "date", lambda m: local(m).date().isoformat()),
+        ("hour", "hour", lambda m: local(m).replace(minute=0, second=0, microsecond=0).isoformat()),
+    ):
+        expected: dict[str, list[dict[str, Any]]] = {}
+        for message in own:
+            expected.setdefault(key_of(message), []).append(message)
+        entries = body[f"by_{group}"]
+        assert [entry[field] for entry in entries] == sorted(expected), group
+        for entry in entries:
+            assert_measures(entry, expected[entry[field]], what=f"by_{group} {entry[field]}")
+
+
 @expect("api/list_bad_limit.json")
 def _list_bad_limit(call: Invocation) -> None:
     assert_error(call, 400, "invalid_request_error", "limit")
@@ -306,11 +350,7 @@ def _enhanced_cost_desc(call: Invocation) -> None:
     assert costs == sorted(costs, reverse=True)
     for log in logs:
         message = SEEDED[log["request_id"]]
-        assert log["tokens"] == {
-            "input": message["input_tokens"],
-            "output": message["output_tokens"],
-            "total": message["input_tokens"] + message["output_tokens"],
-        }
+        assert log["tokens"] == oracle.expected_tokens(message)
         if log["cost"] is None:
             continue
         cost, pricing = log["cost"], log["pricing"]
@@ -451,6 +491,35 @@ def _ingest_good(call: Invocation) -> None:
     assert any(message["status"] == "error" for message in bodies(call.event))
 
 
+@expect("sqs/ingest_v2.json")
+def _ingest_v2(call: Invocation) -> None:
+    # Version 2 beside the seeded version-1 logs: cache reads and writes, reasoning, a prompt one token past
+    # a price tier, a gateway cost split by component; each single log shows them, priced exactly.
+    messages = bodies(call.event)
+    assert {message["version"] for message in messages} == {2}
+    assert call.result == {"batchItemFailures": []}
+    assert {log_id(message) for message in messages} <= call.logs_in_table()
+    authorizer = load_event(EVENTS_DIR / "api" / "get_ok.json")["requestContext"]["authorizer"]
+    tiers = set()
+    for message in messages:
+        answer = call.get(f"/api/account/request-logs/{log_id(message)}", authorizer)
+        assert answer["statusCode"] == 200
+        log = json.loads(answer["body"], parse_float=Decimal)
+        assert log["tokens"] == oracle.expected_tokens(message)
+        parts = oracle.expected_cost_parts(message)
+        assert parts is not None
+        assert {part: log["cost_breakdown"][part] for part in oracle.COST_PARTS} == parts
+        assert log["cost"] == log["cost_breakdown"]["total"] == parts["input"] + parts["output"]
+        if message.get("cost") is None:
+            expected_prices = oracle.catalog_prices(message["model"], message["input_tokens"])
+            assert log["pricing"] == expected_prices and log["cost_source"] == "catalog"
+            tiers.add(log["pricing"]["above_input_tokens"])
+        else:
+            assert log["cost_source"] == "gateway"
+            assert log["pricing"]["reasoning_per_million"] is None  # the gateway reported no such price
+    assert tiers == {None, 200_000}, "a base-priced log and one priced by the long-context tier"
+
+
 @expect("sqs/ingest_duplicate.json", seeded=False)
 def _ingest_duplicate(call: Invocation) -> None:
     messages = bodies(call.event)
@@ -532,7 +601,7 @@ def test_event_file(name: str, stack: Stack, functions: FunctionRegistry, at_eve
         pytest.fail(f"events/{name} is not exercised: add its expectation to EXPECTATIONS in {__name__}")
     expectation = EXPECTATIONS[name]
     if expectation.seeded:
-        seed_event_fixtures(functions)
+        seed_event_fixtures(functions, stack.stream_arns["RequestLogsTable"])
     event = load_event(EVENTS_DIR / name)
     result, error = None, None
     try:

@@ -216,23 +216,31 @@ def test_the_prices_used_are_stored_on_the_log(stack, clock, ingest: Ingestor) -
         raw = stored_logs[message["request_id"]]
         source = raw["cost_source"]["S"]
         seen.add(source)
+        breakdown = raw.get("breakdown", {"M": {}})["M"]
         if message.get("cost"):
             assert source == "gateway"
             assert Decimal(raw["price_input_per_million"]["N"]) == Decimal(message["cost"]["input_per_million"])
-            assert Decimal(raw["cost_input"]["N"]) == Decimal(message["cost"]["input"])
+            assert Decimal(breakdown["cost_input"]["N"]) == Decimal(message["cost"]["input"])
             assert Decimal(raw["cost_output"]["N"]) == Decimal(message["cost"]["output"])
         elif message["model"] in oracle.CATALOG:
-            prices = oracle.CATALOG[message["model"]]
-            assert source == "catalog"
-            assert raw["catalog_version"]["S"] == "2026-11-01"
-            assert Decimal(raw["price_input_per_million"]["N"]) == Decimal(prices["input_per_million"])
-            assert Decimal(raw["price_output_per_million"]["N"]) == Decimal(prices["output_per_million"])
+            prices = oracle.catalog_prices(message["model"], message["input_tokens"])
+            assert prices is not None and source == "catalog"
+            assert raw["catalog_version"]["S"] == oracle.CATALOG_VERSION
+            for name in ("input", "output", "cached_input", "cache_creation_input", "reasoning"):
+                assert Decimal(raw[f"price_{name}_per_million"]["N"]) == prices[f"{name}_per_million"], name
+            tier = raw.get("price_tier_above_input_tokens")
+            assert (None if tier is None else int(tier["N"])) == prices["above_input_tokens"]
         else:
             assert source == "unpriced"
-            assert "cost_input" not in raw and "price_input_per_million" not in raw
-        total = oracle.expected_cost(message)
-        stored = None if "cost_input" not in raw else Decimal(raw["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"])
-        assert stored == total
+            assert "cost_input" not in breakdown and "price_input_per_million" not in raw
+        parts = oracle.expected_cost_parts(message)
+        if parts is None:
+            assert "cost_output" not in raw
+            continue
+        assert Decimal(breakdown["cost_input"]["N"]) + Decimal(raw["cost_output"]["N"]) == oracle.expected_cost(message)
+        for part in ("cached_input", "cache_creation_input", "reasoning"):
+            stored = Decimal(breakdown[f"cost_{part}"]["N"]) if f"cost_{part}" in breakdown else Decimal(0)
+            assert stored == parts[part], part
     assert seen == {"gateway", "catalog", "unpriced"}
 
 
@@ -251,7 +259,7 @@ def test_malformed_attribution_goes_to_the_dead_letter_path_with_its_reason(
         "boolean_value": body("bool", metadata={"feature": True}),
         "bad_key": body("key", metadata={"a.b": "v"}),
         "long_user": body("user", user="u" * 257),
-        "version_1": json.dumps({**good, "request_id": "req_bad_v1", "metadata": {"feature": "chat"}}),
+        "version_1": json.dumps({**_version_1(good), "request_id": "req_bad_v1", "metadata": {"feature": "chat"}}),
     }
     failed = ingest.bodies([json.dumps(good), *bad.values()])
     # Reported failed: SQS redelivers them until maxReceiveCount, then the dead-letter queue holds them
@@ -261,3 +269,9 @@ def test_malformed_attribution_goes_to_the_dead_letter_path_with_its_reason(
     reasons = [" ".join(record.reasons) for record in records]
     assert len(reasons) == len(bad)
     assert all("metadata" in reason or "user" in reason for reason in reasons), reasons
+
+
+def _version_1(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as a version-1 gateway sends it: without the fields only version 2 carries."""
+    version_2 = ("user", "metadata", "cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "cost")
+    return {**{key: value for key, value in message.items() if key not in version_2}, "version": 1}

@@ -121,6 +121,7 @@ def assert_matches_brute_force(body: dict[str, Any], selected: list[dict[str, An
     costs = [oracle.expected_cost(m) for m in selected]
     assert oracle.stated_cost(stats["total_cost"]) == oracle.expected_set_cost(costs)
     assert stats["unpriced_requests"] == sum(c is None for c in costs)
+    oracle.assert_components(stats, selected, "stats")
     assert abs(stats["avg_latency_ms"] - sum(latencies) / len(latencies)) <= 0.5
     for name, q in PERCENTILES.items():
         assert_close(stats[f"{name}_latency_ms"], exact_quantile(latencies, q), name)
@@ -365,6 +366,14 @@ def test_an_account_without_requests_gets_zeros_and_nulls(world) -> None:
         "p95_time_to_first_token_ms": None,
         "p99_time_to_first_token_ms": None,
         "unpriced_requests": 0,
+        "cached_input_tokens": 0,
+        "cache_creation_input_tokens": 0,
+        "reasoning_tokens": 0,
+        "input_cost": None,
+        "output_cost": None,
+        "cached_input_cost": None,
+        "cache_creation_input_cost": None,
+        "reasoning_cost": None,
     }
     assert body["by_hour"] == body["by_week"] == body["by_model"] == body["by_provider"] == []
 

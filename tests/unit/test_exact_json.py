@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -26,11 +27,12 @@ def _exact(text: str) -> object:
     ],
 )
 def test_money_is_written_with_its_exact_digits(value: Decimal) -> None:
-    breakdown = CostBreakdown(input=value, output=value, total=value + value)
+    parts = {"cached_input": value, "cache_creation_input": Decimal(0), "reasoning": value}
+    breakdown = CostBreakdown(input=value, output=value, total=value + value, **parts)
     text = exact_json.dumps(breakdown.model_dump(mode="json"))
     parsed = _exact(text)
-    assert parsed == {"input": value, "output": value, "total": value + value}
-    assert "e" not in text.lower()
+    assert parsed == {"input": value, "output": value, "total": value + value, **parts}
+    assert not re.search(r"\d[eE]", text), "no exponent"
     assert parsed["total"] == parsed["input"] + parsed["output"]  # type: ignore[index]
 
 
@@ -45,6 +47,14 @@ def test_a_sum_of_many_costs_keeps_every_digit() -> None:
         unpriced_requests=0,
         input_tokens=1,
         output_tokens=0,
+        cached_input_tokens=0,
+        cache_creation_input_tokens=0,
+        reasoning_tokens=0,
+        input_cost=total,
+        output_cost=Decimal(0),
+        cached_input_cost=total,
+        cache_creation_input_cost=None,
+        reasoning_cost=None,
     )
     assert _exact(exact_json.dumps(summary.model_dump(mode="json")))["total_cost"] == total  # type: ignore[index]
 

@@ -9,9 +9,15 @@ import pytest
 from local.stack.template import load_template_document
 from request_logs.domain.filters import LogQuery, MetadataFilter, RollupFilter
 from request_logs.domain.log import RequestLog
-from request_logs.store.indexes import FILTER_INDEXES, LISTED_ATTRIBUTES, UNPRICED_RANK, VALUE_INDEXES, plan_index
+from request_logs.store.indexes import (
+    FILTER_INDEXES,
+    LISTED_ATTRIBUTES,
+    UNPRICED_RANK,
+    VALUE_INDEXES,
+    is_keys_only,
+    plan_index,
+)
 from request_logs.store.items import log_to_item
-from request_logs.store.keys import LOG_SHARDS
 from request_logs.store.value_index import filter_clauses
 
 
@@ -123,8 +129,12 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
         assert attribute in item, sort
     assert item["bucket_pk"] == "acct_a#b0" and item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
     # Every index projects what the lists filter on and the summaries add up (its own keys come anyway).
+    # The attribution indexes hold keys only (``indexes.is_keys_only``: DynamoDB's 100 projected attributes).
     for index in indexes.values():
         keys = {key["AttributeName"] for key in index["KeySchema"]}
+        if is_keys_only(index["IndexName"]):
+            assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}, index["IndexName"]
+            continue
         assert index["Projection"]["ProjectionType"] == "INCLUDE", index["IndexName"]
         assert set(index["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES) - keys, index["IndexName"]
 
@@ -134,26 +144,31 @@ def test_successes_leave_the_sparse_status_index_out() -> None:
     assert "status_pk" not in success and "model_pk" in success
 
 
-def test_an_attribution_filter_reads_its_index_and_the_others_filter() -> None:
+def test_an_attribution_filter_alone_reads_its_keys_only_index_else_it_is_a_residual() -> None:
     pairs = (MetadataFilter("env", "prod", slot=4), MetadataFilter("feature", "chat", slot=2))
+    plan = plan_index(query(metadata=pairs[:1]))
+    assert (plan.index, plan.key_attribute, plan.value, plan.residual_filters) == (
+        "by_metadata_4",
+        "metadata_4_pk",
+        "env=prod",
+        {},
+    )
+    assert (plan_index(query(user="u1")).index, plan_index(query(user="u1")).value) == ("by_user", "u1")
+    # The keys-only index cannot evaluate another filter: a projected index reads, the pairs are residual.
     plan = plan_index(query(metadata=pairs, model="openai/gpt-4o"))
-    # Metadata before model; the first key in key order reads its slot, keyed by name=value.
-    assert (plan.index, plan.key_attribute, plan.value) == ("by_metadata_4", "metadata_4_pk", "env=prod")
-    assert plan.residual_filters == {"metadata.feature": "chat", "model": "openai/gpt-4o"}
-    plan = plan_index(query(metadata=pairs, user="u1", status="error"))
-    assert (plan.index, plan.value) == ("by_status", "error")
-    plan = plan_index(query(metadata=pairs, user="u1"))
-    assert (plan.index, plan.key_attribute, plan.value) == ("by_user", "user_pk", "u1")
+    assert (plan.index, plan.value) == ("by_model", "openai/gpt-4o")
+    assert plan.residual_filters == {"metadata.env": "prod", "metadata.feature": "chat"}
+    assert plan_index(query(metadata=pairs)).index is None
+    assert plan_index(query(user="u1", min_latency=5)).index is None
+    assert plan_index(query(user="u1"), needs_attributes=True).index is None  # a sum reads attributes
 
 
-def test_a_residual_attribution_filter_matches_its_attribute_in_every_shard_spelling() -> None:
+def test_a_residual_attribution_filter_tests_the_attribution_set() -> None:
     q = query(metadata=(MetadataFilter("feature", "chat", slot=2),), user="u1")
     clauses, names, values = filter_clauses(q, q.equality_filters())
-    assert len(clauses) == 2 and all(" IN (" in clause for clause in clauses)
-    assert set(names.values()) == {"metadata_2_pk", "user_pk"}
-    spelled = {value["S"] for value in values.values()}
-    assert {f"acct_alpha#{shard}#feature=chat" for shard in range(LOG_SHARDS)} <= spelled
-    assert {f"acct_alpha#{shard}#u1" for shard in range(LOG_SHARDS)} <= spelled
+    assert clauses == ["contains(#f0, :f0)", "contains(#f1, :f1)"]
+    assert set(names.values()) == {"attribution"}
+    assert {value["S"] for value in values.values()} == {"m:feature=chat", "u=u1"}
 
 
 def test_one_attribution_filter_is_answered_by_its_rollups_with_values_marked() -> None:

@@ -21,7 +21,30 @@ def _messages(count: int = 200, **kwargs: Any) -> list[dict[str, Any]]:
     return generate_messages("acct_alpha", KEYS, count, NOW_MS - 30 * 86_400_000, NOW_MS, seed=81, **kwargs)
 
 
-GOOD = next(m for m in _messages(50) if m["status"] == "success" and "cost" in m)
+GOOD = next(m for m in _messages(400) if m["status"] == "success" and "cost" in m and "version" not in m)
+# A version-2 message with every component and attribution (cached prompt, reasoning, user, metadata).
+V2 = {
+    **GOOD,
+    "version": 2,
+    "input_tokens": 1_000,
+    "output_tokens": 400,
+    "cached_input_tokens": 600,
+    "cache_creation_input_tokens": 100,
+    "reasoning_tokens": 300,
+    "user": "user_0042",
+    "metadata": {"feature": "search", "environment": "production"},
+    "cost": {
+        "input": "0.0019",
+        "output": "0.004",
+        "input_per_million": "2.50",
+        "output_per_million": "10.00",
+        "cached_input": "0.00075",
+        "cache_creation_input": "0.0003",
+        "reasoning": "0.003",
+        "cached_input_per_million": "1.25",
+        "cache_creation_input_per_million": "3.00",
+    },
+}
 ERROR = next(m for m in _messages(50, error_rate=0.5) if m["status"] == "error")
 
 
@@ -44,6 +67,25 @@ def test_a_full_message_keeps_its_values() -> None:
     assert parsed.request == GOOD["request"]
     assert parsed.response == GOOD["response"]
     assert parsed.version == 1
+
+
+def test_version_2_carries_the_token_and_cost_components_and_attribution() -> None:
+    parsed = parse(V2)
+    assert (parsed.cached_input_tokens, parsed.cache_creation_input_tokens, parsed.reasoning_tokens) == (600, 100, 300)
+    assert parsed.user == "user_0042"
+    assert parsed.metadata == {"feature": "search", "environment": "production"}
+    assert parsed.cost is not None and parsed.cost.reasoning == Decimal("0.003")
+    assert parsed.cost.reasoning_per_million is None  # a component price the gateway did not report
+    assert parse({**V2, "metadata": {f"k{n}": "v" * 256 for n in range(16)}}).metadata is not None  # at the bounds
+    assert parse({**V2, "metadata": {"k" * 64: ""}}).metadata == {"k" * 64: ""}
+
+
+def test_every_demo_message_of_version_2_follows_the_contract_and_has_components() -> None:
+    version_2 = [parse(m) for m in _messages(1500) if m.get("version") == 2]
+    assert any(m.cached_input_tokens for m in version_2) and any(m.reasoning_tokens for m in version_2)
+    assert any(m.cache_creation_input_tokens for m in version_2)
+    assert any(m.user for m in version_2) and all(m.metadata for m in version_2)
+    assert any(m.input_tokens > 200_000 for m in version_2), "a prompt past a price tier"
 
 
 def test_optional_fields_may_be_absent() -> None:
@@ -118,6 +160,33 @@ def _without(name: str) -> dict[str, Any]:
         ("cost with 13 decimals", {**GOOD, "cost": {**GOOD["cost"], "input": "0.0000000000001"}}),
         ("absurd price", {**GOOD, "cost": {**GOOD["cost"], "input_per_million": "1e7"}}),
         ("future version", {**GOOD, "version": 3}),
+        # Version 2's fields on a version-1 message: a mislabelled message, not silently read.
+        ("version 1 with cached tokens", {**GOOD, "cached_input_tokens": 1}),
+        ("version 1 with a user", {**GOOD, "user": "u"}),
+        ("version 1 with metadata", {**GOOD, "metadata": {"a": "b"}}),
+        ("version 1 with a cost component", {**GOOD, "cost": {**GOOD["cost"], "reasoning": "0"}}),
+        ("cached tokens above input", {**V2, "cached_input_tokens": 901}),
+        ("reasoning above output", {**V2, "reasoning_tokens": 401}),
+        ("cost parts above input cost", {**V2, "cost": {**V2["cost"], "cached_input": "0.0017"}}),
+        ("reasoning cost above output cost", {**V2, "cost": {**V2["cost"], "reasoning": "0.0041"}}),
+        (
+            "cached tokens without their cost",
+            {**V2, "cost": {k: v for k, v in V2["cost"].items() if k != "cached_input"}},
+        ),
+        ("reasoning without its cost", {**V2, "cost": {k: v for k, v in V2["cost"].items() if k != "reasoning"}}),
+        ("17 metadata keys", {**V2, "metadata": {f"k{n}": "v" for n in range(17)}}),
+        ("metadata key too long", {**V2, "metadata": {"k" * 65: "v"}}),
+        ("metadata key with a dot", {**V2, "metadata": {"a.b": "v"}}),
+        ("empty metadata key", {**V2, "metadata": {"": "v"}}),
+        ("metadata value too long", {**V2, "metadata": {"k": "v" * 257}}),
+        ("metadata value a number", {**V2, "metadata": {"k": 5}}),
+        ("metadata value a boolean", {**V2, "metadata": {"k": True}}),
+        ("metadata value null", {**V2, "metadata": {"k": None}}),
+        ("metadata nested", {**V2, "metadata": {"k": {"a": "b"}}}),
+        ("metadata a list", {**V2, "metadata": ["k"]}),
+        ("empty user", {**V2, "user": ""}),
+        ("user too long", {**V2, "user": "u" * 257}),
+        ("user a number", {**V2, "user": 42}),
         ("streaming not a bool", {**GOOD, "streaming": "maybe"}),
     ],
     ids=lambda value: value if isinstance(value, str) else "",

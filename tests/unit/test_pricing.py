@@ -186,6 +186,7 @@ def test_catalog_prices_otherwise() -> None:
         Decimal("15.00"),
         cached_input_per_million=Decimal("0.30"),
         cache_creation_input_per_million=Decimal("3.75"),
+        reasoning_per_million=Decimal("15.00"),  # the log records every price applied, spelled out
     )
     assert priced.cost.total == Decimal("0.033")
 

@@ -89,18 +89,58 @@ def test_counters_fold_success_failure_tokens_cost_and_the_unpriced() -> None:
     counters.add_log(log(0))
     counters.add_log(log(1, status="error", status_code=429, output_tokens=0, latency_ms=30, ttft_ms=None))
     counters.add_log(log(2, cost_input=None, cost_output=None, model="deepseek/deepseek-r1"))
-    assert counters == Counters(
-        requests=3,
-        successful=2,
-        failed=1,
-        input_tokens=300,
-        output_tokens=100,
-        cost=Decimal("0.0015"),
-        unpriced=1,
-        latency_sum=1830,
+    cached = log(
+        3,
+        cached_input_tokens=60,
+        cache_creation_input_tokens=10,
+        reasoning_tokens=20,
+        cost_input=Decimal("0.0002"),
+        cost_cached_input=Decimal("0.00006"),
+        cost_cache_creation_input=Decimal("0.00003"),
+        cost_reasoning=Decimal("0.0001"),
     )
-    assert counters.total_tokens == 400
+    counters.add_log(cached)
+    assert counters == Counters(
+        requests=4,
+        successful=3,
+        failed=1,
+        input_tokens=400,
+        output_tokens=150,
+        cost=Decimal("0.0022"),
+        unpriced=1,
+        latency_sum=2730,
+        cached_input_tokens=60,
+        cache_creation_input_tokens=10,
+        reasoning_tokens=20,
+        input_cost=Decimal("0.0007"),
+        output_cost=Decimal("0.0015"),
+        cached_input_cost=Decimal("0.00006"),
+        cache_creation_input_cost=Decimal("0.00003"),
+        reasoning_cost=Decimal("0.0001"),
+    )
+    assert counters.total_tokens == 550
+    assert counters.cost_split_known
+    assert counters.priced_part("reasoning") == Decimal("0.0001")
     assert Counters.from_dict(counters.to_dict()) == counters
+
+
+def test_a_cost_without_its_split_leaves_the_components_unknown() -> None:
+    counters = Counters()
+    counters.add_log(log(0))
+    # A log stored before components were: its cost is known, its input/output split is not.
+    counters.add(succeeded=True, input_tokens=1, output_tokens=1, cost=Decimal("0.5"), latency_ms=1)
+    assert counters.cost == Decimal("0.50075")
+    assert not counters.cost_split_known
+    assert counters.priced_part("input") is None and counters.priced_part("cached_input") is None
+
+
+def test_stored_counters_leave_out_components_that_are_zero() -> None:
+    counters = Counters()
+    counters.add_log(log(0))
+    stored = counters.to_dict()
+    assert "reasoning_tokens" not in stored and "cached_input_cost" not in stored
+    assert stored["input_cost"] == Decimal("0.00025")
+    assert Counters.from_dict(stored) == counters
 
 
 def test_folding_then_merging_equals_folding_everything() -> None:

@@ -18,7 +18,7 @@ the whole request: exactly at the threshold is the base price, one token above i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -149,17 +149,24 @@ def load_catalog(version: str = CURRENT_CATALOG) -> Catalog:
 
 
 def cost_from_prices(usage: TokenUsage, prices: Prices) -> Cost:
-    """Each component's tokens at its price (the plain input or output price where it has none)."""
+    """Each component's tokens at its price (the plain input or output price where it has none); the cost
+    records the prices applied, every component's spelled out."""
     cached_price = _or(prices.cached_input_per_million, prices.input_per_million)
     creation_price = _or(prices.cache_creation_input_per_million, prices.input_per_million)
     reasoning_price = _or(prices.reasoning_per_million, prices.output_per_million)
     cached = usage.cached_input * cached_price / _MILLION
     creation = usage.cache_creation_input * creation_price / _MILLION
     reasoning = usage.reasoning * reasoning_price / _MILLION
+    applied = replace(
+        prices,
+        cached_input_per_million=cached_price,
+        cache_creation_input_per_million=creation_price,
+        reasoning_per_million=reasoning_price,
+    )
     return Cost(
         input=usage.uncached_input * prices.input_per_million / _MILLION + cached + creation,
         output=(usage.output - usage.reasoning) * prices.output_per_million / _MILLION + reasoning,
-        prices=prices,
+        prices=applied,
         cached_input=cached,
         cache_creation_input=creation,
         reasoning=reasoning,

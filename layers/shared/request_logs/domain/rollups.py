@@ -42,10 +42,11 @@ QUARTER_MS = HOUR_MS // 4
 GRANULARITIES: dict[str, int] = {"quarter": QUARTER_MS, "hour": HOUR_MS, "day": DAY_MS}
 ROLLUP_DIMENSIONS = ("all", "model", "provider", "api_key", "user")
 EMBEDDED_GROUPS = ("model", "provider", "status")
-MAX_EMBEDDED_GROUPS = 256
-# A model or provider name may be 256 characters of up to 4 bytes each: 256 such names per group would take
-# the item past DynamoDB's 400 KB limit on their own, so the names' UTF-8 bytes are bounded too.
-MAX_EMBEDDED_GROUP_BYTES = 16_384
+MAX_EMBEDDED_GROUPS = 128
+# A model or provider name may be 256 characters of up to 4 bytes each: 128 such names per group would take
+# the item near DynamoDB's 400 KB limit on their own, so the names' UTF-8 bytes are bounded too. Both bounds
+# were halved when the counters gained the token and cost components (bench: rollup_item_bytes_worst_case).
+MAX_EMBEDDED_GROUP_BYTES = 8_192
 
 
 def bucket_start(epoch_ms: int, granularity: str) -> int:

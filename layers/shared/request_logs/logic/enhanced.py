@@ -10,7 +10,7 @@ from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.reads import ReadStats
 from request_logs.logic.pages import PageRequest, read_page
-from request_logs.models.logs import CostSummary, EnhancedListResponse, EnhancedLog
+from request_logs.models.logs import ComponentTotals, CostSummary, EnhancedListResponse, EnhancedLog
 
 # Averages are the one inexact figure: rounded half-even to a millionth of a micro-dollar.
 AVERAGE_COST_QUANTUM = Decimal("1e-12")
@@ -52,4 +52,5 @@ def cost_summary(totals: Counters) -> CostSummary:
         unpriced_requests=totals.unpriced,
         input_tokens=totals.input_tokens,
         output_tokens=totals.output_tokens,
+        **ComponentTotals.fields_of(totals),
     )

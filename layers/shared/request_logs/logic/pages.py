@@ -100,7 +100,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             returned=returned_before + len(logs),
             snapshot_ms=snapshot_ms,
             issued_ms=issued_ms,
-            totals=_encoded(totals),
+            totals=totals.to_json_dict(),  # exact money as decimal strings
             bound_selectivity=selectivity,
             bucket_rest=fetched.bucket_rest,
         )
@@ -167,11 +167,6 @@ def _fetch(
         now_ms=now_ms,
         after=state.position if state is not None else None,
     )
-
-
-def _encoded(totals: Counters) -> dict[str, Any]:
-    # The cursor's payload is JSON: the exact cost travels as its decimal string (Counters.from_dict reads it).
-    return {**totals.to_dict(), "cost": str(totals.cost)}
 
 
 def _counters(raw: dict[str, Any]) -> Counters:

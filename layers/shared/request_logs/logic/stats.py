@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypedDict
+from typing import Any
 
 from request_logs.domain.counters import Counters
 from request_logs.domain.errors import InvalidQuery
@@ -54,6 +54,7 @@ from request_logs.domain.stats_plan import (
 )
 from request_logs.domain.timeutil import format_in_zone, local_time, zone_name
 from request_logs.logic.attribution import require_indexed
+from request_logs.models.logs import ComponentTotals
 from request_logs.models.stats import (
     DayStats,
     GroupStats,
@@ -381,25 +382,10 @@ def _top(pieces: list[tuple[str, Rollup]], limit: int) -> list[tuple[str | None,
     return entries
 
 
-class _Measures(TypedDict):
-    requests: int
-    tokens: int
-    cost: Decimal | None
-    successful: int
-    failed: int
-    input_tokens: int
-    output_tokens: int
-    unpriced_requests: int
-    avg_latency_ms: int | None
-    p50_latency_ms: int | None
-    p95_latency_ms: int | None
-    p99_latency_ms: int | None
-
-
-def _measures(rollup: Rollup) -> _Measures:
+def _measures(rollup: Rollup) -> dict[str, Any]:
     """The fields every ``by_<group>`` entry shares."""
     counters = rollup.counters
-    fields: _Measures = {
+    return {
         "requests": counters.requests,
         "tokens": counters.total_tokens,
         "cost": counters.priced_cost,
@@ -412,8 +398,8 @@ def _measures(rollup: Rollup) -> _Measures:
         "p50_latency_ms": _whole_ms(rollup.latency.quantile(0.5)),
         "p95_latency_ms": _whole_ms(rollup.latency.quantile(0.95)),
         "p99_latency_ms": _whole_ms(rollup.latency.quantile(0.99)),
+        **ComponentTotals.fields_of(counters),
     }
-    return fields
 
 
 def _summary(overall: Rollup) -> StatsSummary:
@@ -435,6 +421,7 @@ def _summary(overall: Rollup) -> StatsSummary:
         p95_time_to_first_token_ms=_whole_ms(overall.ttft.quantile(0.95)),
         p99_time_to_first_token_ms=_whole_ms(overall.ttft.quantile(0.99)),
         unpriced_requests=counters.unpriced,
+        **ComponentTotals.fields_of(counters),
     )
 
 

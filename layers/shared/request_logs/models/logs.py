@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from request_logs.domain.counters import CostParts, Counters
 from request_logs.domain.log import RequestLog
 from request_logs.domain.timeutil import format_ms
 from request_logs.models.exact_json import mark_number
@@ -42,6 +43,92 @@ class Resolution(_ResponseModel):
     gateway_type: int
     gateway_id: str
     connection_id: str
+
+
+class TokenCounts(_ResponseModel):
+    """``input`` counts every prompt token and ``output`` every completion token, as the spec's fields do;
+    ``cached_input`` (prompt-cache reads) and ``cache_creation_input`` (cache writes) are parts of ``input``,
+    ``reasoning`` a part of ``output``."""
+
+    input: int
+    output: int
+    total: int
+    cached_input: int
+    cache_creation_input: int
+    reasoning: int
+
+
+class CostBreakdown(_ResponseModel):
+    """Exact: ``total == input + output``, each ``tokens × price ÷ 1,000,000`` (or the gateway's own figures);
+    ``cached_input`` and ``cache_creation_input`` are the parts of ``input`` spent on prompt-cache reads and
+    writes, ``reasoning`` the part of ``output`` spent on reasoning tokens."""
+
+    input: Money
+    output: Money
+    total: Money
+    cached_input: Money
+    cache_creation_input: Money
+    reasoning: Money
+
+    @classmethod
+    def of(cls, log: RequestLog) -> "CostBreakdown | None":
+        parts = CostParts.of(log)
+        if parts is None:
+            return None
+        return cls(
+            input=parts.input,
+            output=parts.output,
+            total=parts.total,
+            cached_input=parts.cached_input,
+            cache_creation_input=parts.cache_creation_input,
+            reasoning=parts.reasoning,
+        )
+
+
+class Pricing(_ResponseModel):
+    """The prices stored with the log at ingest (per million tokens), not today's catalog.
+
+    A log priced by the catalog names every component's price it applied and, when the prompt's size
+    put it in a long-context tier, the tier's threshold (``above_input_tokens``; null: the base prices). A
+    gateway's cost has the component prices it reported (null where it reported none).
+    """
+
+    input_per_million: Money
+    output_per_million: Money
+    cached_input_per_million: Money | None
+    cache_creation_input_per_million: Money | None
+    reasoning_per_million: Money | None
+    above_input_tokens: int | None
+
+    @classmethod
+    def of(cls, log: RequestLog) -> "Pricing | None":
+        if log.price_input_per_million is None or log.price_output_per_million is None:
+            return None
+        return cls(
+            input_per_million=log.price_input_per_million,
+            output_per_million=log.price_output_per_million,
+            cached_input_per_million=log.price_cached_input_per_million,
+            cache_creation_input_per_million=log.price_cache_creation_input_per_million,
+            reasoning_per_million=log.price_reasoning_per_million,
+            above_input_tokens=log.price_tier_above_input_tokens,
+        )
+
+
+def _breakdown_fields(log: RequestLog) -> dict[str, Any]:
+    """What the single log and an enhanced log show of tokens, prices and where the cost came from."""
+    return {
+        "tokens": TokenCounts(
+            input=log.input_tokens,
+            output=log.output_tokens,
+            total=log.total_tokens,
+            cached_input=log.cached_input_tokens,
+            cache_creation_input=log.cache_creation_input_tokens,
+            reasoning=log.reasoning_tokens,
+        ),
+        "pricing": Pricing.of(log),
+        "cost_source": log.cost_source,
+        "catalog_version": log.catalog_version,
+    }
 
 
 class LogSummary(_ResponseModel):
@@ -79,6 +166,12 @@ class LogDetail(LogSummary):
     user_agent: str | None
     ip_address: str | None
     resolution: Resolution | None
+    # Beyond the spec: the token and cost breakdown, as the enhanced list carries it.
+    tokens: TokenCounts
+    cost_breakdown: CostBreakdown | None
+    pricing: Pricing | None
+    cost_source: str
+    catalog_version: str | None
     user: str | None  # the end user the customer named to the gateway; null when it named none
     metadata: dict[str, str]  # the customer's attribution map; {} when it sent none
 
@@ -99,6 +192,8 @@ class LogDetail(LogSummary):
             user_agent=log.user_agent,
             ip_address=log.ip_address,
             resolution=resolution,
+            **_breakdown_fields(log),
+            cost_breakdown=CostBreakdown.of(log),
             user=log.user,
             metadata=dict(log.metadata or {}),
         )
@@ -139,27 +234,6 @@ class Pagination(_ResponseModel):
     nextCursor: str | None  # noqa: N815 - named like hasMore
 
 
-class TokenCounts(_ResponseModel):
-    input: int
-    output: int
-    total: int
-
-
-class CostBreakdown(_ResponseModel):
-    """Exact: ``total == input + output``, each ``tokens × price ÷ 1,000,000`` (or the gateway's own figures)."""
-
-    input: Money
-    output: Money
-    total: Money
-
-
-class Pricing(_ResponseModel):
-    """The prices stored with the log at ingest (per million tokens), not today's catalog."""
-
-    input_per_million: Money
-    output_per_million: Money
-
-
 class EnhancedLog(_ResponseModel):
     """One entry of ``GET /api/account/request-logs/enhanced``.
 
@@ -194,36 +268,48 @@ class EnhancedLog(_ResponseModel):
     def from_log(cls, log: RequestLog) -> "EnhancedLog":
         fields = _summary_fields(log)
         fields.pop("cost")
-        cost = (
-            CostBreakdown(input=log.cost_input, output=log.cost_output, total=log.cost_input + log.cost_output)
-            if log.cost_input is not None and log.cost_output is not None
-            else None
-        )
-        pricing = (
-            Pricing(input_per_million=log.price_input_per_million, output_per_million=log.price_output_per_million)
-            if log.price_input_per_million is not None and log.price_output_per_million is not None
-            else None
-        )
         return cls(
             **fields,
-            tokens=TokenCounts(input=log.input_tokens, output=log.output_tokens, total=log.total_tokens),
-            cost=cost,
-            pricing=pricing,
-            cost_source=log.cost_source,
-            catalog_version=log.catalog_version,
+            **_breakdown_fields(log),
+            cost=CostBreakdown.of(log),
             user=log.user,
             metadata=dict(log.metadata or {}),
         )
 
 
-class CostSummary(_ResponseModel):
-    """``summary`` of the enhanced list: the whole filtered set, not the page.
+COST_PARTS = ("input", "output", "cached_input", "cache_creation_input", "reasoning")
 
-    ``total_cost`` is the exact cost of the priced requests, null when none was priced (unknown, not
-    zero); ``avg_cost_per_request`` is it over the priced requests, rounded half-even to 12 decimal places.
-    ``unpriced_requests`` had no price and are in neither.
+
+class ComponentTotals(_ResponseModel):
+    """The token and cost components of a set of logs, after a summary's or a group's own fields.
+
+    Token components are parts of ``input_tokens`` (cache reads, cache writes) and of ``output_tokens``
+    (reasoning). ``input_cost + output_cost`` is the set's cost; the other costs are parts of those. Like
+    the cost, they cover the priced requests and are null when none was priced, or when the set includes
+    statistics kept before components were (until ``admin rebuild-stats`` recounts them).
     """
 
+    cached_input_tokens: int
+    cache_creation_input_tokens: int
+    reasoning_tokens: int
+    input_cost: Money | None
+    output_cost: Money | None
+    cached_input_cost: Money | None
+    cache_creation_input_cost: Money | None
+    reasoning_cost: Money | None
+
+    @staticmethod
+    def fields_of(counters: Counters) -> dict[str, Any]:
+        return {
+            "cached_input_tokens": counters.cached_input_tokens,
+            "cache_creation_input_tokens": counters.cache_creation_input_tokens,
+            "reasoning_tokens": counters.reasoning_tokens,
+            **{f"{part}_cost": counters.priced_part(part) for part in COST_PARTS},
+        }
+
+
+# Fields from the last base class to the first: the summary's own, then the components.
+class _CostSummaryFields(_ResponseModel):
     total_cost: Money | None
     total_tokens: int
     avg_cost_per_request: Money | None
@@ -232,6 +318,15 @@ class CostSummary(_ResponseModel):
     unpriced_requests: int
     input_tokens: int
     output_tokens: int
+
+
+class CostSummary(ComponentTotals, _CostSummaryFields):
+    """``summary`` of the enhanced list: the whole filtered set, not the page.
+
+    ``total_cost`` is the exact cost of the priced requests, null when none was priced (unknown, not
+    zero); ``avg_cost_per_request`` is it over the priced requests, rounded half-even to 12 decimal places.
+    ``unpriced_requests`` had no price and are in neither.
+    """
 
 
 class EnhancedListResponse(_ResponseModel):

@@ -129,9 +129,7 @@ class RequestCompleted(_Strict):
             if sent or (self.cost is not None and self.cost.has_components()):
                 raise ValueError(f"{', '.join(sent) or 'cost components'} need version 2")
         if self.cached_input_tokens + self.cache_creation_input_tokens > self.input_tokens:
-            raise ValueError(
-                "cached_input_tokens + cache_creation_input_tokens exceed input_tokens (which counts them)"
-            )
+            raise ValueError("cached_input_tokens + cache_creation_input_tokens exceed input_tokens (counting them)")
         if self.reasoning_tokens > self.output_tokens:
             raise ValueError("reasoning_tokens exceed output_tokens (which counts them)")
         cost = self.cost

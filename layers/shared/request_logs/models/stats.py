@@ -6,16 +6,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from request_logs.models.logs import Money, _is_none, _ResponseModel
+from request_logs.models.logs import ComponentTotals, Money, _is_none, _ResponseModel
 
 
-class StatsSummary(_ResponseModel):
-    """``stats`` of ``GET /api/account/request-logs/stats``: the spec's fields, then extra ones.
-
-    Rates, averages and percentiles are null when the range holds no request (undefined, not zero).
-    Latencies are whole milliseconds, like every latency the API returns.
-    """
-
+# Fields from the last base class to the first: the spec's, then the extra ones, then the components.
+class _SummaryFields(_ResponseModel):
     total_requests: int
     successful_requests: int
     failed_requests: int
@@ -34,9 +29,16 @@ class StatsSummary(_ResponseModel):
     unpriced_requests: int
 
 
-class GroupStats(_ResponseModel):
-    """What every ``by_<group>`` entry carries after its key, the same for every grouping."""
+class StatsSummary(ComponentTotals, _SummaryFields):
+    """``stats`` of ``GET /api/account/request-logs/stats``: the spec's fields, then extra ones, then the
+    token and cost components.
 
+    Rates, averages and percentiles are null when the range holds no request (undefined, not zero).
+    Latencies are whole milliseconds, like every latency the API returns.
+    """
+
+
+class _GroupFields(_ResponseModel):
     requests: int
     tokens: int
     cost: Money | None  # as ``total_cost``: null when no request of the entry was priced
@@ -49,6 +51,11 @@ class GroupStats(_ResponseModel):
     p50_latency_ms: int | None
     p95_latency_ms: int | None
     p99_latency_ms: int | None
+
+
+class GroupStats(ComponentTotals, _GroupFields):
+    """What every ``by_<group>`` entry carries after its key, the same for every grouping: its measures,
+    then the token and cost components."""
 
 
 # Each entry is its key followed by the GroupStats fields: pydantic orders fields from the last base

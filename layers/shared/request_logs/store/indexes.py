@@ -51,6 +51,17 @@ def metadata_index_value(key: str, value: str) -> str:
     return f"{key}={value}"
 
 
+# A string set on each log with a user or an indexed metadata pair: "u=<user>", "m:<key>=<value>".
+ATTRIBUTION = "attribution"
+
+
+def attribution_value(filter_name: str, value: str) -> str:
+    """The element of ``ATTRIBUTION`` a user or metadata filter looks for."""
+    if filter_name == "user":
+        return f"u={value}"
+    return f"m:{metadata_index_value(filter_name[len(METADATA_PREFIX) :], value)}"
+
+
 # Filters whose index holds only some values (the others read the table with a filter).
 SPARSE_FILTER_VALUES: dict[str, frozenset[str]] = {"status": frozenset({"error"})}
 
@@ -84,16 +95,18 @@ LISTED_ATTRIBUTES = (
     "input_tokens",
     "output_tokens",
     "cost_rank",
-    # Attribution filters left over as filter expressions, once another index was chosen.
-    USER_INDEX[1],
-    *(metadata_index(slot)[1] for slot in METADATA_SLOTS),
+    "breakdown",  # the token and cost components in one map (store/items.BREAKDOWN)
+    # The log's user and indexed metadata pairs in one string set (``attribution_value``): an attribution
+    # filter left over as a filter expression tests it with contains(). One attribute, not six: DynamoDB
+    # counts every projected attribute of every index against 100 per table.
+    ATTRIBUTION,
 )
 
 
-def projected_attributes(key_attributes: tuple[str, ...]) -> tuple[str, ...]:
-    """What an index with these key attributes projects: LISTED_ATTRIBUTES but its own keys (DynamoDB
-    projects those anyway)."""
-    return tuple(name for name in LISTED_ATTRIBUTES if name not in key_attributes)
+def is_keys_only(index: str | None) -> bool:
+    """The attribution indexes project keys only (the 100-attribute limit): a read through one can count
+    and find a page's keys, but no filter expression or sum can use another attribute."""
+    return index is not None and (index == USER_INDEX[0] or index.startswith("by_metadata_"))
 
 
 def filter_index(query: LogQuery, filter_name: str) -> tuple[str, str, str]:
@@ -109,7 +122,7 @@ def filter_index(query: LogQuery, filter_name: str) -> tuple[str, str, str]:
 
 
 def is_attribution(filter_name: str) -> bool:
-    """A user or metadata filter: its attribute holds the sharded index key, not the plain value."""
+    """A user or metadata filter (``user``, ``metadata.<key>``)."""
     return filter_name == "user" or filter_name.startswith(METADATA_PREFIX)
 
 
@@ -129,7 +142,7 @@ class IndexPlan:
     residual_filters: dict[str, str]
 
 
-def plan_index(query: LogQuery) -> IndexPlan:
+def plan_index(query: LogQuery, *, needs_attributes: bool = False) -> IndexPlan:
     """Pick the filter most likely to be selective as the index; the others become filter expressions.
 
     Without statistics the order is a prior: errors are rare, an end user or a metadata value is usually a
@@ -138,6 +151,10 @@ def plan_index(query: LogQuery) -> IndexPlan:
     """
     filters = query.equality_filters()
     candidates = {name: value for name, value in filters.items() if indexed(name, value)}
+    # An attribution index holds keys only: it answers a query that has nothing else to filter, and no
+    # read that sums the logs' attributes (``needs_attributes``); otherwise the attribution is a residual.
+    if needs_attributes or len(filters) > 1 or query.filters_latency or query.filters_cost:
+        candidates = {name: value for name, value in candidates.items() if not is_attribution(name)}
     if not candidates:
         return IndexPlan(None, "pk", None, filters)
     metadata = sorted(name for name in candidates if name.startswith(METADATA_PREFIX))

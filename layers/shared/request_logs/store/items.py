@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
+from request_logs.domain.counters import CostParts, Counters
+from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.log import RequestLog
 from request_logs.domain.retention import log_expiry_s
 from request_logs.store import keys
 from request_logs.store.indexes import (
+    ATTRIBUTION,
     BUCKET_PARTITION,
     ERROR_BUCKET_PARTITION,
     FILTER_INDEXES,
     UNPRICED_RANK,
     USER_INDEX,
+    attribution_value,
     indexed,
     metadata_index,
     metadata_index_value,
@@ -41,8 +46,20 @@ _INTEGER_FIELDS = (
     "ingested_ms",
 )
 _LOG_FIELDS = frozenset(field.name for field in fields(RequestLog))
-# Token components most logs do not have: left out of the item when zero (the log's default on reading).
-_OMITTED_WHEN_ZERO = ("cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens")
+# The token and cost components a summary adds up, in one map attribute: an index may project at most 100
+# attributes summed over all of a table's indexes (a DynamoDB limit), so every index projects this one
+# (``indexes.LISTED_ATTRIBUTES``) instead of seven. Left out of the map when zero or absent (most logs have
+# no cached or reasoning tokens); ``cost_input`` is in it for every priced log (it splits ``cost_rank``).
+BREAKDOWN = "breakdown"
+_BREAKDOWN_FIELDS = (
+    "cost_input",
+    "cost_cached_input",
+    "cost_cache_creation_input",
+    "cost_reasoning",
+    "cached_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_tokens",
+)
 
 
 def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -54,9 +71,12 @@ def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None
     item: dict[str, Any] = {name: value for name, value in asdict(log).items() if value is not None}
     if log.metadata is not None:
         item["metadata"] = dict(log.metadata)
-    for name in _OMITTED_WHEN_ZERO:
-        if not item[name]:
-            del item[name]
+    breakdown = {name: item.pop(name) for name in _BREAKDOWN_FIELDS if name in item}
+    # Zeros left out, but not a zero input cost: a priced log always has its split (an unpriced log
+    # without components has no map).
+    breakdown = {name: value for name, value in breakdown.items() if value or name == "cost_input"}
+    if breakdown:
+        item[BREAKDOWN] = breakdown
     shard = keys.log_shard(log.id)
     item.update(
         pk=keys.log_pk(log.account_id, shard),
@@ -67,11 +87,16 @@ def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None
         value = getattr(log, field_name)
         if indexed(field_name, value):
             item[key_attribute] = keys.index_pk(log.account_id, shard, value)
+    attribution = set()
     if log.user is not None:
         item[USER_INDEX[1]] = keys.index_pk(log.account_id, shard, log.user)
+        attribution.add(attribution_value("user", log.user))
     for key, slot in (metadata_slots or {}).items():
         if log.metadata is not None and key in log.metadata:
             item[metadata_index(slot)[1]] = metadata_slot_value(log.account_id, shard, key, log.metadata[key])
+            attribution.add(attribution_value(METADATA_PREFIX + key, log.metadata[key]))
+    if attribution:
+        item[ATTRIBUTION] = attribution
     if metadata_slots:
         item[INDEXED_METADATA_ATTRIBUTE] = sorted(metadata_slots)
     cost = log.cost_total
@@ -99,9 +124,51 @@ def indexed_metadata_keys(item: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(str(key) for key in item.get(INDEXED_METADATA_ATTRIBUTE) or ()))
 
 
+def cost_of_rank(raw: dict[str, Any]) -> Decimal | None:
+    """The total cost an item's ``cost_rank`` holds (in DynamoDB's attribute format); None for a log
+    nobody priced."""
+    rank = Decimal(raw["cost_rank"]["N"])
+    return None if rank == UNPRICED_RANK else rank
+
+
+# What a summary adds up of a log: every index projects these (``indexes.LISTED_ATTRIBUTES``), so counting
+# a range from an index or the table moves a fraction of the log's bytes.
+SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_rank", "latency_ms", BREAKDOWN)
+
+
+def add_to_counters(counters: Counters, raw: dict[str, Any]) -> None:
+    """Count one item (in DynamoDB's attribute format, ``SUMMARY_ATTRIBUTES`` at least)."""
+    parts = raw.get(BREAKDOWN, {}).get("M")
+
+    def number(name: str) -> Decimal:
+        return Decimal(parts[name]["N"]) if parts is not None and name in parts else Decimal(0)
+
+    total = cost_of_rank(raw)
+    cost: CostParts | Decimal | None = total
+    if total is not None and parts is not None:
+        cost = CostParts(
+            input=number("cost_input"),
+            output=total - number("cost_input"),
+            cached_input=number("cost_cached_input"),
+            cache_creation_input=number("cost_cache_creation_input"),
+            reasoning=number("cost_reasoning"),
+        )
+    counters.add(
+        succeeded=raw["status"]["S"] == "success",
+        input_tokens=int(raw["input_tokens"]["N"]),
+        output_tokens=int(raw["output_tokens"]["N"]),
+        cost=cost,
+        latency_ms=int(raw["latency_ms"]["N"]),
+        cached_input_tokens=int(number("cached_input_tokens")),
+        cache_creation_input_tokens=int(number("cache_creation_input_tokens")),
+        reasoning_tokens=int(number("reasoning_tokens")),
+    )
+
+
 def log_from_item(item: dict[str, Any]) -> RequestLog:
     """The log an item (or a stream image) holds; numbers come back from DynamoDB as Decimal."""
-    values = {name: value for name, value in item.items() if name in _LOG_FIELDS}
+    # Logs stored before the breakdown map have the same fields at the top level.
+    values = {name: value for name, value in {**item, **item.get(BREAKDOWN, {})}.items() if name in _LOG_FIELDS}
     for name in _INTEGER_FIELDS:
         if values.get(name) is not None:
             values[name] = int(values[name])

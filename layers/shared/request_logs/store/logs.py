@@ -15,20 +15,25 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.counters import Counters
-from request_logs.domain.filters import LogQuery
+from request_logs.domain.filters import METADATA_PREFIX, LogQuery
 from request_logs.domain.log import RequestLog
 from request_logs.domain.ordering import Ordering, Position
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import DAY_MS
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
-from request_logs.store.indexes import IndexPlan, metadata_index, plan_index
-from request_logs.store.items import log_from_item, log_to_item, metadata_slot_value
+from request_logs.store.indexes import ATTRIBUTION, IndexPlan, attribution_value, metadata_index, plan_index
+from request_logs.store.items import (
+    SUMMARY_ATTRIBUTES,
+    add_to_counters,
+    log_from_item,
+    log_to_item,
+    metadata_slot_value,
+)
 from request_logs.store.query_pool import parallel_map
 from request_logs.store.value_index import (
     bounded_logs,
     bounded_sort,
-    cost_of_rank,
     filter_clauses,
     ranked_logs,
     summarize_bounded,
@@ -111,7 +116,9 @@ class _QueryShape:
         return params
 
 
-def _shape(query: LogQuery, *, after: Position | None = None, descending: bool = True) -> _QueryShape | None:
+def _shape(
+    query: LogQuery, *, after: Position | None = None, descending: bool = True, needs_attributes: bool = False
+) -> _QueryShape | None:
     """The Query parameters of ``query``, or None when its key range is empty.
 
     ``after`` (a cursor's position) narrows the key range to the side the walk goes on, inclusively:
@@ -119,7 +126,7 @@ def _shape(query: LogQuery, *, after: Position | None = None, descending: bool =
     """
     if query.start_ms >= query.end_ms:
         return None
-    plan = plan_index(query)
+    plan = plan_index(query, needs_attributes=needs_attributes)
     clauses, names, values = filter_clauses(query, plan.residual_filters)
     sk_low, sk_high = keys.sk_range(query.start_ms, query.end_ms)
     if after is not None:
@@ -187,17 +194,13 @@ def count_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) 
     return sum(counts)
 
 
-# What a summary needs of a log: fetched alone, a full read of the range moves a fraction of the bytes.
-_SUMMARY_ATTRIBUTES = ("status", "input_tokens", "output_tokens", "cost_rank", "latency_ms")
-
-
 def summarize_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: int) -> Counters:
     """Exact counters (requests, tokens, cost, unpriced) of the logs matching the query, by reading them:
     those inside its latency or cost bound when it has one, else those of its range and filters."""
     reads = reads if reads is not None else ReadStats()
     if bounded_sort(query) is not None:
         return summarize_bounded(query, reads, now_ms=now_ms)
-    shape = _shape(query)
+    shape = _shape(query, needs_attributes=True)
     if shape is None:
         return Counters()
     per_shard = [Counters() for _ in range(keys.LOG_SHARDS)]
@@ -205,15 +208,9 @@ def summarize_logs(query: LogQuery, reads: ReadStats | None = None, *, now_ms: i
     def consume(shard: int, response: dict[str, Any]) -> None:
         counters = per_shard[shard]
         for raw in response.get("Items", []):
-            counters.add(
-                succeeded=raw["status"]["S"] == "success",
-                input_tokens=int(raw["input_tokens"]["N"]),
-                output_tokens=int(raw["output_tokens"]["N"]),
-                cost=cost_of_rank(raw),
-                latency_ms=int(raw["latency_ms"]["N"]),
-            )
+            add_to_counters(counters, raw)
 
-    _read_shards(shape, reads, consume, projection=_SUMMARY_ATTRIBUTES)
+    _read_shards(shape, reads, consume, projection=SUMMARY_ATTRIBUTES)
     total = Counters()
     for counters in per_shard:
         total.merge(counters)
@@ -481,10 +478,13 @@ def backfill_metadata_slot(
                 client.update_item(
                     TableName=get_settings().logs_table,
                     Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                    UpdateExpression="SET #slot = :v",
+                    UpdateExpression="SET #slot = :v ADD #attribution :pair",
                     ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#slot) OR #slot <> :v)",
-                    ExpressionAttributeNames={"#slot": attribute},
-                    ExpressionAttributeValues={":v": {"S": indexed}},
+                    ExpressionAttributeNames={"#slot": attribute, "#attribution": ATTRIBUTION},
+                    ExpressionAttributeValues={
+                        ":v": {"S": indexed},
+                        ":pair": {"SS": [attribution_value(METADATA_PREFIX + key, value)]},
+                    },
                 )
                 written += 1
             except client.exceptions.ConditionalCheckFailedException:

@@ -46,10 +46,7 @@ def _key_attributes(key: RollupKey) -> dict[str, Any]:
 
 
 def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
-    plain = {
-        group: {value: {**c.to_dict(), "cost": str(c.cost)} for value, c in entries.items()}
-        for group, entries in groups.items()
-    }
+    plain = {group: {value: c.to_json_dict() for value, c in entries.items()} for group, entries in groups.items()}
     # UTF-8 rather than \u escapes: an escaped four-byte character takes 12 bytes instead of 4.
     text = json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     import gzip  # here, not at the top: the list functions read rollups but rarely their group maps

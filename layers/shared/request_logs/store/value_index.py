@@ -33,14 +33,16 @@ from request_logs.domain.reads import ReadStats
 from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
 from request_logs.store.indexes import (
+    ATTRIBUTION,
     BUCKET_PARTITION,
     ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     UNPRICED_RANK,
     VALUE_INDEXES,
-    filter_index,
+    attribution_value,
     is_attribution,
 )
+from request_logs.store.items import add_to_counters, cost_of_rank
 from request_logs.store.query_pool import MAX_PARALLEL_QUERIES, parallel_map
 
 _DYNAMODB_MAX_LIMIT = 1000
@@ -64,12 +66,6 @@ class ValueRange:
     @property
     def empty(self) -> bool:
         return self.exact is None and self.low > self.high
-
-
-def cost_of_rank(raw: dict[str, Any]) -> Decimal | None:
-    """The total cost an item's ``cost_rank`` holds; None for a log nobody priced."""
-    rank = Decimal(raw["cost_rank"]["N"])
-    return None if rank == UNPRICED_RANK else rank
 
 
 def value_range(query: LogQuery, sort: Sort) -> ValueRange:
@@ -104,25 +100,18 @@ def filter_clauses(
     from a BETWEEN (a failed request the gateway billed nothing). A cost bound, never negative, leaves the
     unpriced logs (``cost_rank`` -1) out too.
 
-    A user or metadata filter compares its index's partition attribute, which holds the value with the
-    account and the log's shard (``filter_index``): the same attribute for any shard, so one ``IN`` of
-    the ``LOG_SHARDS`` spellings matches it in an index that mixes shards (the value indexes) as well.
-    Those attributes are small and projected into every index; the metadata map itself is not.
+    A user or metadata filter tests the log's attribution set (``indexes.ATTRIBUTION``) with contains():
+    one small attribute every index but the attribution ones (keys only) projects.
     """
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     for position, (name, value) in enumerate(sorted(equality.items())):
+        names[f"#f{position}"] = ATTRIBUTION if is_attribution(name) else name
         if is_attribution(name):
-            _, attribute, indexed_value = filter_index(query, name)
-            names[f"#f{position}"] = attribute
-            spellings = []
-            for shard in range(keys.LOG_SHARDS):
-                values[f":f{position}s{shard}"] = {"S": keys.index_pk(query.account_id, shard, indexed_value)}
-                spellings.append(f":f{position}s{shard}")
-            clauses.append(f"#f{position} IN ({', '.join(spellings)})")
+            values[f":f{position}"] = {"S": attribution_value(name, value)}
+            clauses.append(f"contains(#f{position}, :f{position})")
             continue
-        names[f"#f{position}"] = name
         values[f":f{position}"] = {"S": value}
         clauses.append(f"#f{position} = :f{position}")
     bounded = {"latency": query.filters_latency, "cost": query.filters_cost}
@@ -471,13 +460,7 @@ def summarize_value_range(
             response = dynamodb().query(**params)
             count_read(bucket_reads, response)
             for raw in response.get("Items", []):
-                counters.add(
-                    succeeded=raw["status"]["S"] == "success",
-                    input_tokens=int(raw["input_tokens"]["N"]),
-                    output_tokens=int(raw["output_tokens"]["N"]),
-                    cost=cost_of_rank(raw),
-                    latency_ms=int(raw["latency_ms"]["N"]),
-                )
+                add_to_counters(counters, raw)
             if "LastEvaluatedKey" not in response:
                 return counters, bucket_reads
             params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
