@@ -34,9 +34,12 @@ from local.emulator.events import dynamodb_stream_event
 from local.emulator.lambda_runtime import FunctionRegistry
 from local.emulator.stream_reader import StreamReader
 from local.stack.provision import Stack
+from request_logs.domain.filters import attributed_value
+from request_logs.domain.rollups import metadata_dimension
 from request_logs.domain.timeutil import format_ms
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
+from request_logs.store.items import INDEXED_METADATA_ATTRIBUTE
 
 # (granularity, bucket size in ms) and the image attribute of each dimension ("" for all).
 _BUCKETS = (("quarter", 900_000), ("hour", 3_600_000), ("day", 86_400_000))
@@ -59,6 +62,17 @@ class BatchFigures:
     write_calls: int  # every write call, progress included
 
 
+def _attribution_items(image: dict[str, Any]) -> list[tuple[str, str]]:
+    """(dimension, stored value) of a log's attribution rollups: its user, and each metadata key indexed
+    when it was written, a log without one under the absent value (decisions §29)."""
+    metadata = image.get("metadata", {}).get("M", {})
+    pairs = [("user", attributed_value(image["user"]["S"] if "user" in image else None))]
+    for key in (entry["S"] for entry in image.get(INDEXED_METADATA_ATTRIBUTE, {}).get("L", [])):
+        value = metadata[key]["S"] if key in metadata else None
+        pairs.append((metadata_dimension(key), attributed_value(value)))
+    return pairs
+
+
 def touched_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(pk, sk) of every rollup item the records' logs belong to."""
     touched = set()
@@ -70,6 +84,10 @@ def touched_items(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
             touched.add(
                 (keys.stats_pk(account, granularity, dimension), keys.stats_sk(created - created % size, value))
             )
+        for granularity, size in _BUCKETS[1:]:  # hours and days
+            for dimension, value in _attribution_items(image):
+                bucket = created - created % size
+                touched.add((keys.stats_pk(account, granularity, dimension), keys.stats_sk(bucket, value)))
     return touched
 
 

@@ -36,8 +36,13 @@ request), fixed monthly costs (custom metrics, alarms, idle SQS long polls, KMS 
 managed key, which DynamoDB caches), DynamoDB Streams reads by Lambda and event filtering (free), TTL
 deletions (free), cold starts (a few per execution environment's lifetime), free tiers.
 
-``cost_per_million_logs_vs_before`` divides the figure by ``BEFORE_ISSUE_10_USD``, the same model run on
-the design before issue 10.
+``cost_per_million_logs_usd`` is the sample as the gateway sends it today: most messages name an end
+user and carry metadata, which the ``by_user`` index and the user rollups also write (issue 12).
+``cost_per_million_logs_vs_before`` divides by ``BEFORE_ISSUE_10_USD``, the same model run on the design
+before issue 10, the cost of the same traffic without attribution (``cost_per_million_logs_unattributed_usd``:
+the sample with ``user`` and ``metadata`` left out), which is what that design was priced on: like for like,
+it says whether the bounded-read indexes made a log dearer. ``cost_per_million_logs_attributed_vs_before``
+is the whole figure over the same baseline, what attribution adds on top (decisions §29).
 """
 
 from __future__ import annotations
@@ -344,8 +349,12 @@ REFERENCE_LOGS_PER_DAY = 1_000_000
 INGEST_DELAY_MS = 1_500
 
 
-def sample_messages(count: int = SAMPLE_LOGS) -> list[dict[str, Any]]:
-    """The accounts' messages over the sample's days, in the order the gateway sends them (completion)."""
+ATTRIBUTION_FIELDS = ("user", "metadata")
+
+
+def sample_messages(count: int = SAMPLE_LOGS, *, attributed: bool = True) -> list[dict[str, Any]]:
+    """The accounts' messages over the sample's days, in the order the gateway sends them (completion);
+    without ``user`` and ``metadata`` unless ``attributed``."""
     end_ms = to_ms(SAMPLE_END)
     start_ms = end_ms - SAMPLE_DAYS * 86_400_000
     messages = []
@@ -354,6 +363,8 @@ def sample_messages(count: int = SAMPLE_LOGS) -> list[dict[str, Any]]:
         messages += generate_messages(
             account, keys, round(count * share), start_ms, end_ms, seed=SAMPLE_SEED + position
         )
+    if not attributed:
+        messages = [{k: v for k, v in message.items() if k not in ATTRIBUTION_FIELDS} for message in messages]
     return sorted(messages, key=lambda message: (message["completed_at"], message["request_id"]))
 
 
@@ -623,10 +634,10 @@ def _push(stack: Stack, messages: list[dict[str, Any]], clock: Any) -> Run:
 
 
 @contextmanager
-def sample_run(count: int = SAMPLE_LOGS) -> Iterator[Run]:
+def sample_run(count: int = SAMPLE_LOGS, *, attributed: bool = True) -> Iterator[Run]:
     """moto in process provisioned from the template, the functions' environment with metrics on, the
     clock frozen and moved by the run, and the sample pushed through."""
-    messages = sample_messages(count)
+    messages = sample_messages(count, attributed=attributed)
     metrics_on = {"POWERTOOLS_METRICS_DISABLED": "false", "POWERTOOLS_DEV": "false"}
     with mock_aws(), time_machine.travel(from_ms(_completed_ms(messages[0])), tick=False) as clock:
         stack = provision()
@@ -803,17 +814,21 @@ def usage_of(run: Run) -> tuple[Usage, dict[str, float]]:
     return usage, supporting
 
 
-def cost_figures(usage: Usage, supporting: Mapping[str, float]) -> dict[str, float]:
-    """results.json's figures: the cost per million logs, its breakdown, the quantities behind it."""
+def cost_figures(usage: Usage, supporting: Mapping[str, float], unattributed: Usage) -> dict[str, float]:
+    """results.json's figures: the cost per million logs, its breakdown, the quantities behind it, and the
+    same traffic's cost without attribution (``unattributed``), which the issue-10 baseline compares with."""
     million = 1_000_000
     per_log = bill(usage)
     total = per_log.pop("total") * million
+    plain = bill(unattributed)["total"] * million
     return {
         "cost_per_million_logs_usd": total,
         **{f"cost_per_million_logs_{name}_usd": usd * million for name, usd in per_log.items()},
         "cost_per_million_logs_indexes_usd": index_share(usage) * million,
+        "cost_per_million_logs_unattributed_usd": plain,
         # Rounded: the model is deterministic but for the digits of a few printed numbers.
-        "cost_per_million_logs_vs_before": round(total / BEFORE_ISSUE_10_USD, 3),
+        "cost_per_million_logs_vs_before": round(plain / BEFORE_ISSUE_10_USD, 3),
+        "cost_per_million_logs_attributed_vs_before": round(total / BEFORE_ISSUE_10_USD, 3),
         "cost_model_wru_per_log": usage.wru,
         "cost_model_wru_per_log_table": usage.wru_table,
         "cost_model_wru_per_log_indexes": usage.wru_indexes,
@@ -835,8 +850,10 @@ def measure_cost_model(count: int = SAMPLE_LOGS) -> dict[str, float]:
     started = time.monotonic()
     with sample_run(count) as run:
         usage, supporting = usage_of(run)
-    print(f"  {count} logs through ingest and the aggregator in {time.monotonic() - started:.0f} s")
-    return cost_figures(usage, supporting)
+    with sample_run(count, attributed=False) as run:
+        unattributed, _ = usage_of(run)
+    print(f"  {count} logs through ingest and the aggregator, twice, in {time.monotonic() - started:.0f} s")
+    return cost_figures(usage, supporting, unattributed)
 
 
 # ------------------------------------------------------------------------------------- the report
@@ -925,6 +942,7 @@ def breakdown(figures: Mapping[str, float]) -> str:
         usd = figures[f"cost_per_million_logs_{name}_usd"]
         lines.append(f"  {label:<18} ${usd:>8,.3f}  {usd / total:6.1%}")
     lines.append(f"  of which indexes   ${figures['cost_per_million_logs_indexes_usd']:>8,.3f}")
+    lines.append(f"  without attribution ${figures['cost_per_million_logs_unattributed_usd']:,.3f}")
     lines.append(
         f"  vs before issue 10: {figures['cost_per_million_logs_vs_before']:.3f} (÷ ${_usd(BEFORE_ISSUE_10_USD)})"
     )
