@@ -26,6 +26,9 @@ def attribute_size(value: dict[str, Any]) -> int:
         return 3 + sum(len(name.encode()) + attribute_size(element) + 1 for name, element in inner.items())
     if kind == "L":
         return 3 + sum(attribute_size(element) + 1 for element in inner)
+    if kind in ("SS", "NS", "BS"):
+        # A set counts its elements like a list, element type by element type.
+        return 3 + sum(attribute_size({kind[0]: element}) + 1 for element in inner)
     raise ValueError(f"no size rule here for attribute type {kind}")
 
 
