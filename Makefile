@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck template-check unit integration e2e bench load invoke admin openapi build deploy clean
+.PHONY: run test dashboard browser lint typecheck template-check unit integration e2e bench load invoke admin openapi build deploy clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,13 +27,35 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.140,<2"
 	touch $@
 
-## run: the whole system on loopback (moto server, demo data through ingest, API on 127.0.0.1:$${PORT:-3000})
-run: $(VENV)/.installed
+## run: the whole system on loopback (moto server, demo data through ingest, API and dashboard on 127.0.0.1:$${PORT:-3000})
+run: $(VENV)/.installed dashboard
 	$(PY) -m local.run
 
-## test: lint, type-check, template checks, then every test
-test: lint
+## test: lint, type-check, template checks, then every test (the dashboard's in Chromium)
+test: lint dashboard browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## dashboard: the dashboard's pinned chart library (npm ci of dashboard/package-lock.json, with the
+## virtualenv's Node.js from PyPI); the site itself is plain files in dashboard/site, served as they are
+DASHBOARD_INSTALLED := dashboard/node_modules/.installed
+dashboard: $(DASHBOARD_INSTALLED)
+$(DASHBOARD_INSTALLED): dashboard/package-lock.json $(VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" npm ci --prefix dashboard --no-audit --no-fund --loglevel=error
+	touch $@
+
+## browser: Chromium for the dashboard's tests; Debian's package, installed when missing and run as root
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make: installing Chromium for the dashboard's browser tests (apt-get install chromium; once)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "make: no Chromium at $(CHROMIUM): install it (Debian/Ubuntu: sudo apt-get install chromium)," \
+				"or set CHROMIUM=/path/to/chromium"; exit 1; \
+		fi; \
+	fi
 
 lint: $(VENV)/.installed template-check
 	$(VENV)/bin/ruff check .
@@ -46,16 +68,16 @@ template-check: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
 
-unit integration e2e: $(VENV)/.installed
+unit integration e2e: $(VENV)/.installed dashboard browser
 	$(PY) -m pytest tests/$@ $(PYTEST_ARGS)
 
 ## bench: benchmarks → bench/results.json and docs/benchmarks.md
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed dashboard
 	$(PY) -m bench.run
 
 ## load: 20 clients × 60 s on the local runtime while it ingests → bench/load_results.json; then
 ## re-renders docs/benchmarks.md from bench/results.json and the load results (no new benchmark run)
-load: $(VENV)/.installed
+load: $(VENV)/.installed dashboard
 	$(PY) -m bench.load
 	$(PY) -m bench.report
 
@@ -83,4 +105,4 @@ deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) dashboard/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ from bench import (
     cold_init,
     cost_model,
     cursor_pages,
+    dashboard,
     enhanced_summary,
     item_size,
     load_report,
@@ -68,6 +69,7 @@ SECTIONS: tuple[Benchmark, ...] = (
     cursor_pages,
     scaling,
     cost_model,
+    dashboard,
 )
 
 

@@ -13,6 +13,7 @@ import time
 from bench.cold_init import measure_cold_init
 from bench.cost_model import SAMPLE_LOGS, measure_cost_model
 from bench.cursor_pages import CURSOR_LOGS, measure_cursor_pages
+from bench.dashboard import measure_dashboard
 from bench.enhanced_summary import measure_enhanced_summary
 from bench.figures import BUDGETS, failed_budgets, format_figure
 from bench.item_size import measure_worst_case_item
@@ -75,6 +76,8 @@ def main() -> int:
     results.update(measure_worst_case_item())
     print(f"cost model: {SAMPLE_LOGS} messages through ingest and the aggregator, priced per million logs")
     results.update(measure_cost_model())
+    print("dashboard: a first visit of /logs and the API calls of each view, in Chromium")
+    results.update(measure_dashboard())
     elapsed = time.monotonic() - started
     write_reports(results, elapsed)
 

@@ -456,6 +456,7 @@ class DocumentationSite:
         )
         return {
             "name": "Request Logs API (local runtime)",
+            "dashboard": "/logs",
             "docs": DOCS_PATH,
             "openapi": DOCUMENT_URL_PATH,
             "authentication": "Authorization: Bearer <API key>",

@@ -6,7 +6,8 @@
    ``StatsAggregatorFunction``, like the template's SQS and DynamoDB event sources;
 4. two demo accounts with API keys, then at once the API Gateway emulation on 127.0.0.1:$PORT (3000 by
    default), the ``export RL_BASE_URL=... RL_API_KEY=... RL_API_KEY_2=...`` line, the spec's curl
-   examples and the URL of Swagger UI (``/docs``) and of the OpenAPI document (``/openapi.json``);
+   examples, the dashboard's URLs (``/logs``, ``/analytics``) and the URL of Swagger UI (``/docs``) and of
+   the OpenAPI document (``/openapi.json``);
 5. in the background, thousands of realistic gateway messages sent to the ingest queue — the real
    ingest path — plus a few malformed ones that end in the dead-letter queue, with progress lines until
    "demo data loaded" (ingested and aggregated); the API answers for what is ingested so far. The demo's
@@ -196,8 +197,10 @@ def curl_examples(stack: Stack, log_id: str) -> str:
 
 
 def api_reference(base_url: str) -> str:
-    """Where the API reference is served (``local.openapi``): Swagger UI and the OpenAPI document."""
+    """Where the dashboard and the API reference are served: the dashboard's two views (``dashboard/``),
+    Swagger UI and the OpenAPI document (``local.openapi``)."""
     return (
+        f"# Dashboard: {base_url}/logs (Request Logs) and {base_url}/analytics (sign in with $RL_API_KEY)\n"
         f"# API reference: Swagger UI at {base_url}{DOCS_PATH} (Authorize with $RL_API_KEY, then Try it out)\n"
         f"# OpenAPI document: {base_url}{DOCUMENT_URL_PATH}\n"
     )

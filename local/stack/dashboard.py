@@ -10,6 +10,7 @@ bucket; one rule for which paths are pages (``page_key``), mirrored by the Cloud
 from __future__ import annotations
 
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +27,8 @@ VENDOR_FILES = {
 }
 # The API's paths: never a page of the dashboard, whatever follows (CloudFront routes them to the API).
 API_PREFIX = "/api/"
+# The app's pages (the router of site/js/main.js): each is index.html, which renders the view itself.
+PAGE_PATH = re.compile(r"/|/logs/?|/logs/[^/]+|/analytics/?")
 _CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
@@ -66,15 +69,14 @@ def dashboard_assets() -> list[Asset]:
 
 
 def page_key(path: str) -> str | None:
-    """The object that answers a dashboard URL path: a path whose last segment has no dot is a page of
-    the single-page app (``/logs``, ``/logs/<id>``, ``/analytics``) → ``index.html``; a file path is its
-    own key; an API path is none (the API answers it, a 404 included)."""
+    """The object that answers a dashboard URL path: a page of the single-page app (``/``, ``/logs``,
+    ``/logs/<id>``, ``/analytics``) → ``index.html``; any other path is its own key (a file of the
+    site, or nothing: a 404). An API path is never the dashboard's (the API answers it, a 404 included)."""
     if path == "/api" or path.startswith(API_PREFIX):
         return None
-    last = path.rsplit("/", 1)[-1]
-    if "." not in last:
+    if PAGE_PATH.fullmatch(path):
         return INDEX_KEY
-    return path.lstrip("/")
+    return path.lstrip("/") or None
 
 
 class DashboardSite:

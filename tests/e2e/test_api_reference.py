@@ -52,3 +52,35 @@ def test_make_run_prints_where_the_reference_is() -> None:
 
     assert "http://127.0.0.1:3000/docs" in printed
     assert "http://127.0.0.1:3000/openapi.json" in printed
+    assert "http://127.0.0.1:3000/logs" in printed
+    assert "http://127.0.0.1:3000/analytics" in printed
+
+
+@pytest.mark.parametrize("path", ["/logs", "/logs/", "/logs/log_0123456789abcdef", "/analytics"])
+def test_the_dashboards_pages_are_its_index_without_auth(local_api: LocalApi, path: str) -> None:
+    response = requests.get(f"{local_api.base_url}{path}", timeout=30)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<main id="main"' in response.text
+    assert "https://" not in response.text  # every file from this host: the page works offline
+
+
+def test_the_dashboards_files_are_served_with_their_types(local_api: LocalApi) -> None:
+    for path, content_type in [
+        ("/js/main.js", "text/javascript"),
+        ("/app.css", "text/css"),
+        ("/vendor/uPlot.iife.min.js", "text/javascript"),
+        ("/vendor/uPlot.min.css", "text/css"),
+    ]:
+        served = requests.get(f"{local_api.base_url}{path}", timeout=30)
+        assert served.status_code == 200, path
+        assert served.headers["Content-Type"].startswith(content_type), path
+
+
+@pytest.mark.parametrize("path", ["/logs/a/b", "/js/nothing.js", "/analytics/x", "/vendor/", "/package.json"])
+def test_paths_the_dashboard_does_not_have_are_404s(local_api: LocalApi, path: str) -> None:
+    response = requests.get(f"{local_api.base_url}{path}", timeout=30)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "route_not_found"

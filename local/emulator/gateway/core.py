@@ -21,7 +21,9 @@ Gateway responses: ``responses``; throttles: ``throttle``; the authorizer's poli
 ``authorizer_cache``; the same gateway behind an HTTP server on loopback: ``http_server``.
 
 Beyond API Gateway, for people: ``GET /openapi.json`` (the document generated from the handlers,
-``local.openapi``) and Swagger UI at ``/docs``, without auth, on paths no template route serves.
+``local.openapi``) and Swagger UI at ``/docs``, without auth, on paths no template route serves; and
+the dashboard's pages and files (``local.stack.dashboard``), as the template's CloudFront distribution
+serves them beside the API on one origin.
 
 Not modelled: usage-plan quotas, per-route ``Auth`` overrides, request validators, the stage path
 prefix (the API is served at ``/``, like a custom domain's base path mapping).
@@ -49,6 +51,7 @@ from local.emulator.gateway.routing import match_route
 from local.emulator.gateway.throttle import Clock, UsagePlanThrottle
 from local.emulator.lambda_runtime import FunctionRegistry
 from local.openapi import DocumentationSite
+from local.stack.dashboard import DashboardSite
 from local.stack.template import Route, Template
 
 logger = logging.getLogger(__name__)
@@ -72,11 +75,14 @@ class LocalApiGateway:
         *,
         clock: Clock = time.monotonic,
         documentation: bool = True,
+        dashboard: bool = True,
     ) -> None:
         """``clock`` drives the authorizer cache and the throttles; tests pass one they can move forward.
-        ``documentation`` serves ``/openapi.json`` and ``/docs`` (see the module docstring)."""
+        ``documentation`` serves ``/openapi.json`` and ``/docs``, ``dashboard`` the dashboard (see the
+        module docstring)."""
         self._functions = functions
         self._documentation = DocumentationSite(template) if documentation else None
+        self._dashboard = DashboardSite() if dashboard else None
         self._routes: list[Route] = template.routes()
         self._stage = template.stage_name()
         self._authorizer = template.authorizer()
@@ -142,9 +148,12 @@ class LocalApiGateway:
         return response
 
     def _documentation_page(self, method: str, path: str) -> HttpResponse | None:
-        if self._documentation is None or method not in ("GET", "HEAD"):
+        """A page for people on a path no route serves: the documentation's, else the dashboard's."""
+        if method not in ("GET", "HEAD"):
             return None
-        page = self._documentation.page(path)
+        page = self._documentation.page(path) if self._documentation is not None else None
+        if page is None and self._dashboard is not None:
+            page = self._dashboard.get(path)
         if page is None:
             return None
         content_type, body = page
