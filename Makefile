@@ -101,8 +101,13 @@ build: $(SAM_VENV)/.installed
 	LAYER_PIP="$(abspath $(SAM_VENV))/bin/python -m pip" \
 		$(SAM_VENV)/bin/sam build --parallel --build-dir $(BUILD_DIR) --template-file template.yaml
 
-deploy: build
-	$(SAM_VENV)/bin/sam deploy --guided
+## deploy: sam deploy --guided (it asks for the stack's name and region and saves the answers in samconfig.toml),
+## then the dashboard's files to the stack's bucket and a CloudFront invalidation (local/deploy_dashboard.py, which
+## reads the stack's name from samconfig.toml). STACK=name names the stack for both instead.
+STACK ?=
+deploy: build dashboard $(VENV)/.installed
+	$(SAM_VENV)/bin/sam deploy --guided $(if $(STACK),--stack-name $(STACK))
+	$(PY) -m local.deploy_dashboard $(if $(STACK),--stack-name $(STACK))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) dashboard/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
