@@ -150,6 +150,10 @@ def test_a_bookmarked_view_opens_exactly_that_view(page: Page, local_api: LocalA
     paris = datetime.fromisoformat(first["created_at"]).astimezone(ZoneInfo("Europe/Paris"))
     assert page.locator("table.logs tbody tr").first.locator("time").inner_text() == paris.strftime("%Y-%m-%d %H:%M:%S")
 
+    page.locator("table.logs tbody tr").first.locator("a").click()  # the log opens in the view's zone
+    page.wait_for_url(f"**/logs/{first['id']}?tz=Europe%2FParis")
+    expect(page.locator("dl.fields")).to_contain_text(f"{paris:%Y-%m-%d %H:%M:%S} (Europe/Paris)")
+
 
 def test_a_cursor_walk_of_three_pages_matches_the_api(page: Page, local_api: LocalApi) -> None:
     sign_in(page, local_api.first.api_key, "/logs?limit=25")

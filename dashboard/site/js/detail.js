@@ -13,7 +13,7 @@ const COMPONENTS = [
 
 export async function renderDetail(main, id, context) {
   const tz = context.params.get("tz") || browserZone();
-  const back = h("p", {}, h("a", { href: "/logs" }, "← Request Logs"));
+  const back = h("p", {}, h("a", { href: context.params.has("tz") ? `/logs?${new URLSearchParams({ tz })}` : "/logs" }, "← Request Logs"));
   const status = h("div", {}, h("p", { class: "loading" }, "Loading…"));
   replace(main, back, h("h1", {}, "Request log ", h("code", {}, id)), status);
   const [log, content] = await Promise.allSettled([api.log(id), api.details(id)]);

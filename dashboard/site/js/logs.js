@@ -39,7 +39,9 @@ export async function renderLogs(main, context) {
     return;
   }
   if (context.stale()) return;
-  replace(results, summary(body), table(body.logs, tz), pager(params, body.pagination));
+  // A log opens in the zone the list was read in, when the view chose one.
+  const zone = params.has("tz") ? `?${new URLSearchParams({ tz })}` : "";
+  replace(results, summary(body), table(body.logs, tz, zone), pager(params, body.pagination));
 }
 
 function filterForm(params, tz, context) {
@@ -117,7 +119,7 @@ function summary(body) {
   );
 }
 
-function table(logs, tz) {
+function table(logs, tz, zone) {
   if (!logs.length) return h("p", { class: "empty" }, "No logs match these filters.");
   const headers = ["Time", "Model", "Provider", "Status", "Latency", "Tokens", "Cost", "Key"];
   return h(
@@ -128,16 +130,16 @@ function table(logs, tz) {
       { class: "logs" },
       h("caption", { class: "visually-hidden" }, `Request logs, times in ${tz}`),
       h("thead", {}, h("tr", {}, headers.map((name) => h("th", { scope: "col" }, name)))),
-      h("tbody", {}, logs.map((log) => row(log, tz))),
+      h("tbody", {}, logs.map((log) => row(log, tz, zone))),
     ),
   );
 }
 
-function row(log, tz) {
+function row(log, tz, zone) {
   return h(
     "tr",
     { dataset: { id: log.id } },
-    h("td", {}, h("a", { href: `/logs/${encodeURIComponent(log.id)}` }, h("time", { datetime: log.created_at }, formatTime(log.created_at, tz)))),
+    h("td", {}, h("a", { href: `/logs/${encodeURIComponent(log.id)}${zone}` }, h("time", { datetime: log.created_at }, formatTime(log.created_at, tz)))),
     h("td", {}, log.model),
     h("td", {}, log.provider),
     h("td", {}, h("span", { class: `status ${log.status}` }, log.status), ` ${log.status_code}`),
