@@ -146,6 +146,7 @@ function chart(name, title, x, labels, lines, openBucket) {
       {
         width,
         height: 200,
+        padding: [8, 36, 0, 0], // room for the last bucket's label at the right edge
         scales: { x: { time: false } },
         legend: { show: lines.length > 1 },
         cursor: { drag: { x: false, y: false } },

@@ -11,10 +11,12 @@ const main = document.getElementById("main");
 const notice = document.getElementById("notice");
 const nav = document.getElementById("nav");
 
-export function navigate(url, { replaceState = false } = {}) {
+export async function navigate(url, { replaceState = false } = {}) {
   if (replaceState) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
-  render();
+  await render();
+  // As a page load would: a keyboard or screen-reader user continues from the new view's start.
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 function route(pathname) {
