@@ -20,7 +20,7 @@ from ddsketch.mapping import LogarithmicMapping
 
 from local.stack.provision import Stack
 from request_logs.domain.histograms import EDGES
-from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS
+from request_logs.domain.rollups import MAX_EMBEDDED_GROUP_BYTES, MAX_EMBEDDED_GROUPS, RollupKey
 from request_logs.store import keys
 from request_logs.store.dynamo import dynamodb
 from request_logs.store.stats import StoredRollup, from_item
@@ -156,6 +156,11 @@ def expected_rollups(logs: list[dict[str, Any]]) -> dict[Key, Expected]:
 def rollup_items(stack: Stack) -> list[dict[str, Any]]:
     """Every rollup item of the stats table, without the accounts' progress items that share it."""
     return [item for item in scan(stack.name("StatsTable")) if item["sk"] != keys.PROGRESS_SK]
+
+
+def key_of(item: dict[str, Any]) -> RollupKey:
+    """The key of a rollup item as scanned (its ``pk`` and ``sk`` say it)."""
+    return from_item(item).key
 
 
 def stored_rollups(stack: Stack) -> dict[Key, StoredRollup]:

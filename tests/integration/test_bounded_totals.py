@@ -91,7 +91,7 @@ def _drop_histograms(account: str) -> None:
     """Every second rollup item of the account as written before histograms existed."""
     client, table = dynamodb(), get_settings().stats_table
     items = [item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
-    mine = [item for item in items if item.get("account_id", {}).get("S") == account and "histograms" in item]
+    mine = [item for item in items if item["pk"]["S"].startswith(f"{account}#") and "histograms" in item]
     assert mine
     for item in mine[::2]:
         client.update_item(

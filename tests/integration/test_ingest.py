@@ -18,7 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from request_logs.config import get_settings
-from request_logs.store.dynamo import dynamodb
+from request_logs.store.dynamo import dynamodb, from_attributes
+from request_logs.store.items import log_from_item
 from tests.conftest import ACCOUNT_B, ApiCaller, Ingestor, sample_messages
 from tests.integration import oracle
 
@@ -226,10 +227,12 @@ def test_the_prices_used_are_stored_on_the_log(stack, clock, ingest: Ingestor) -
             prices = oracle.catalog_prices(message["model"], message["input_tokens"])
             assert prices is not None and source == "catalog"
             assert raw["catalog_version"]["S"] == oracle.CATALOG_VERSION
+            # By reference: the item names its catalog version, the log read back carries the prices.
+            assert not [name for name in raw if name.startswith("price_")]
+            log = log_from_item(from_attributes(raw))
             for name in ("input", "output", "cached_input", "cache_creation_input", "reasoning"):
-                assert Decimal(raw[f"price_{name}_per_million"]["N"]) == prices[f"{name}_per_million"], name
-            tier = raw.get("price_tier_above_input_tokens")
-            assert (None if tier is None else int(tier["N"])) == prices["above_input_tokens"]
+                assert getattr(log, f"price_{name}_per_million") == prices[f"{name}_per_million"], name
+            assert log.price_tier_above_input_tokens == prices["above_input_tokens"]
         else:
             assert source == "unpriced"
             assert "cost_input" not in breakdown and "price_input_per_million" not in raw

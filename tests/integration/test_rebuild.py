@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import astuple
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from tests.conftest import ACCOUNT_A, DAY_MS, KEYS_A, NOW_MS, Ingestor
 from tests.integration.rollup_oracle import (
     assert_stats_are_the_truth,
     expected_rollups,
+    key_of,
     logs_in_table,
     mismatches,
     rollup_items,
@@ -77,6 +79,13 @@ def aggregator(stack: Stack) -> str:
 
 
 # ------------------------------------------------------------------ recovery
+
+
+def _level(item: dict[str, Any]) -> tuple[str, str]:
+    key = key_of(item)
+    return key.granularity, key.dimension
+
+
 def test_corrupted_missing_and_spurious_items_are_rebuilt_to_the_truth_and_a_second_run_writes_nothing(
     stack: Stack, clock: Any, ingest: Ingestor, functions: FunctionRegistry
 ) -> None:
@@ -87,13 +96,13 @@ def test_corrupted_missing_and_spurious_items_are_rebuilt_to_the_truth_and_a_sec
     assert_stats_are_the_truth(stack)
 
     items = rollup_items(stack)
-    in_range = [item for item in items if first_day <= item["bucket_ms"] < first_day + 3 * DAY_MS]
-    outside = next(item for item in items if item["bucket_ms"] < first_day)
-    hour = next(item for item in in_range if item["granularity"] == "hour" and item["dimension"] == "all")
-    day = next(item for item in in_range if item["granularity"] == "day" and item["dimension"] == "model")
+    in_range = [item for item in items if first_day <= key_of(item).bucket_ms < first_day + 3 * DAY_MS]
+    outside = next(item for item in items if key_of(item).bucket_ms < first_day)
+    hour = next(item for item in in_range if _level(item) == ("hour", "all"))
+    day = next(item for item in in_range if _level(item) == ("day", "model"))
     put_raw(stack, {**hour, "requests": hour["requests"] + 5, "latency_sum": 1})  # corrupted
     dynamodb().delete_item(TableName=stack.name("StatsTable"), Key=to_attributes({"pk": day["pk"], "sk": day["sk"]}))
-    ghost = {**day, "sk": day["sk"].rsplit("#", 1)[0] + "#ghost/model", "value": "ghost/model"}
+    ghost = {**day, "sk": day["sk"].rsplit("#", 1)[0] + "#ghost/model"}
     put_raw(stack, ghost)  # no log supports it
     put_raw(stack, {**outside, "requests": outside["requests"] + 7})  # outside the range: left alone
     assert mismatches(expected_rollups(logs_in_table(stack)), stored_rollups(stack))
@@ -105,7 +114,7 @@ def test_corrupted_missing_and_spurious_items_are_rebuilt_to_the_truth_and_a_sec
     assert result.unchanged == len(in_range) - 2
     assert result.logs_read == 60
     problems = mismatches(expected_rollups(logs_in_table(stack)), stored_rollups(stack))
-    outside_key = (ACCOUNT_A, outside["granularity"], int(outside["bucket_ms"]), outside["dimension"], outside["value"])
+    outside_key = astuple(key_of(outside))
     assert problems  # the item outside the range is still the corrupted one, and only it
     assert all(problem.startswith(f"{outside_key}:") for problem in problems), problems
 
@@ -250,7 +259,7 @@ def test_admin_rebuild_stats_repairs_the_local_stack_with_a_progress_bar(
     messages = generate_messages(ACCOUNT_A, KEYS_A, 25, today - 5 * DAY_MS, today - 3 * DAY_MS, seed=46)
     assert Ingestor(functions, local_stack).messages(messages) == []
     aggregate_everything(local_stack, functions)
-    item = next(item for item in rollup_items(local_stack) if item["granularity"] == "day")
+    item = next(item for item in rollup_items(local_stack) if key_of(item).granularity == "day")
     put_raw(local_stack, {**item, "requests": 999})
 
     start, end = (time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) for ms in (today - 5 * DAY_MS, today - 3 * DAY_MS))

@@ -158,6 +158,21 @@ class Counters:
         """``to_dict`` for JSON (a cursor, a gzipped group map): money as exact decimal strings."""
         return {name: str(value) if isinstance(value, Decimal) else value for name, value in self.to_dict().items()}
 
+    def to_row(self) -> list[int | str]:
+        """The compact stored form inside a gzipped map: the fields in declaration order (so a new field is
+        only ever appended), money as exact decimal strings, trailing zeros left out."""
+        row: list[int | str] = [
+            str(value) if isinstance(value, Decimal) else value
+            for value in (getattr(self, name) for name in _FIELD_NAMES)
+        ]
+        while row and not Decimal(row[-1]):
+            row.pop()
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[int | str]) -> Counters:
+        return cls(**{name: _TYPES[name](value) for name, value in zip(_FIELD_NAMES, row, strict=False)})
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Counters:
         """Counters from ``to_dict`` or ``to_json_dict`` (absent fields are 0)."""
@@ -167,3 +182,4 @@ class Counters:
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(Counters))
+_TYPES: dict[str, type] = dict.fromkeys(_INTS, int) | dict.fromkeys(_DECIMALS, Decimal)

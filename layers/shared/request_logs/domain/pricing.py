@@ -148,21 +148,39 @@ def load_catalog(version: str = CURRENT_CATALOG) -> Catalog:
     return Catalog(raw["version"], models)
 
 
+def applied_prices(prices: Prices) -> Prices:
+    """``prices`` with every component's price spelled out (the plain input or output price where it has
+    none): what a cost records as applied."""
+    return replace(
+        prices,
+        cached_input_per_million=_or(prices.cached_input_per_million, prices.input_per_million),
+        cache_creation_input_per_million=_or(prices.cache_creation_input_per_million, prices.input_per_million),
+        reasoning_per_million=_or(prices.reasoning_per_million, prices.output_per_million),
+    )
+
+
+def catalog_prices_applied(version: str, model: str, input_tokens: int) -> Prices | None:
+    """The prices a catalog-priced request applied (``applied_prices``), looked up again in its catalog
+    version; None for a model it does not list or a version no longer shipped. Catalog files are never
+    changed or removed once released (decisions §32), so the lookup gives what ingest applied."""
+    try:
+        catalog = load_catalog(version)
+    except FileNotFoundError:
+        return None
+    prices = catalog.prices_for(model, input_tokens)
+    return None if prices is None else applied_prices(prices)
+
+
 def cost_from_prices(usage: TokenUsage, prices: Prices) -> Cost:
     """Each component's tokens at its price (the plain input or output price where it has none); the cost
     records the prices applied, every component's spelled out."""
-    cached_price = _or(prices.cached_input_per_million, prices.input_per_million)
-    creation_price = _or(prices.cache_creation_input_per_million, prices.input_per_million)
-    reasoning_price = _or(prices.reasoning_per_million, prices.output_per_million)
+    applied = applied_prices(prices)
+    cached_price = applied.cached_input_per_million or Decimal(0)
+    creation_price = applied.cache_creation_input_per_million or Decimal(0)
+    reasoning_price = applied.reasoning_per_million or Decimal(0)
     cached = usage.cached_input * cached_price / _MILLION
     creation = usage.cache_creation_input * creation_price / _MILLION
     reasoning = usage.reasoning * reasoning_price / _MILLION
-    applied = replace(
-        prices,
-        cached_input_per_million=cached_price,
-        cache_creation_input_per_million=creation_price,
-        reasoning_per_million=reasoning_price,
-    )
     return Cost(
         input=usage.uncached_input * prices.input_per_million / _MILLION + cached + creation,
         output=(usage.output - usage.reasoning) * prices.output_per_million / _MILLION + reasoning,

@@ -15,6 +15,7 @@ from typing import Any
 from request_logs.domain.counters import CostParts, Counters
 from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.log import RequestLog
+from request_logs.domain.pricing import CostSource, Prices, catalog_prices_applied
 from request_logs.domain.retention import log_expiry_s
 from request_logs.store import keys
 from request_logs.store.indexes import (
@@ -61,6 +62,58 @@ _BREAKDOWN_FIELDS = (
     "reasoning_tokens",
 )
 
+# The prices a log applied. A catalog-priced log stores them by reference, as its ``catalog_version`` (with
+# its model and prompt size), when the catalog gives them back exactly: about 130 bytes less on every log
+# item, which keeps most items within the 1 KB DynamoDB bills one write unit for (decisions §32).
+_PRICE_FIELDS = (
+    "price_input_per_million",
+    "price_output_per_million",
+    "price_cached_input_per_million",
+    "price_cache_creation_input_per_million",
+    "price_reasoning_per_million",
+    "price_tier_above_input_tokens",
+)
+
+
+def _prices_of(log: RequestLog) -> Prices | None:
+    if log.price_input_per_million is None or log.price_output_per_million is None:
+        return None
+    return Prices(
+        log.price_input_per_million,
+        log.price_output_per_million,
+        cached_input_per_million=log.price_cached_input_per_million,
+        cache_creation_input_per_million=log.price_cache_creation_input_per_million,
+        reasoning_per_million=log.price_reasoning_per_million,
+        above_input_tokens=log.price_tier_above_input_tokens,
+    )
+
+
+def _catalog_gives_prices_back(log: RequestLog) -> bool:
+    return (
+        log.cost_source == CostSource.CATALOG
+        and log.catalog_version is not None
+        and _prices_of(log) == catalog_prices_applied(log.catalog_version, log.model, log.input_tokens)
+    )
+
+
+def _prices_by_reference(values: dict[str, Any]) -> dict[str, Any]:
+    """The price fields of an item that stores its catalog prices by reference (none otherwise)."""
+    if values.get("cost_source") != CostSource.CATALOG or "price_input_per_million" in values:
+        return {}
+    if not all(name in values for name in ("catalog_version", "model", "input_tokens")):
+        return {}  # a projection of the item, not the log
+    prices = catalog_prices_applied(values["catalog_version"], values["model"], int(values["input_tokens"]))
+    if prices is None:
+        return {}
+    return {
+        "price_input_per_million": prices.input_per_million,
+        "price_output_per_million": prices.output_per_million,
+        "price_cached_input_per_million": prices.cached_input_per_million,
+        "price_cache_creation_input_per_million": prices.cache_creation_input_per_million,
+        "price_reasoning_per_million": prices.reasoning_per_million,
+        "price_tier_above_input_tokens": prices.above_input_tokens,
+    }
+
 
 def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The item of a log: its fields (None-valued ones left out), table and index keys, TTL attribute.
@@ -71,6 +124,9 @@ def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None
     item: dict[str, Any] = {name: value for name, value in asdict(log).items() if value is not None}
     if log.metadata is not None:
         item["metadata"] = dict(log.metadata)
+    if _catalog_gives_prices_back(log):
+        for name in _PRICE_FIELDS:
+            item.pop(name, None)
     breakdown = {name: item.pop(name) for name in _BREAKDOWN_FIELDS if name in item}
     # Zeros left out, but not a zero input cost: a priced log always has its split (an unpriced log
     # without components has no map).
@@ -169,6 +225,7 @@ def log_from_item(item: dict[str, Any]) -> RequestLog:
     """The log an item (or a stream image) holds; numbers come back from DynamoDB as Decimal."""
     # Logs stored before the breakdown map have the same fields at the top level.
     values = {name: value for name, value in {**item, **item.get(BREAKDOWN, {})}.items() if name in _LOG_FIELDS}
+    values.update(_prices_by_reference(values))
     for name in _INTEGER_FIELDS:
         if values.get(name) is not None:
             values[name] = int(values[name])

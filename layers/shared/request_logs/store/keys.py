@@ -196,12 +196,20 @@ _MAX_SORT_KEY_BYTES = 1024
 def stats_sk(bucket_ms: int, value: str) -> str:
     """Bucket, then the dimension value; a value too long for a sort key is replaced by its digest.
 
-    Readers take the value from the item's ``value`` attribute, never from the sort key.
+    Such an item keeps its value in a ``value`` attribute (``rollup_key_parts``).
     """
     sort_key = f"{bucket_ms:013d}#{value}"
     if len(sort_key.encode()) <= _MAX_SORT_KEY_BYTES:
         return sort_key
     return f"{bucket_ms:013d}#sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def rollup_key_parts(pk: str, sk: str) -> tuple[str, str, str, int, str | None]:
+    """Account, granularity, dimension, bucket and value of a rollup item's keys (``stats_pk``, ``stats_sk``);
+    the value is None when the sort key holds its digest (the item then keeps the value as an attribute)."""
+    account_id, granularity, dimension = pk.split("#", 2)  # account ids hold no "#"; a metadata key may
+    bucket, value = sk.split("#", 1)
+    return account_id, granularity, dimension, int(bucket), None if value.startswith("sha256:") else value
 
 
 def stats_sk_range(start_ms: int, end_ms_exclusive: int) -> tuple[str, str]:

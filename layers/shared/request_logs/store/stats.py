@@ -38,15 +38,17 @@ class StoredRollup:
         return self.applied.get(partition, -1)
 
 
+def _key_strings(key: RollupKey) -> tuple[str, str]:
+    return keys.stats_pk(key.account_id, key.granularity, key.dimension), keys.stats_sk(key.bucket_ms, key.value)
+
+
 def _key_attributes(key: RollupKey) -> dict[str, Any]:
-    return {
-        "pk": {"S": keys.stats_pk(key.account_id, key.granularity, key.dimension)},
-        "sk": {"S": keys.stats_sk(key.bucket_ms, key.value)},
-    }
+    pk, sk = _key_strings(key)
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
-    plain = {group: {value: c.to_json_dict() for value, c in entries.items()} for group, entries in groups.items()}
+    plain = {group: {value: c.to_row() for value, c in entries.items()} for group, entries in groups.items()}
     # UTF-8 rather than \u escapes: an escaped four-byte character takes 12 bytes instead of 4.
     text = json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     import gzip  # here, not at the top: the list functions read rollups but rarely their group maps
@@ -60,27 +62,37 @@ def _decode_groups(blob: bytes | None) -> dict[str, dict[str, Counters]]:
     import gzip
 
     plain = json.loads(gzip.decompress(blob))
-    return {
-        group: {value: Counters.from_dict(raw) for value, raw in entries.items()} for group, entries in plain.items()
-    }
+    return {group: {value: _counters(raw) for value, raw in entries.items()} for group, entries in plain.items()}
+
+
+def _counters(raw: list[int | str] | dict[str, Any]) -> Counters:
+    return Counters.from_dict(raw) if isinstance(raw, dict) else Counters.from_row(raw)  # dict: written before rows
+
+
+# ``applied`` names a log partition by what follows its account (the item's own): the account id repeated
+# for each of the eight shards was a sixth of an item's bytes.
+def _partition_name(partition: str, key: RollupKey) -> str:
+    prefix = f"{key.account_id}#"
+    return partition[len(prefix) :] if partition.startswith(prefix) else partition
+
+
+def _partition_of(name: str, key: RollupKey) -> str:
+    return name if "#" in name else f"{key.account_id}#{name}"  # "#": written whole, before names were short
 
 
 def to_item(stored: StoredRollup) -> dict[str, Any]:
     rollup, key = stored.rollup, stored.key
     counters = rollup.counters
     item: dict[str, Any] = {
-        "account_id": key.account_id,
-        "granularity": key.granularity,
-        "bucket_ms": key.bucket_ms,
-        "dimension": key.dimension,
-        "value": key.value,
         "version": stored.version,
         **counters.to_dict(),
         "latency_sketch": rollup.latency.encode(),
         "ttft_sketch": rollup.ttft.encode(),
         # Strings: stream sequence numbers can exceed the 38 digits a DynamoDB number holds.
-        "applied": {partition: str(sequence) for partition, sequence in stored.applied.items()},
+        "applied": {_partition_name(partition, key): str(sequence) for partition, sequence in stored.applied.items()},
     }
+    if keys.rollup_key_parts(*_key_strings(key))[4] is None:
+        item["value"] = key.value  # its sort key holds a digest
     if rollup.groups:
         item["groups"] = _encode_groups(rollup.groups)
     if rollup.histograms:
@@ -90,14 +102,19 @@ def to_item(stored: StoredRollup) -> dict[str, Any]:
     return item
 
 
+def _rollup_key(item: dict[str, Any]) -> RollupKey:
+    if "account_id" in item:  # written before the key was read from pk and sk alone
+        return RollupKey(
+            item["account_id"], item["granularity"], int(item["bucket_ms"]), item["dimension"], item["value"]
+        )
+    account_id, granularity, dimension, bucket_ms, value = keys.rollup_key_parts(item["pk"], item["sk"])
+    return RollupKey(account_id, granularity, bucket_ms, dimension, item["value"] if value is None else value)
+
+
 def from_item(item: dict[str, Any]) -> StoredRollup:
-    key = RollupKey(
-        account_id=item["account_id"],
-        granularity=item["granularity"],
-        bucket_ms=int(item["bucket_ms"]),
-        dimension=item["dimension"],
-        value=item["value"],
-    )
+    """The rollup of a stored item: its key from ``pk`` and ``sk`` (and ``value`` where the sort key holds a
+    digest), so no attribute repeats what the keys say (every byte of an item is billed on each write)."""
+    key = _rollup_key(item)
     rollup = Rollup(
         counters=Counters.from_dict(item),
         latency=Sketch.decode(bytes(item["latency_sketch"]) if "latency_sketch" in item else None),
@@ -106,7 +123,7 @@ def from_item(item: dict[str, Any]) -> StoredRollup:
         groups_overflow=bool(item.get("groups_overflow", False)),
         histograms=_decode_groups(bytes(item["histograms"]) if "histograms" in item else None),
     )
-    applied = {partition: int(sequence) for partition, sequence in item.get("applied", {}).items()}
+    applied = {_partition_of(name, key): int(sequence) for name, sequence in item.get("applied", {}).items()}
     return StoredRollup(key, rollup, int(item["version"]), applied)
 
 
