@@ -22,6 +22,7 @@ from typing import Any
 
 from request_logs.config import get_settings
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.ids import parse_log_id
 from request_logs.domain.ordering import Position, decode_position, encode_position
 
 # 2: positions carry (created_ms, id) instead of the table's sort key string.
@@ -83,11 +84,33 @@ def encode_cursor(state: CursorState, key: bytes) -> str:
             "i": state.issued_ms,
             "t": state.totals,
             **({"b": state.bound_selectivity} if state.bound_selectivity is not None else {}),
-            **({"r": list(state.bucket_rest)} if state.bucket_rest is not None else {}),
+            **(_rest_field(state.bucket_rest) if state.bucket_rest is not None else {}),
         },
         separators=(",", ":"),
     ).encode()
     return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
+
+
+# A log id is "log_" and 27 hex digits (``domain/ids``): packed in 14 bytes it takes 25 characters of the
+# cursor (base64 inside the base64 payload) instead of 45 as a JSON string: twice the ids of a bucket's
+# rest in a cursor of the same length.
+_PACKED_ID_BYTES = 14
+
+
+def _rest_field(ids: tuple[str, ...]) -> dict[str, Any]:
+    if all(parse_log_id(log_id) is not None for log_id in ids):
+        return {"R": _b64(b"".join(int(log_id[4:], 16).to_bytes(_PACKED_ID_BYTES, "big") for log_id in ids))}
+    return {"r": list(ids)}
+
+
+def _packed_ids(raw: Any) -> tuple[str, ...]:
+    data = _unb64(str(raw))
+    if len(data) % _PACKED_ID_BYTES:
+        raise ValueError("packed ids are 14 bytes each")
+    return tuple(
+        f"log_{int.from_bytes(data[start : start + _PACKED_ID_BYTES], 'big'):027x}"
+        for start in range(0, len(data), _PACKED_ID_BYTES)
+    )
 
 
 def _ids(raw: Any) -> tuple[str, ...]:
@@ -134,7 +157,7 @@ def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, 
             issued_ms=int(raw["i"]),
             totals=dict(raw["t"]),
             bound_selectivity=float(raw["b"]) if raw.get("b") is not None else None,
-            bucket_rest=_ids(raw["r"]) if "r" in raw else None,
+            bucket_rest=_packed_ids(raw["R"]) if "R" in raw else _ids(raw["r"]) if "r" in raw else None,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _invalid("not a cursor this API issued") from exc
