@@ -8,9 +8,11 @@ throttle tokens is retried after the gateway's own ``Retry-After`` at no cost in
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +201,30 @@ def test_errors_carry_the_apis_type_code_message_and_param(client: Client, local
     ):
         stranger.logs.list()
     assert (unauthenticated.value.status_code, unauthenticated.value.type) == (401, "authentication_error")
+
+
+def readme_example() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Python client and CLI\n", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_readme_example_runs_as_written(
+    local_api: LocalApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RL_BASE_URL", local_api.base_url)
+    monkeypatch.setenv("RL_API_KEY", local_api.first.api_key)
+
+    exec(compile(readme_example(), "README.md", "exec"), {})
+
+    printed = capsys.readouterr().out.splitlines()
+    errors = local_api.get(LIST, {"limit": 10, "status": "error"}).json()["logs"]
+    assert printed[: len(errors)] == [
+        f"{log['created_at']}: {log['model']} - {log['error']['message']}" for log in errors
+    ]
+    by_model = local_api.get(STATS, {"start_date": "2025-01-01", "group_by": "model"}).json()["by_model"]
+    assert {line.split(":")[0] for line in printed if " requests, " in line} == {entry["model"] for entry in by_model}
+    in_window = [m for m in local_api.in_default_window(local_api.first_messages) if m["status"] == "error"]
+    assert printed[-1] == f"{len(in_window)} errors in the last 30 days"
