@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 
 from request_logs_client._base import API_KEY_ENV, BASE_URL_ENV
@@ -132,11 +133,19 @@ class Settings:
     client_options: dict[str, Any] = field(default_factory=dict)
 
     def client(self) -> Client:
-        err = render.stderr_console()
+        rate_limited_before = False
 
         def notice(error: APIError, wait: float, attempt: int) -> None:
-            reason = "rate limited" if error.status_code == 429 else str(error)
-            err.print(f"[yellow]{reason}: retrying in {wait:.1f}s (attempt {attempt + 1})[/yellow]")
+            # A long walk meets the rate limit on every page once past the burst: say so once, not per page.
+            nonlocal rate_limited_before
+            if error.status_code == 429:
+                if not rate_limited_before:
+                    render.notice(
+                        f"[yellow]rate limited by the API: waiting {wait:.0f}s as Retry-After says, and so on[/yellow]"
+                    )
+                rate_limited_before = True
+                return
+            render.notice(f"[yellow]{escape(str(error))}: retrying in {wait:.1f}s (attempt {attempt + 1})[/yellow]")
 
         try:
             return Client(
@@ -174,7 +183,7 @@ def main_options(
 
 
 def fail(message: str, code: int = EXIT_API_ERROR) -> NoReturn:
-    render.stderr_console().print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    render.stderr_console().print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -527,7 +536,7 @@ def export(
             written = _rows_checkpointed(job)
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by an error: {exc}"
             err.print(
-                f"[yellow]{reason}; {written:,} rows are safely written. Run the same command with --resume to "
+                f"[yellow]{escape(reason)}; {written:,} rows are safely written. Run the same command with --resume to "
                 "continue.[/yellow]",
                 highlight=False,
             )

@@ -7,7 +7,8 @@ Data goes to stdout, everything else (progress, notices, errors) to stderr, so `
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -44,10 +45,14 @@ def write_json(value: Any) -> None:
     sys.stdout.write(_json.dumps(value) + "\n")
 
 
-def progress_bar() -> Progress:
-    """A progress bar on stderr. Writes to stdout go through it only when stdout is the same terminal
-    (otherwise they would land on stderr)."""
-    return Progress(
+_live_bars: list[Progress] = []
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """A progress bar on stderr; ``notice`` prints above it while it runs. Writes to stdout go through it
+    only when stdout is the same terminal (otherwise data would land on stderr)."""
+    progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -57,6 +62,18 @@ def progress_bar() -> Progress:
         redirect_stdout=sys.stdout.isatty(),
         redirect_stderr=False,
     )
+    with progress:
+        _live_bars.append(progress)
+        try:
+            yield progress
+        finally:
+            _live_bars.remove(progress)
+
+
+def notice(text: str) -> None:
+    """A line on stderr (rich markup), above the progress bar when one is running."""
+    console = _live_bars[-1].console if _live_bars else stderr_console()
+    console.print(text, highlight=False)
 
 
 def money(value: Decimal | float | None) -> str:
@@ -68,15 +85,18 @@ def number(value: int | float | Decimal | None) -> str:
 
 
 def logs_table(logs: Sequence[Mapping[str, Any]], *, enhanced: bool, title: str | None = None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("created_at", no_wrap=True)
-    table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("model", no_wrap=True)
+    # expand + ratio: the fixed columns keep their width, the last one gets what is left of the terminal.
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=True)
+    # The instant and the id (to copy into `rlogs logs get`) are never cut; the others give way first.
+    table.add_column("created_at (UTC)", no_wrap=True, min_width=19)
+    table.add_column("id", no_wrap=True, style="cyan", min_width=31)
+    table.add_column("model", no_wrap=True, overflow="ellipsis")
     table.add_column("status", no_wrap=True)
     table.add_column("latency ms", justify="right")
     table.add_column("tokens in/out", justify="right", no_wrap=True)
     table.add_column("cost", justify="right")
-    table.add_column("user" if enhanced else "error")
+    # The last column is cut with an ellipsis rather than wrapped: one log, one line.
+    table.add_column("user" if enhanced else "error", no_wrap=True, overflow="ellipsis", ratio=1)
     for log in logs:
         status = f"{log['status']} {log['status_code']}"
         style = "red" if log["status"] == "error" else None
@@ -85,7 +105,7 @@ def logs_table(logs: Sequence[Mapping[str, Any]], *, enhanced: bool, title: str 
             cost = cost.get("total")
         last = log.get("user") or "" if enhanced else (log.get("error") or {}).get("message", "")
         table.add_row(
-            log["created_at"],
+            short_instant(log["created_at"]),
             log["id"],
             log["model"],
             status,
@@ -96,6 +116,11 @@ def logs_table(logs: Sequence[Mapping[str, Any]], *, enhanced: bool, title: str 
             style=style,
         )
     return table
+
+
+def short_instant(text: str) -> str:
+    """``2026-01-10T12:00:00.123Z`` as ``2026-01-10 12:00:00``: the API's instants are UTC."""
+    return text[:19].replace("T", " ") if len(text) >= 19 and text.endswith("Z") else text
 
 
 def record_table(record: Mapping[str, Any], title: str | None = None) -> Table:
