@@ -14,6 +14,7 @@ import pytest
 from request_logs_client import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     AsyncClient,
     AuthenticationError,
@@ -206,6 +207,16 @@ def test_error_answers_become_typed_exceptions_without_retry(
     )
     assert error.body == error_body(error_type, code, "A sentence.", param)
     assert len(handler.requests) == 1 and sleeps == []
+
+
+def test_an_answer_the_models_refuse_is_a_typed_error() -> None:
+    handler = Recorder(json_response(200, {"logs": [{"id": "log_1"}], "pagination": {}}))
+
+    with make_client(handler) as client, pytest.raises(APIResponseValidationError) as raised:
+        client.logs.list()
+
+    assert raised.value.code == "response_validation_failed" and "LogListResponse" in raised.value.message
+    assert raised.value.body == {"logs": [{"id": "log_1"}], "pagination": {}}
 
 
 def test_content_expired_is_gone() -> None:

@@ -17,6 +17,7 @@ from request_logs_client._version import __version__
 from request_logs_client.errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     AuthenticationError,
     ContentExpiredError,
@@ -31,6 +32,7 @@ from request_logs_client.errors import (
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",

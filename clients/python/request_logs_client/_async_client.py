@@ -18,6 +18,7 @@ from request_logs_client._base import (
     RetryHook,
     default_random,
     log_path,
+    parse,
     read_answer,
     resolve_settings,
     retry_delay,
@@ -117,10 +118,10 @@ class AsyncLogs:
         return await self._page(params)
 
     async def get(self, log_id: str) -> LogDetail:
-        return LogDetail.model_validate(await self._client.get_json(log_path(log_id)))
+        return parse(LogDetail, await self._client.get_json(log_path(log_id)))
 
     async def details(self, log_id: str) -> LogContentResponse:
-        return LogContentResponse.model_validate(await self._client.get_json(log_path(log_id, "/details")))
+        return parse(LogContentResponse, await self._client.get_json(log_path(log_id, "/details")))
 
     async def enhanced(self, **params: Unpack[EnhancedParams]) -> EnhancedListResponse:
         return await self._client.enhanced.list(**params)
@@ -141,7 +142,7 @@ class AsyncLogs:
 
     async def _page(self, query: Mapping[str, Any]) -> LogListResponse:
         answer = await self._client.get_json(LOGS_PATH, encode_query(query, ListParams))
-        return LogListResponse.model_validate(answer)
+        return parse(LogListResponse, answer)
 
 
 class AsyncEnhanced:
@@ -167,7 +168,7 @@ class AsyncEnhanced:
 
     async def _page(self, query: Mapping[str, Any]) -> EnhancedListResponse:
         answer = await self._client.get_json(ENHANCED_PATH, encode_query(query, EnhancedParams))
-        return EnhancedListResponse.model_validate(answer)
+        return parse(EnhancedListResponse, answer)
 
 
 class AsyncStats:
@@ -176,4 +177,4 @@ class AsyncStats:
 
     async def get(self, **params: Unpack[StatsParams]) -> StatsResponse:
         answer = await self._client.get_json(STATS_PATH, encode_query(params, StatsParams))
-        return StatsResponse.model_validate(answer)
+        return parse(StatsResponse, answer)

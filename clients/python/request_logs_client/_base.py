@@ -8,10 +8,11 @@ import platform
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import pydantic
 
 from request_logs_client import _json
 from request_logs_client._retry import RetryPolicy
@@ -19,6 +20,7 @@ from request_logs_client._version import __version__
 from request_logs_client.errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     RateLimitError,
     ServerError,
@@ -37,6 +39,22 @@ STATS_PATH = f"{LOGS_PATH}/stats"
 # Called before each retry with the error that caused it, the wait in seconds and the attempt that failed.
 RetryHook = Callable[[APIError, float, int], None]
 Query = list[tuple[str, str]]
+Model = TypeVar("Model", bound=pydantic.BaseModel)
+
+
+def parse(model: type[Model], answer: Any) -> Model:
+    """``answer`` as ``model``; an answer the model refuses is an ``APIResponseValidationError``."""
+    try:
+        return model.model_validate(answer)
+    except pydantic.ValidationError as exc:
+        raise APIResponseValidationError(
+            f"the API's answer does not fit {model.__name__} ({exc.error_count()} errors; first: "
+            f"{'.'.join(str(part) for part in exc.errors()[0]['loc'])}: {exc.errors()[0]['msg']})",
+            status_code=200,
+            type="invalid_response",
+            code="response_validation_failed",
+            body=answer,
+        ) from exc
 
 
 def log_path(log_id: str, suffix: str = "") -> str:

@@ -17,6 +17,7 @@ from request_logs_client._base import (
     RetryHook,
     default_random,
     log_path,
+    parse,
     read_answer,
     resolve_settings,
     retry_delay,
@@ -124,11 +125,11 @@ class Logs:
         return self._page(params)
 
     def get(self, log_id: str) -> LogDetail:
-        return LogDetail.model_validate(self._client.get_json(log_path(log_id)))
+        return parse(LogDetail, self._client.get_json(log_path(log_id)))
 
     def details(self, log_id: str) -> LogContentResponse:
         """The prompt and completion; ``GoneError`` once they are past their 30-day retention."""
-        return LogContentResponse.model_validate(self._client.get_json(log_path(log_id, "/details")))
+        return parse(LogContentResponse, self._client.get_json(log_path(log_id, "/details")))
 
     def enhanced(self, **params: Unpack[EnhancedParams]) -> EnhancedListResponse:
         """Same as ``client.enhanced.list``."""
@@ -150,7 +151,7 @@ class Logs:
             yield from page.logs
 
     def _page(self, query: Mapping[str, Any]) -> LogListResponse:
-        return LogListResponse.model_validate(self._client.get_json(LOGS_PATH, encode_query(query, ListParams)))
+        return parse(LogListResponse, self._client.get_json(LOGS_PATH, encode_query(query, ListParams)))
 
 
 class Enhanced:
@@ -177,7 +178,7 @@ class Enhanced:
 
     def _page(self, query: Mapping[str, Any]) -> EnhancedListResponse:
         answer = self._client.get_json(ENHANCED_PATH, encode_query(query, EnhancedParams))
-        return EnhancedListResponse.model_validate(answer)
+        return parse(EnhancedListResponse, answer)
 
 
 class Stats:
@@ -187,7 +188,7 @@ class Stats:
         self._client = client
 
     def get(self, **params: Unpack[StatsParams]) -> StatsResponse:
-        return StatsResponse.model_validate(self._client.get_json(STATS_PATH, encode_query(params, StatsParams)))
+        return parse(StatsResponse, self._client.get_json(STATS_PATH, encode_query(params, StatsParams)))
 
 
 def next_page_query(query: Mapping[str, Any], cursor: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import httpx
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APITimeoutError",
     "AuthenticationError",
     "ContentExpiredError",
@@ -106,6 +107,11 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """No answer within the client's timeout (retried before it is raised)."""
+
+
+class APIResponseValidationError(APIError):
+    """A successful answer the response models do not accept (an API older or newer than this client in an
+    incompatible way); ``body`` holds the answer as parsed JSON."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

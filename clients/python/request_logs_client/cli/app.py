@@ -111,6 +111,20 @@ MinCost = Annotated[str | None, typer.Option(help="Minimum total cost in USD (in
 MaxCost = Annotated[str | None, typer.Option(help="Maximum total cost in USD (inclusive).", rich_help_panel=_FILTERS)]
 Sort = Annotated[SortChoice | None, typer.Option(help="Sort by (default created_at).", rich_help_panel=_FILTERS)]
 Order = Annotated[OrderChoice | None, typer.Option(help="Sort order (default desc).", rich_help_panel=_FILTERS)]
+_CONNECTION = "Connection"
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        envvar=BASE_URL_ENV,
+        help="The API's base URL, e.g. http://127.0.0.1:3000.",
+        rich_help_panel=_CONNECTION,
+        show_default=False,
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(envvar=API_KEY_ENV, help="API key (Bearer).", rich_help_panel=_CONNECTION, show_default=False),
+]
 AsJson = Annotated[
     bool | None,
     typer.Option(
@@ -132,7 +146,9 @@ class Settings:
     max_attempts: int | None = None
     client_options: dict[str, Any] = field(default_factory=dict)
 
-    def client(self) -> Client:
+    def client(self, base_url: str | None = None, api_key: str | None = None) -> Client:
+        """A client with the command's ``--base-url``/``--api-key`` when given, else the global ones (both
+        fall back to the environment)."""
         rate_limited_before = False
 
         def notice(error: APIError, wait: float, attempt: int) -> None:
@@ -149,8 +165,8 @@ class Settings:
 
         try:
             return Client(
-                self.api_key,
-                base_url=self.base_url,
+                api_key or self.api_key,
+                base_url=base_url or self.base_url,
                 timeout=self.timeout,
                 max_attempts=self.max_attempts,
                 on_retry=notice,
@@ -160,24 +176,26 @@ class Settings:
             fail(f"{exc} (or --{'api-key' if 'key' in str(exc) else 'base-url'})", EXIT_USAGE)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"rlogs {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    base_url: Annotated[
-        str | None, typer.Option(envvar=BASE_URL_ENV, help="The API's base URL, e.g. http://127.0.0.1:3000.")
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option(envvar=API_KEY_ENV, help="API key (Bearer).", show_default=False)
-    ] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 30.0,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Calls per request at most (retries after 429, 5xx, no answer).")
     ] = 5,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(f"rlogs {__version__}")
-        raise typer.Exit
     options = ctx.obj if isinstance(ctx.obj, dict) else {}
     ctx.obj = Settings(base_url, api_key, timeout, max_attempts, dict(options))
 
@@ -228,6 +246,8 @@ def api_params(**values: Any) -> dict[str, Any]:
 @logs_app.command("list")
 def logs_list(
     ctx: typer.Context,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     limit: Limit = None,
     offset: Offset = None,
     cursor: Cursor = None,
@@ -263,7 +283,7 @@ def logs_list(
         metadata=metadata_filters(metadata),
     )
     settings: Settings = ctx.obj
-    with api_call(), settings.client() as client:
+    with api_call(), settings.client(base_url, api_key) as client:
         print_list(
             lambda query: client.logs.list(**query), client.logs.pages, params, all_pages, as_json, enhanced=False
         )
@@ -271,11 +291,15 @@ def logs_list(
 
 @logs_app.command("get")
 def logs_get(
-    ctx: typer.Context, log_id: Annotated[str, typer.Argument(help="The log's id.")], as_json: AsJson = None
+    ctx: typer.Context,
+    log_id: Annotated[str, typer.Argument(help="The log's id.")],
+    as_json: AsJson = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """One log with every field (GET /api/account/request-logs/{log_id})."""
     settings: Settings = ctx.obj
-    with api_call(), settings.client() as client:
+    with api_call(), settings.client(base_url, api_key) as client:
         log = render.as_data(client.logs.get(log_id))
     if render.wants_json(as_json):
         render.write_json(log)
@@ -285,11 +309,15 @@ def logs_get(
 
 @logs_app.command("details")
 def logs_details(
-    ctx: typer.Context, log_id: Annotated[str, typer.Argument(help="The log's id.")], as_json: AsJson = None
+    ctx: typer.Context,
+    log_id: Annotated[str, typer.Argument(help="The log's id.")],
+    as_json: AsJson = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """The prompt and completion of a log, for 30 days (GET /api/account/request-logs/{log_id}/details)."""
     settings: Settings = ctx.obj
-    with api_call(), settings.client() as client:
+    with api_call(), settings.client(base_url, api_key) as client:
         details = render.as_data(client.logs.details(log_id))
     if render.wants_json(as_json):
         render.write_json(details)
@@ -305,6 +333,8 @@ def logs_details(
 @app.command("enhanced")
 def enhanced(
     ctx: typer.Context,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     limit: Limit = None,
     offset: Offset = None,
     cursor: Cursor = None,
@@ -348,7 +378,7 @@ def enhanced(
         order=order,
     )
     settings: Settings = ctx.obj
-    with api_call(), settings.client() as client:
+    with api_call(), settings.client(base_url, api_key) as client:
         print_list(
             lambda query: client.enhanced.list(**query),
             client.enhanced.pages,
@@ -406,6 +436,8 @@ def print_list(
 @app.command("stats")
 def stats(
     ctx: typer.Context,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     start_date: StartDate = None,
     end_date: EndDate = None,
     group_by: Annotated[
@@ -425,7 +457,7 @@ def stats(
     """Aggregated statistics: totals, cost, latency percentiles, by time and by model (GET …/stats)."""
     params = api_params(start_date=start_date, end_date=end_date, group_by=group_by, tz=tz, limit=limit)
     settings: Settings = ctx.obj
-    with api_call(), settings.client() as client:
+    with api_call(), settings.client(base_url, api_key) as client:
         answer = render.as_data(client.stats.get(**params))
     if render.wants_json(as_json):
         render.write_json(answer)
@@ -461,6 +493,8 @@ class RichExportProgress:
 def export(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", rich_help_panel=_OUTPUT)],
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
     export_format: Annotated[
         FormatChoice, typer.Option("--format", "-f", help="File format.", rich_help_panel=_OUTPUT)
     ] = FormatChoice.ndjson,
@@ -524,7 +558,7 @@ def export(
     )
     settings: Settings = ctx.obj
     err = render.stderr_console()
-    with settings.client() as client, render.progress_bar() as progress:
+    with settings.client(base_url, api_key) as client, render.progress_bar() as progress:
         source = select_export_source(client, job)
         try:
             result = source.run(job, RichExportProgress(progress))

@@ -427,12 +427,17 @@ def start_state(job: ExportJob, source: str) -> tuple[ExportState, int]:
                 f"{_describe(filters)}): resume it with the same filters, or start again with --overwrite"
             )
         return state, state.rows
+    if job.resume and job.output.exists() and not job.overwrite:
+        raise ExportError(
+            f"nothing to resume: {job.output} has no {job.state_path.name} (its export finished); "
+            "pass --overwrite to export again"
+        )
     if job.state_path.exists() and not job.overwrite:
         raise ExportError(
             f"an interrupted export of {job.output} exists ({job.state_path.name}): "
             "continue it with --resume, or start again with --overwrite"
         )
-    if job.output.exists() and not job.overwrite and not job.resume:
+    if job.output.exists() and not job.overwrite:
         raise ExportError(f"{job.output} exists: pass --overwrite to replace it")
     for leftover in (job.state_path, job.spool_path):
         leftover.unlink(missing_ok=True)
