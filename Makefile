@@ -9,9 +9,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTEST_ARGS ?=
 
-.PHONY: run test dashboard browser lint typecheck template-check unit integration e2e bench load invoke admin openapi build deploy clean
+.PHONY: run test dashboard browser lint typecheck template-check unit integration e2e bench load invoke admin openapi client-models build deploy clean
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	@echo "make: creating the virtualenv $(VENV) (once; about a minute): pip, then requirements-dev.txt"
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,7 @@ lint: $(VENV)/.installed template-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/shared/request_logs local bench admin
+	$(VENV)/bin/mypy clients/python/request_logs_client
 	@# One run per function: every handler module is named app, which mypy refuses to see twice in one run.
 	@for handler in functions/*/app.py; do $(VENV)/bin/mypy $$handler || exit 1; done
 
@@ -84,6 +85,11 @@ load: $(VENV)/.installed dashboard
 ## openapi: regenerate docs/openapi.json from the handlers (a test fails while it is stale)
 openapi: $(VENV)/.installed
 	$(PY) -m local.openapi --write
+
+## client-models: regenerate the Python client's response models from docs/openapi.json (datamodel-code-generator;
+## a test fails while the committed clients/python/request_logs_client/models.py is stale)
+client-models: $(VENV)/.installed
+	$(PY) clients/python/scripts/generate_models.py
 
 ## invoke: Docker-free `sam local invoke`, e.g. make invoke FN=ListRequestLogsFunction EVENT=events/api/list_ok.json
 ## on in-process fixture data (the world of events/); TARGET=local runs it on the running `make run` instead
