@@ -19,8 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from request_logs.domain.errors import ContentExpired, InvalidQuery, NotFound, UseCaseError
-from request_logs.logic.exports import ExportConflict
+from request_logs.domain.errors import Conflict, ContentExpired, InvalidQuery, NotFound, UseCaseError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -41,7 +40,7 @@ HTTP_ERRORS: dict[type[UseCaseError], tuple[int, str]] = {
     AuthenticationError: (401, "authentication_error"),
     NotFound: (404, "not_found_error"),
     ContentExpired: (410, "content_expired"),
-    ExportConflict: (409, "conflict_error"),
+    Conflict: (409, "conflict_error"),
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from request_logs.domain import ranges
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.exports import ExportRequest
 from request_logs.domain.filters import (
     DEFAULT_GROUP_LIMIT,
     MAX_GROUP_LIMIT,
@@ -23,7 +24,6 @@ from request_logs.domain.filters import (
 from request_logs.domain.ids import API_KEY_ID_PATTERN
 from request_logs.domain.ranges import TimeRange, requested_range
 from request_logs.domain.timeutil import InvalidInstant, UnknownZone, parse_instant, zone_named
-from request_logs.logic.exports import ExportRequest
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page (1..100, default 50).", examples=[10])]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip the first N results.")]

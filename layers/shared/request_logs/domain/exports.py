@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from request_logs.domain.filters import LogQuery
 
 ExportFormat = Literal["ndjson", "csv", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("ndjson", "csv", "parquet")
@@ -118,3 +120,13 @@ def progress_fraction(rows: int, total: int | None, status: ExportStatus) -> flo
     if total <= 0:
         return 0.0
     return min(1.0, rows / total)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What ``POST …/exports`` asks for, checked: the query (like a list's), the format, the content."""
+
+    query: LogQuery
+    format: ExportFormat
+    include_content: bool
+    filters: dict[str, Any]  # as the client gave them, echoed back and written into the manifest

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from request_logs.domain.errors import InvalidQuery, NotFound, UseCaseError
+from request_logs.domain.errors import ExportConflict, InvalidQuery, NotFound
 from request_logs.domain.exports import (
     CONTENT_TYPES,
     STALL_MS,
-    ExportFormat,
+    ExportRequest,
     export_created_ms,
     export_expiry_ms,
     export_expiry_s,
@@ -48,27 +48,6 @@ from request_logs.store.exports import ExportFile, StoredExport
 
 # How long a download URL works: an hour, or until the export expires if that is sooner. A GET signs new ones.
 URL_TTL_S = 3600
-
-
-class ExportConflict(UseCaseError):
-    """The account already has an export queued or running."""
-
-    code = "export_in_progress"
-
-    def __init__(self, running_export_id: str) -> None:
-        super().__init__(
-            f"Export '{running_export_id}' is still running: an account runs one export at a time. Wait for it "
-            f"to finish (GET /api/account/request-logs/exports/{running_export_id}), then start this one."
-        )
-        self.running_export_id = running_export_id
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    query: LogQuery
-    format: ExportFormat
-    include_content: bool
-    filters: dict[str, Any]  # as the client gave them, echoed back and written into the manifest
 
 
 def query_to_dict(query: LogQuery) -> dict[str, Any]:
