@@ -28,7 +28,8 @@ settings = require_settings(
 )
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# One message a batch: a failed one is reported as the batch item failure it is, never a raise.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @publish_metrics(metrics)

@@ -12,13 +12,15 @@ A run (one message of the export queue):
    Lambda's remaining time gets short: uploads it (one PUT, streamed from the file), then checkpoints, in
    one conditional write, the part (rows, bytes, SHA-256), the position after its last row and the rows so
    far, as the export's next step;
-4. with time short, ends its lease in that checkpoint and sends the next step's message to the queue: the
-   next run continues from there, so an export has no size limit from the 15-minute timeout;
+4. with time short, sends the next step's message to the queue, then ends its lease and hands the export
+   to that message: the next run continues from the checkpoint, so an export has no size limit from the
+   15-minute timeout, and this run's message, redelivered, is a no-op;
 5. at the end of the walk writes the manifest and marks the export succeeded, which frees the account.
 
-Crash safety: a part uploaded but not checkpointed is written again, to the same key, by the run that
-resumes from the last checkpoint (the redelivered message still names the step whose run held the
-lease), and only checkpointed parts are in the manifest: every row exactly once.
+Crash safety: a run that dies (or fails to send its next message) never hands over, so its own message,
+redelivered once its lease is over, still owns the export and resumes from the last checkpoint; a part
+uploaded but not checkpointed is written again, to the same key, and only checkpointed parts are in the
+manifest: every row exactly once.
 """
 
 from __future__ import annotations
@@ -224,7 +226,6 @@ def _work(run: _Run) -> None:
                 cursor=state_to_dict(state) if state is not None else None,
                 rows=rows,
                 now_ms=run.now(),
-                release=time_short and not done,
             )
             if not checkpointed:
                 run.result.outcome = Outcome.LOST_LEASE
@@ -238,10 +239,13 @@ def _work(run: _Run) -> None:
                 _succeed(run, rows)
                 return
             if time_short:
+                # The next step's message first, then the lease: should the send fail, this run's own
+                # message (redelivered) still owns the export and resumes it from this checkpoint.
                 export_store.send_export_message(
                     {"account_id": run.account_id, "export_id": run.export_id, "step": step}
                 )
-                run.result.outcome = Outcome.CONTINUED
+                handed = export_store.hand_over(run.account_id, run.export_id, token=run.token, step=step)
+                run.result.outcome = Outcome.CONTINUED if handed else Outcome.LOST_LEASE
                 return
 
 

@@ -373,11 +373,9 @@ def checkpoint(
     cursor: dict[str, Any] | None,
     rows: int,
     now_ms: int,
-    release: bool,
 ) -> bool:
     """Record a written part (or only the position) as step ``step + 1``: conditional on this run's lease
-    and on the export still being at ``step``, so nothing is recorded twice. ``release`` ends the run's
-    lease in the same write (the run hands over to its continuation message)."""
+    and on the export still being at ``step``, so nothing is recorded twice."""
     updates = ["#step = :next", "#rows = :rows", "heartbeat_ms = :now"]
     values: dict[str, Any] = {
         ":next": {"N": str(step + 1)},
@@ -395,9 +393,6 @@ def checkpoint(
         values[":cursor"] = {"S": json.dumps(cursor, separators=(",", ":"))}
     else:
         removes.append("#cursor")
-    if release:
-        updates.append("lease_until_ms = :zero")
-        values[":zero"] = {"N": "0"}
     expression = "SET " + ", ".join(updates) + (" REMOVE " + ", ".join(removes) if removes else "")
     return _conditional(
         dynamodb().update_item,
@@ -406,6 +401,19 @@ def checkpoint(
         ConditionExpression="lease_token = :token AND #step = :step",
         ExpressionAttributeNames={"#step": "step", "#rows": "rows", "#cursor": "cursor"},
         ExpressionAttributeValues=values,
+    )
+
+
+def hand_over(account_id: str, export_id: str, *, token: str, step: int) -> bool:
+    """End this run's lease once the message of ``step`` (the export's step now) is on the queue: that
+    message claims next, and the message of this run becomes one for a step the export has moved past."""
+    return _conditional(
+        dynamodb().update_item,
+        Key=_key(account_id, export_id),
+        UpdateExpression="SET lease_until_ms = :zero, claimed_step = :step",
+        ConditionExpression="lease_token = :token AND #step = :step",
+        ExpressionAttributeNames={"#step": "step"},
+        ExpressionAttributeValues={":zero": {"N": "0"}, ":step": {"N": str(step)}, ":token": {"S": token}},
     )
 
 
