@@ -4,14 +4,18 @@ loopback, byte for byte what the manifest says."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from local.stack.template import ROOT
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
 from tests.e2e.conftest import LocalApi
@@ -145,3 +150,37 @@ def test_a_bad_export_request_is_a_400_naming_the_parameter_over_http(api: Local
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "format"
+
+
+def readme_export_block() -> str:
+    """The README's bulk-export example, as a reader pastes it after `make run`."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Bulk export") :]
+    start = section.index("```bash\n") + len("```bash\n")
+    return section[start : section.index("\n```", start)]
+
+
+@pytest.mark.skipif(
+    not (shutil.which("bash") and shutil.which("curl")), reason="the README's example runs in bash with curl"
+)
+def test_the_readmes_export_example_works_verbatim(api: LocalApi, tmp_path: Path) -> None:
+    environment = {**os.environ, "RL_BASE_URL": api.base_url, "RL_API_KEY": api.first.api_key}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", readme_export_block()],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "EXPORT_ID" in readme_export_block()
+    parts = sorted(tmp_path.glob("part-*.csv.gz"))
+    assert parts, (done.stdout, sorted(tmp_path.iterdir()))
+    rows = [row for part in parts for row in csv.DictReader(io.StringIO(gzip.decompress(part.read_bytes()).decode()))]
+    errors = [m for m in api.in_default_window(api.first_messages) if m["status"] == "error"]
+    assert sorted(row["id"] for row in rows) == sorted(log_id(api, m) for m in errors)
+    listed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert listed["exports"][0]["status"] == "succeeded"

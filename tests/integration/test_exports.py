@@ -400,8 +400,14 @@ def test_bad_input_is_a_400_naming_the_parameter(exports: Exports, body: Any, pa
 
 @pytest.mark.parametrize(
     ("raw", "content_type", "status"),
-    [(None, "application/json", 400), ("{nope", "application/json", 400), ("format=csv", "text/csv", 415)],
-    ids=["no-body", "not-json", "not-json-media-type"],
+    [
+        (None, "application/json", 400),
+        ("{nope", "application/json", 400),
+        ("format=csv", "text/csv", 415),
+        ("format=csv", "application/x-www-form-urlencoded", 415),
+        ('{"format": "csv"}', "multipart/form-data", 415),  # without a boundary, before anything parses it
+    ],
+    ids=["no-body", "not-json", "csv", "form", "multipart"],
 )
 def test_a_body_that_is_not_a_json_object_is_refused(
     exports: Exports, raw: str | None, content_type: str, status: int

@@ -125,6 +125,19 @@ def method_not_allowed(method: str, resource: str) -> dict[str, Any]:
     }
 
 
+UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", "The request body must be JSON (Content-Type: application/json).")
+
+
+def unsupported_media_type() -> dict[str, Any]:
+    """The proxy response to a body that is not JSON: 415, the one error shape, naming ``body``."""
+    code, message = UNSUPPORTED_MEDIA_TYPE
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error_body("invalid_request_error", code, message, "body"), ensure_ascii=False),
+    }
+
+
 def repeated_query_parameter(app: APIGatewayRestResolver) -> InvalidQuery | None:
     """The refusal of a query string that gives a parameter twice (``?limit=5&limit=6``): no value wins.
 
@@ -155,15 +168,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
-        return error_response(
-            415,
-            error_body(
-                "invalid_request_error",
-                "unsupported_media_type",
-                "The request body must be JSON (Content-Type: application/json).",
-                "body",
-            ),
-        )
+        code, message = UNSUPPORTED_MEDIA_TYPE
+        return error_response(415, error_body("invalid_request_error", code, message, "body"))
 
     @app.not_found
     def _route_not_found(_: NotFoundError) -> Response:

@@ -11,7 +11,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from request_logs.api.errors import AuthenticationError, register_error_handlers, repeated_query_parameter
+from request_logs.api.errors import (
+    AuthenticationError,
+    register_error_handlers,
+    repeated_query_parameter,
+    unsupported_media_type,
+)
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.reads import ReadStats
@@ -67,11 +72,29 @@ def resolve_metered(
     reads = ReadStats()
     app.append_context(reads=reads)  # resolve() clears the context once it has answered
     try:
+        refused = _refuse_non_json_body(event)
+        if refused is not None:
+            return refused
         return app.resolve(event, context)
     finally:
         metrics.add_dimension(name="route", value=str(event.get("resource") or "unknown"))
         metrics.add_metric(name="DynamoDBItemsRead", unit=MetricUnit.Count, value=reads.items_read)
         metrics.add_metric(name="DynamoDBCalls", unit=MetricUnit.Count, value=reads.calls)
+
+
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _refuse_non_json_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A request body is JSON or nothing: another media type is a 415 before anything parses it
+    (Powertools would parse form and multipart bodies, and fail on a multipart type without a boundary)."""
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return None
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type in ("", "application/json"):
+        return None
+    return unsupported_media_type()
 
 
 def request_reads(app: APIGatewayRestResolver) -> ReadStats:
