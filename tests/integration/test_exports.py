@@ -418,6 +418,19 @@ def test_a_body_that_is_not_a_json_object_is_refused(
     assert answer.body["error"]["param"] == "body"
 
 
+@pytest.mark.parametrize(
+    ("raw", "param"),
+    [('{"format": "csv", "format": "ndjson"}', "format"), ("[" * 100_000, "body"), ('{"status": "error",}', "body")],
+    ids=["repeated-member", "nested-too-deep", "trailing-comma"],
+)
+def test_a_json_body_no_parser_should_guess_at_is_a_400(exports: Exports, raw: str, param: str) -> None:
+    answer = exports.api.post(EXPORTS, raw_body=raw)
+
+    assert answer.status == 400, answer.body
+    assert answer.body["error"]["param"] == param
+    assert exports.take_messages() == []
+
+
 def test_the_list_pages_newest_first_by_offset_and_by_cursor(exports: Exports) -> None:
     started = []
     for second in (1, 2, 3):

@@ -138,6 +138,17 @@ def unsupported_media_type() -> dict[str, Any]:
     }
 
 
+def invalid_body(message: str, param: str) -> dict[str, Any]:
+    """The proxy response to a JSON body the resolver must not read: 400 naming the member (or ``body``)."""
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(
+            error_body("invalid_request_error", "invalid_parameter", message, param), ensure_ascii=False
+        ),
+    }
+
+
 def repeated_query_parameter(app: APIGatewayRestResolver) -> InvalidQuery | None:
     """The refusal of a query string that gives a parameter twice (``?limit=5&limit=6``): no value wins.
 
