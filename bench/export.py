@@ -160,10 +160,10 @@ def measure_read_amplification() -> dict[str, float]:
         _check_rows(world.stack, export_id, _expected(world.dataset, start_ms))
     return {
         "export_read_amplification": reads.items_read / run.rows,
-        "export_read_amplification_rows": run.rows,
-        "export_read_amplification_items_read": reads.items_read,
-        "export_read_amplification_dynamodb_calls": reads.calls,
-        "export_read_amplification_runs": run.runs,
+        "export_reads_rows": run.rows,
+        "export_reads_items_read": reads.items_read,
+        "export_reads_dynamodb_calls": reads.calls,
+        "export_reads_runs": run.runs,
     }
 
 
