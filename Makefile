@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .PHONY: run test dashboard browser lint typecheck template-check unit integration e2e bench load invoke admin openapi client-models build deploy clean
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt clients/python/pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt clients/python/pyproject.toml functions/export_logs/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	@echo "make: creating the virtualenv $(VENV) (once; about a minute): pip, then requirements-dev.txt"
 	$(PYTHON) -m venv $(VENV)

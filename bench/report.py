@@ -27,6 +27,7 @@ from bench import (
     cursor_pages,
     dashboard,
     enhanced_summary,
+    export,
     item_size,
     load_report,
     make_run_ready,
@@ -70,6 +71,7 @@ SECTIONS: tuple[Benchmark, ...] = (
     scaling,
     cost_model,
     dashboard,
+    export,
 )
 
 

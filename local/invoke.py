@@ -68,6 +68,8 @@ examples:
 """
 
 TARGETS = ("auto", "fixtures", "local")
+# Its events (events/sqs/export_*.json) run the queued export the fixture world then holds.
+EXPORT_FUNCTION = "ExportLogsFunction"
 
 
 _HERE = Path(__file__).resolve().parent
@@ -126,14 +128,14 @@ def _use_environment(environment: dict[str, str]) -> None:
     reset_clients()
 
 
-def _in_process(template: Template, *, seed: bool) -> FunctionRegistry:
+def _in_process(template: Template, *, seed: bool, with_export: bool = False) -> FunctionRegistry:
     """A provisioned stack in moto (the caller holds the mock open); seeded unless asked not to."""
     os.environ["AWS_DEFAULT_REGION"] = REGION
     stack = provision(template)
     _use_environment(stack.function_environment())
     registry = FunctionRegistry(template)
     if seed:
-        seed_event_fixtures(registry, stack.stream_arns["RequestLogsTable"])
+        seed_event_fixtures(registry, stack.stream_arns["RequestLogsTable"], with_export=with_export)
     return registry
 
 
@@ -228,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             from moto import mock_aws  # only this mode needs moto, and it is slow to import
 
             scope.enter_context(mock_aws())
-            registry = _in_process(template, seed=not args.no_seed)
+            # The export function's events run the fixture world's queued export (events/README.md).
+            registry = _in_process(template, seed=not args.no_seed, with_export=args.function == EXPORT_FUNCTION)
         outcome = _invoke(registry, args.function, event)
 
     print(json.dumps(outcome.payload, indent=2, ensure_ascii=False))

@@ -96,7 +96,7 @@ ERROR_RESPONSES: dict[str, ErrorResponse] = {
     "404": ErrorResponse(
         "NotFound",
         "not_found_error",
-        "No log with this id in the caller's account. Another account's id gets exactly this answer.",
+        "No log (or export) with this id in the caller's account. Another account's id gets exactly this answer.",
         {
             "type": "not_found_error",
             "code": "request_log_not_found",
@@ -116,6 +116,29 @@ ERROR_RESPONSES: dict[str, ErrorResponse] = {
             "param": "id",
         },
     ),
+    "409": ErrorResponse(
+        "Conflict",
+        "conflict_error",
+        "The account already has an export queued or running; the message names it. One export at a time.",
+        {
+            "type": "conflict_error",
+            "code": "export_in_progress",
+            "message": "Export 'exp_19a8f0c2d4e0123456789abcdef' is still running: an account runs one export at a "
+            "time. Wait for it to finish (GET /api/account/request-logs/exports/exp_19a8f0c2d4e0123456789abcdef), "
+            "then start this one.",
+        },
+    ),
+    "415": ErrorResponse(
+        "UnsupportedMediaType",
+        "invalid_request_error",
+        "The request body is not JSON (its Content-Type names another media type).",
+        {
+            "type": "invalid_request_error",
+            "code": "unsupported_media_type",
+            "message": "The request body must be JSON (Content-Type: application/json).",
+            "param": "body",
+        },
+    ),
     "429": ErrorResponse(
         "RateLimited",
         "rate_limit_error",
@@ -130,12 +153,15 @@ ERROR_RESPONSES: dict[str, ErrorResponse] = {
 }
 
 
-def error_statuses(path: str) -> list[str]:
+def error_statuses(path: str, method: str = "get") -> list[str]:
     """The error statuses of a route: every route validates, authenticates and throttles; a route with a
-    path parameter names a log (404); ``/details`` serves content with its own retention (410, §3)."""
+    path parameter names a log or an export (404); ``/details`` serves content with its own retention (410,
+    §3); a POST takes a JSON body (415) and starting an export may meet the one already running (409)."""
     statuses = ["400", "401"]
     if "{" in path:
         statuses.append("404")
+    if method == "post":
+        statuses += ["409", "415"]
     if path.endswith("/details"):
         statuses.append("410")
     statuses.append("429")
@@ -250,11 +276,15 @@ def _integral(value: Any) -> Any:
 def _function_environment(spec: FunctionSpec) -> Iterator[None]:
     """The function's environment while its module loads, as Lambda sets it before the import (a
     Powertools Logger reads its service name then); the process's own environment afterwards."""
+    from request_logs.config import get_settings
+
     saved = {name: os.environ.get(name) for name in spec.environment}
     os.environ.update({name: _loadable(str(value)) for name, value in spec.environment.items()})
+    get_settings.cache_clear()  # read at the import, from this function's own environment
     try:
         yield
     finally:
+        get_settings.cache_clear()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -310,7 +340,7 @@ def build_document(template: Template | None = None) -> dict[str, Any]:
                     if description and "description" not in operation:
                         operation["description"] = description
                 limits = throttles.get(f"{path}/{method.upper()}", plan_throttle)
-                paths.setdefault(path, {})[method] = _operation(path, operation, limits)
+                paths.setdefault(path, {})[method] = _operation(path, method, operation, limits)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in _POWERTOOLS_SCHEMAS:
                 continue
@@ -363,15 +393,23 @@ def _rate_limit(limits: dict[str, Any]) -> str:
     return f"Rate limit: {shown} requests per minute per API key, in bursts of up to {int(limits['BurstLimit'])}."
 
 
-def _operation(path: str, operation: dict[str, Any], limits: dict[str, Any] | None) -> dict[str, Any]:
+def _operation(path: str, method: str, operation: dict[str, Any], limits: dict[str, Any] | None) -> dict[str, Any]:
     operation = copy.deepcopy(operation)
     if limits is not None:
         operation["description"] = "\n\n".join(filter(None, [operation.get("description"), _rate_limit(limits)]))
     for parameter in operation.get("parameters", []):
         parameter["schema"] = _query_schema(parameter["schema"])
     responses = {status: value for status, value in operation["responses"].items() if status != _POWERTOOLS_VALIDATION}
-    for status in error_statuses(path):
+    for status in error_statuses(path, method):
         responses[status] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status].component}"}
+    if "202" in responses:  # accepted: where to follow its progress
+        responses["202"]["headers"] = {
+            "Location": {
+                "description": "The path of the new resource under the API's base URL (GET it for its status).",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        }
     responses["5XX"] = _server_error_response()
     operation["responses"] = dict(sorted(responses.items()))
     return operation

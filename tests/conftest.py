@@ -120,17 +120,49 @@ class ApiCaller:
         account: str = ACCOUNT_A,
         api_key_id: str = "key_alpha1",
     ) -> ApiResponse:
-        matched = match_route(self.routes, "GET", path)
-        assert matched is not None, f"no route for {path}"
+        return self.call("GET", path, params, account=account, api_key_id=api_key_id)
+
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        raw_body: str | None = None,
+        content_type: str = "application/json",
+        account: str = ACCOUNT_A,
+        api_key_id: str = "key_alpha1",
+    ) -> ApiResponse:
+        """POST a JSON body (``raw_body``: these bytes as they are)."""
+        text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        return self.call(
+            "POST", path, None, account=account, api_key_id=api_key_id, body=text, content_type=content_type
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | list[tuple[str, str]] | None = None,
+        *,
+        account: str = ACCOUNT_A,
+        api_key_id: str = "key_alpha1",
+        body: str | None = None,
+        content_type: str = "application/json",
+    ) -> ApiResponse:
+        matched = match_route(self.routes, method, path)
+        assert matched is not None, f"no route for {method} {path}"
         route, path_params = matched
         pairs = list(params.items()) if isinstance(params, dict) else list(params or [])
+        headers = [("Accept", "application/json")]
+        if body is not None:
+            headers.append(("Content-Type", content_type))
         event = rest_proxy_event(
-            method="GET",
+            method=method,
             resource=route.path,
             path=path,
             stage=self.stage,
             query=[(name, str(value)) for name, value in pairs],
-            headers=[("Accept", "application/json")],
+            headers=headers,
             path_parameters=path_params or None,
             authorizer={
                 "principalId": account,
@@ -139,12 +171,13 @@ class ApiCaller:
                 "api_key_prefix": "sk-test...",
                 "integrationLatency": 0,
             },
+            body=body,
         )
         result = self.functions.invoke(route.function, event)
-        headers = {**(result.get("headers") or {})}
+        headers_out = {**(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = values[-1]
-        return ApiResponse(result["statusCode"], json.loads(result["body"]), headers)
+            headers_out[name] = values[-1]
+        return ApiResponse(result["statusCode"], json.loads(result["body"]), headers_out)
 
 
 @pytest.fixture

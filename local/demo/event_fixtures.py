@@ -24,7 +24,12 @@ from local.emulator.events import dynamodb_stream_event
 from local.emulator.lambda_runtime import FunctionRegistry
 from local.emulator.stream_reader import StreamReader
 from local.stack.template import ROOT
+from request_logs.domain.exports import export_expiry_s, make_export_id
+from request_logs.domain.filters import LogQuery
+from request_logs.domain.timeutil import END_OF_TIME_MS, parse_instant, to_ms
 from request_logs.logic.accounts import create_account, create_api_key, revoke_api_key
+from request_logs.logic.exports import query_to_dict
+from request_logs.store import exports as export_store
 
 EVENTS_DIR = ROOT / "events"
 # Shortly after the newest fixture log (2026-11-20T11:45Z) and the tests' NOW.
@@ -70,19 +75,26 @@ ACCOUNTS = (ACCOUNT, OTHER_ACCOUNT)
 KEYS = (VALID_KEY, REVOKED_KEY, OTHER_KEY)
 
 
+# The export events/sqs/export_*.json run: queued by acct_events a minute before EVENTS_NOW, every log of
+# the account since 2026-09-01 (the five of ingest_good.json), NDJSON. A fixed id, so the files can name it.
+FIXTURE_EXPORT_CREATED_MS = to_ms(EVENTS_NOW) - 60_000
+FIXTURE_EXPORT_ID = make_export_id(FIXTURE_EXPORT_CREATED_MS, 0x5EED_E0E0_0000_0001)
+FIXTURE_EXPORT_FILTERS = {"start_date": "2026-09-01"}
+
+
 def load_event(path: Path | str) -> dict[str, Any]:
     with Path(path).open() as handle:
         event: dict[str, Any] = json.load(handle)
     return event
 
 
-def sqs_consumer(functions: FunctionRegistry) -> str:
-    """The function the template subscribes to the ingest queue."""
+def sqs_consumer(functions: FunctionRegistry, queue: str = "IngestQueue") -> str:
+    """The function the template subscribes to a queue (by its logical id; the ingest queue by default)."""
     (function,) = (
         logical
         for logical, spec in functions.specs.items()
         if any(
-            event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+            event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
             for event in spec.events.values()
         )
     )
@@ -99,9 +111,34 @@ def stream_consumer(functions: FunctionRegistry) -> str:
     return function
 
 
-def seed_event_fixtures(functions: FunctionRegistry, logs_stream_arn: str) -> None:
+def seed_fixture_export() -> None:
+    """The queued export the export events run (``FIXTURE_EXPORT_ID``), as ``POST …/exports`` leaves it:
+    its record and the account's lock (the start message is the event file itself)."""
+    query = LogQuery(ACCOUNT.account_id, parse_instant(FIXTURE_EXPORT_FILTERS["start_date"]), END_OF_TIME_MS)
+    created = FIXTURE_EXPORT_CREATED_MS
+    if export_store.acquire_lock(ACCOUNT.account_id, FIXTURE_EXPORT_ID, now_ms=created, until_ms=created + 1800_000):
+        raise RuntimeError("the fixture account already runs an export")
+    export_store.put_export(
+        export_store.StoredExport(
+            account_id=ACCOUNT.account_id,
+            export_id=FIXTURE_EXPORT_ID,
+            status="queued",
+            format="ndjson",
+            include_content=False,
+            filters=dict(FIXTURE_EXPORT_FILTERS),
+            query=query_to_dict(query),
+            created_ms=created,
+            expires_at=export_expiry_s(created),
+            heartbeat_ms=created,
+        )
+    )
+
+
+def seed_event_fixtures(functions: FunctionRegistry, logs_stream_arn: str, *, with_export: bool = False) -> None:
     """Create the fixture accounts and keys, ingest ``ingest_good.json`` and aggregate its logs (on an
     empty stack, once): the stats events answer from the rollups, as on a deployed stack a few seconds on.
+    ``with_export``: also the queued export the export function's events run (``seed_fixture_export``;
+    without it the account has none, so that ``api/export_create.json`` can start one).
 
     Run it with the clock pinned at ``EVENTS_NOW`` so the accounts and keys are created when the
     events say they were used.
@@ -121,3 +158,5 @@ def seed_event_fixtures(functions: FunctionRegistry, logs_stream_arn: str) -> No
             outcome = functions.invoke(stream_consumer(functions), dynamodb_stream_event(records))
             if outcome["batchItemFailures"]:
                 raise RuntimeError(f"the fixture logs no longer aggregate cleanly: {outcome['batchItemFailures']}")
+    if with_export:
+        seed_fixture_export()

@@ -134,8 +134,10 @@ def test_every_wheel_in_the_layer_is_for_the_template_runtime(build_dir: Path, t
     assert layer["Metadata"]["BuildArchitecture"] == architecture
 
     compiled = []
+    # The layer's wheels, and those a function carries of its own (the export function's pyarrow).
     wheels = sorted((build_dir / LAYER / "python").glob("*.dist-info/WHEEL"))
     assert wheels
+    wheels += sorted(build_dir.glob("*Function/*.dist-info/WHEEL"))
     for wheel in wheels:
         tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
         assert tags, wheel
@@ -151,6 +153,24 @@ def test_every_wheel_in_the_layer_is_for_the_template_runtime(build_dir: Path, t
             assert glibc, f"{wheel.parent.name}: {tag} is not manylinux on {architecture}"
             assert glibc <= RUNTIME_GLIBC, f"{wheel.parent.name}: {tag} needs a newer glibc than the runtime's"
     assert any(name.startswith("pydantic_core-") for name in compiled), "pydantic-core is the layer's compiled wheel"
+    assert any(name.startswith("pyarrow-") for name in compiled), "pyarrow is the export function's own"
+
+
+# Lambda's limit on a function and its layers, unzipped.
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+
+
+def _size(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
+def test_every_function_with_the_layer_fits_lambdas_unzipped_limit(build_dir: Path, template: dict[str, Any]) -> None:
+    layer = _size(build_dir / LAYER)
+    for name in _functions(template):
+        assert _size(build_dir / name) + layer < UNZIPPED_LIMIT_BYTES, name
+    # Only the export function carries pyarrow: every other function is its handler alone.
+    carrying = {path.parent.name for path in build_dir.glob("*/pyarrow")}
+    assert carrying == {"ExportLogsFunction"}
 
 
 def test_every_extension_module_is_built_for_the_runtime_machine(build_dir: Path, template: dict[str, Any]) -> None:

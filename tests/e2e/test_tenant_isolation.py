@@ -25,8 +25,10 @@ from tests.e2e.raw_http import RawResponse, assert_error, bearer, document, quer
 pytestmark = pytest.mark.e2e
 
 GET_ROUTES = sorted(route.path for route in load_template().routes() if route.method == "GET")
-ID_ROUTES = [path for path in GET_ROUTES if "{id}" in path]
-COLLECTION_ROUTES = [path for path in GET_ROUTES if "{" not in path]
+# The routes of logs. The exports' own isolation (an export id, the list) is in tests/e2e/test_exports_http.py.
+LOG_ROUTES = [path for path in GET_ROUTES if "/exports" not in path]
+ID_ROUTES = [path for path in LOG_ROUTES if "{id}" in path]
+COLLECTION_ROUTES = [path for path in LOG_ROUTES if "{" not in path]
 DECLARED = {(path, name) for path, name, _ in query_parameters(document())}
 CONTENT_RETENTION = timedelta(days=30)
 # Response headers that differ on every request whoever asks.

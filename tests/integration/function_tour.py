@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import time_machine
@@ -195,10 +196,18 @@ class Tour:
             self.aggregate()
 
     # ---------------------------------------------------------------- the API
-    def call(self, route: Any, api_key: str, account_id: str, log_id: str, query: list[tuple[str, str]]) -> Any:
+    def call(
+        self,
+        route: Any,
+        api_key: str,
+        account_id: str,
+        log_id: str,
+        query: list[tuple[str, str]],
+        body: str | None = None,
+    ) -> Any:
         path = route.path.replace("{id}", log_id)
         event = rest_proxy_event(
-            method="POST" if route.method == "ANY" else route.method,  # an ANY route: any method but GET
+            method="DELETE" if route.method == "ANY" else route.method,  # an ANY route: a method none serves
             resource=route.path,
             path=path,
             stage=self.stack.template.stage_name(),
@@ -206,6 +215,7 @@ class Tour:
             # API Gateway passes the Authorization header on to the integration: the key is in every event.
             headers=[("Accept", "application/json"), ("Authorization", f"Bearer {api_key}")],
             path_parameters={"id": log_id} if "{id}" in route.path else None,
+            body=body,
             authorizer={
                 "principalId": account_id,
                 "account_id": account_id,
@@ -328,9 +338,48 @@ def run_tour(out_dir: Path) -> None:
     # horizon past them.
     tour.ingest([json.dumps(late)])
     tour.settle()
+    exports(tour, valid, first.account_id)
 
     (out_dir / "secrets.json").write_text(json.dumps(sorted(tour.secrets)))
     (out_dir / "calls.json").write_text(json.dumps({"invoked": sorted(tour.invoked), "calls": recorder.calls}))
+
+
+EXPORTS = "/api/account/request-logs/exports"
+
+
+def exports(tour: Tour, key: str, account: str) -> None:
+    """Two exports, through the API and the export queue: every log with its content (the body in S3 too)
+    in Parquet, run after run (a reserve of time that always looks short makes each page a run of its own);
+    then a filtered one (an index, a metadata key); the second is refused while the first runs. Their
+    download URLs are secrets: a presigned URL must never reach a log line."""
+    routes = {(route.path, route.method): route for route in tour.stack.template.routes()}
+    os.environ.update(EXPORT_PAGE_ROWS="5", EXPORT_RESERVE_MS=str(10**9))
+
+    def start(body: dict[str, Any]) -> Any:
+        return tour.call(routes[(EXPORTS, "POST")], key, account, "", [], body=json.dumps(body))
+
+    def run_queue() -> None:
+        queue_url, queue_arn = tour.stack.queue_urls["ExportQueue"], tour.stack.arns["ExportQueue.Arn"]
+        while received := boto3.client("sqs").receive_message(QueueUrl=queue_url).get("Messages", []):
+            for message in received:
+                tour.invoke("ExportLogsFunction", sqs_event([sqs_record(message["Body"], queue_arn=queue_arn)]))
+                boto3.client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    first = start({"format": "parquet", "include_content": True})
+    start({"format": "ndjson", "metadata": {"feature": "tour"}})  # 409: one at a time
+    run_queue()
+    second = start({"format": "ndjson", "metadata": {"feature": "tour"}})
+    run_queue()
+    for created in (first, second):
+        export_id = json.loads(created["body"])["id"]
+        answer = tour.call(routes[(f"{EXPORTS}/{{id}}", "GET")], key, account, export_id, [])
+        detail = json.loads(answer["body"])
+        assert detail["status"] == "succeeded", detail
+        for url in [*detail["urls"], detail["manifest_url"]]:
+            tour.secrets |= {url, parse_qs(urlsplit(url).query)["X-Amz-Signature"][0]}
+    tour.call(routes[(EXPORTS, "GET")], key, account, "", [("limit", "1")])
+    for name in ("EXPORT_PAGE_ROWS", "EXPORT_RESERVE_MS"):
+        del os.environ[name]
 
 
 def every_route(tour: Tour, key: str, other_key: str, account: str, other_account: str, ids: list[str]) -> None:

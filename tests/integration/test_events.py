@@ -7,7 +7,10 @@ A new file under events/ fails here until it has an entry in EXPECTATIONS.
 from __future__ import annotations
 
 import base64
+import csv
+import gzip
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -19,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 import time_machine
 from boto3.dynamodb.types import TypeDeserializer
@@ -27,6 +31,7 @@ from local.demo.event_fixtures import (
     ACCOUNT,
     EVENTS_DIR,
     EVENTS_NOW,
+    FIXTURE_EXPORT_ID,
     OTHER_ACCOUNT,
     REVOKED_KEY,
     SEED_INGEST_EVENT,
@@ -35,7 +40,7 @@ from local.demo.event_fixtures import (
     seed_event_fixtures,
     sqs_consumer,
 )
-from local.emulator.events import rest_proxy_event
+from local.emulator.events import rest_proxy_event, sqs_record
 from local.emulator.gateway.routing import match_route
 from local.emulator.lambda_runtime import FunctionRegistry
 from local.emulator.stream_poller import stream_event_sources
@@ -74,7 +79,10 @@ def function_for(stack: Stack, functions: FunctionRegistry, event: dict[str, Any
     if "Records" in event:
         if event["Records"][0]["eventSource"] == "aws:dynamodb":
             return stream_consumer(stack)
-        return sqs_consumer(functions)
+        # The queue the record came from, by its name in the event's ARN (the local stack's names).
+        queue_name = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1]
+        (queue,) = [logical for logical in stack.queue_urls if stack.name(logical) == queue_name]
+        return sqs_consumer(functions, queue)
     if event.get("type") == "REQUEST":
         return stack.template.authorizer().function
     matched = match_route(stack.template.routes(), event["httpMethod"], event["path"])
@@ -153,14 +161,18 @@ class Expectation:
     check: Callable[[Invocation], None]
     # SQS events are what seeding does: judge them on an empty stack, where their effect is visible.
     seeded: bool = True
+    # The export function's events run the fixture world's queued export (``seed_fixture_export``).
+    with_export: bool = False
 
 
 EXPECTATIONS: dict[str, Expectation] = {}
 
 
-def expect(name: str, *, seeded: bool = True) -> Callable[[Callable[[Invocation], None]], Callable[[Invocation], None]]:
+def expect(
+    name: str, *, seeded: bool = True, with_export: bool = False
+) -> Callable[[Callable[[Invocation], None]], Callable[[Invocation], None]]:
     def register(check: Callable[[Invocation], None]) -> Callable[[Invocation], None]:
-        EXPECTATIONS[name] = Expectation(check, seeded)
+        EXPECTATIONS[name] = Expectation(check, seeded, with_export)
         return check
 
     return register
@@ -539,6 +551,139 @@ def _ingest_malformed(call: Invocation) -> None:
     assert call.logs_in_table() == {log_id(json.loads(good["body"]))}
 
 
+# ------------------------------------------------------------------ exports
+EXPORT_ROUTE = "/api/account/request-logs/exports/{id}"
+
+
+def export_detail(call: Invocation, export_id: str) -> dict[str, Any]:
+    matched = match_route(call.stack.template.routes(), "GET", EXPORT_ROUTE.replace("{id}", export_id))
+    assert matched is not None
+    route, params = matched
+    event = rest_proxy_event(
+        method="GET",
+        resource=route.path,
+        path=EXPORT_ROUTE.replace("{id}", export_id),
+        stage=call.stack.template.stage_name(),
+        path_parameters=params,
+        authorizer=load_event(EVENTS_DIR / "api" / "get_ok.json")["requestContext"]["authorizer"],
+    )
+    answer = call.functions.invoke(route.function, event)
+    assert answer["statusCode"] == 200, answer
+    detail: dict[str, Any] = json.loads(answer["body"])
+    return detail
+
+
+def run_export_queue(call: Invocation) -> int:
+    """Every message on the export queue through the export function, until none is left; the runs made."""
+    client = boto3.client("sqs")
+    queue_url, queue_arn = call.stack.queue_urls["ExportQueue"], call.stack.arns["ExportQueue.Arn"]
+    runs = 0
+    while received := client.receive_message(QueueUrl=queue_url).get("Messages", []):
+        for message in received:
+            event = {"Records": [sqs_record(message["Body"], queue_arn=queue_arn, message_id=message["MessageId"])]}
+            assert call.invoke(event) == {"batchItemFailures": []}
+            client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            runs += 1
+    return runs
+
+
+def exported_rows(call: Invocation, detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of every part (NDJSON or CSV), in part order, read from the bucket by their keys."""
+    bucket = call.stack.name("ExportsBucket")
+    rows: list[dict[str, Any]] = []
+    for part in detail["parts"]:
+        key = f"exports/{ACCOUNT.account_id}/{detail['id']}/{part['name']}"
+        data = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert hashlib.sha256(data).hexdigest() == part["sha256"]
+        text = gzip.decompress(data).decode()
+        if part["name"].endswith(".csv.gz"):
+            rows += list(csv.DictReader(io.StringIO(text)))
+        else:
+            rows += [json.loads(line) for line in text.splitlines()]
+    return rows
+
+
+def newest_first_ids(messages: list[dict[str, Any]]) -> list[str]:
+    return [
+        log_id(m) for m in sorted(messages, key=lambda m: (parse_instant(m["created_at"]), log_id(m)), reverse=True)
+    ]
+
+
+@expect("api/export_create.json")
+def _export_create(call: Invocation) -> None:
+    assert call.status == 202, call.body
+    created = call.body
+    assert call.result["multiValueHeaders"]["Location"] == [f"/api/account/request-logs/exports/{created['id']}"]
+    assert created["status"] == "queued"
+    body = json.loads(call.event["body"])
+    assert created["filters"] == {name: body[name] for name in ("status", "start_date")}
+    assert (created["format"], created["include_content"]) == ("csv", True)
+    # Queued: its first message waits on the export queue; the export function runs it to the end.
+    assert run_export_queue(call) == 1
+    detail = export_detail(call, created["id"])
+    assert detail["status"] == "succeeded", detail
+    since = parse_instant("2026-09-01")
+    expected = [
+        m for m in seeded_of(ACCOUNT.account_id) if m["status"] == "success" and parse_instant(m["created_at"]) >= since
+    ]
+    rows = exported_rows(call, detail)
+    assert [row["id"] for row in rows] == newest_first_ids(expected)
+    content_cut = to_ms(EVENTS_NOW) - int(CONTENT_RETENTION.total_seconds() * 1000)
+    for row in rows:
+        message = SEEDED_IDS[row["id"]]
+        # Content only inside the 30 days: the log of details_expired.json has none.
+        if parse_instant(message["created_at"]) > content_cut:
+            assert json.loads(row["request"]) == message["request"]
+        else:
+            assert row["request"] == row["response"] == ""
+
+
+@expect("api/export_bad_format.json")
+def _export_bad_format(call: Invocation) -> None:
+    error = assert_error(call, 400, "invalid_request_error", "format")
+    assert "ndjson" in error["message"]
+    # Nothing was queued, and the account may start an export at once.
+    assert boto3.client("sqs").receive_message(QueueUrl=call.stack.queue_urls["ExportQueue"]).get("Messages") is None
+
+
+@expect("sqs/export_start.json", with_export=True)
+def _export_start(call: Invocation) -> None:
+    assert call.result == {"batchItemFailures": []}
+    detail = export_detail(call, FIXTURE_EXPORT_ID)
+    assert detail["status"] == "succeeded"
+    assert detail["progress"] == {"rows": 5, "total": 5, "fraction": 1.0}
+    assert [row["id"] for row in exported_rows(call, detail)] == newest_first_ids(seeded_of(ACCOUNT.account_id))
+    # At least once: the same message again changes nothing.
+    assert call.invoke(call.event) == {"batchItemFailures": []}
+    assert export_detail(call, FIXTURE_EXPORT_ID) == detail | {
+        "urls": export_detail(call, FIXTURE_EXPORT_ID)["urls"],
+        "manifest_url": export_detail(call, FIXTURE_EXPORT_ID)["manifest_url"],
+        "urls_expire_at": detail["urls_expire_at"],
+    }
+
+
+@expect("sqs/export_continue.json", with_export=True)
+def _export_continue(call: Invocation) -> None:
+    # Step 1 of an export still at step 0: not its turn, a no-op.
+    assert call.result == {"batchItemFailures": []}
+    assert export_detail(call, FIXTURE_EXPORT_ID)["status"] == "queued"
+    start = load_event(EVENTS_DIR / "sqs" / "export_start.json")
+    # Pages of two logs, each run handing over after its first page (its time always looks short).
+    os.environ.update(EXPORT_PAGE_ROWS="2", EXPORT_RESERVE_MS=str(10**9))
+    try:
+        assert call.invoke(start) == {"batchItemFailures": []}  # part 1, then the message of step 1 queued
+        assert export_detail(call, FIXTURE_EXPORT_ID)["progress"]["rows"] == 2
+        assert call.invoke(call.event) == {"batchItemFailures": []}  # this file: part 2, then step 2 queued
+        assert export_detail(call, FIXTURE_EXPORT_ID)["progress"]["rows"] == 4
+        run_export_queue(call)  # the continuations the runs sent (step 1's is now a no-op), to the end
+    finally:
+        del os.environ["EXPORT_PAGE_ROWS"], os.environ["EXPORT_RESERVE_MS"]
+    detail = export_detail(call, FIXTURE_EXPORT_ID)
+    assert detail["status"] == "succeeded"
+    assert [part["rows"] for part in detail["parts"]] == [2, 2, 1]
+    assert [row["id"] for row in exported_rows(call, detail)] == newest_first_ids(seeded_of(ACCOUNT.account_id))
+
+
 def images(event: dict[str, Any]) -> list[dict[str, Any]]:
     deserializer = TypeDeserializer()
     return [
@@ -601,7 +746,7 @@ def test_event_file(name: str, stack: Stack, functions: FunctionRegistry, at_eve
         pytest.fail(f"events/{name} is not exercised: add its expectation to EXPECTATIONS in {__name__}")
     expectation = EXPECTATIONS[name]
     if expectation.seeded:
-        seed_event_fixtures(functions, stack.stream_arns["RequestLogsTable"])
+        seed_event_fixtures(functions, stack.stream_arns["RequestLogsTable"], with_export=expectation.with_export)
     event = load_event(EVENTS_DIR / name)
     result, error = None, None
     try:

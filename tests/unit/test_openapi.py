@@ -15,7 +15,7 @@ from local.emulator.gateway import GatewayResponses
 from local.openapi import DOCUMENT_PATH, ERROR_RESPONSES, build_document, render
 from local.stack.template import Template, load_template
 from request_logs.api.errors import error_body, http_status
-from request_logs.domain.errors import ContentExpired, InvalidQuery, NotFound, UseCaseError
+from request_logs.domain.errors import ContentExpired, ExportConflict, InvalidQuery, NotFound, UseCaseError
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,12 @@ def test_every_route_of_the_template_is_documented_with_its_errors(document: dic
     assert documented == {(route.path, route.method.lower()) for route in routes}
     for route in routes:
         responses = document["paths"][route.path][route.method.lower()]["responses"]
-        assert "200" in responses
+        # A POST starts something and answers 202 (an export, with its Location); every GET answers 200.
+        assert ("202" if route.method == "POST" else "200") in responses
         assert "422" not in responses  # validation errors are 400s in the one shape, never Powertools' 422
         expected = {"400", "401", "429"} | ({"404"} if "{" in route.path else set())
         expected |= {"410"} if route.path.endswith("/details") else set()
+        expected |= {"409", "415"} if route.method == "POST" else set()
         assert expected <= responses.keys(), route
         for status in expected:
             assert responses[status] == {"$ref": f"#/components/responses/{ERROR_RESPONSES[status].component}"}
@@ -102,6 +104,8 @@ def test_optional_query_parameters_are_never_documented_as_null(document: dict[s
         ("400", InvalidQuery("start_date must be before end_date.")),
         ("404", NotFound("No request log with id 'log_x'.", param="id")),
         ("410", ContentExpired("Past its 30-day retention.", param="id")),
+        ("409", ExportConflict("exp_19a8f0c2d4e0123456789abcdef")),
+        ("404", NotFound("No export with id 'exp_x'.", param="id", code="export_not_found")),
     ],
 )
 def test_handler_errors_match_the_documented_shape(document: dict[str, Any], status: str, error: UseCaseError) -> None:

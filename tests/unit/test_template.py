@@ -13,11 +13,15 @@ import pytest
 
 from local.emulator.lambda_runtime import load_module
 from local.stack.template import LAYER_PATH, REGION, ROOT, TEMPLATE_PATH, load_template, load_template_document
+from request_logs.api.errors import allowed_methods
 from request_logs.config import ENVIRONMENT_VARIABLES, get_settings
+from request_logs.domain.exports import EXPORT_RETENTION, PartLimits, export_expiry_s
 from request_logs.domain.retention import CONTENT_RETENTION, LOG_RETENTION, content_expiry_s
 from request_logs.domain.timeutil import parse_instant
+from request_logs.logic.export_run import LEASE_MS
 from request_logs.logic.ingest import request_log_from
 from request_logs.models.messages import RequestCompleted
+from request_logs.store import keys
 from request_logs.store.indexes import (
     BUCKET_PARTITION,
     ERROR_BUCKET_PARTITION,
@@ -104,6 +108,29 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         # The on-failure destination, and settling asked for after late logs.
         "sqs:SendMessage": {"StatsAggregatorFailureQueue", "SettleQueue"},
     },
+    # Exports (decisions §34). Starting one: the account's indexed keys (a metadata filter), its lock and the
+    # record by conditional puts, the first message.
+    "CreateExportFunction": {
+        "dynamodb:GetItem": {"ApiKeysTable"},
+        "dynamodb:PutItem": {"ExportsTable"},
+        "sqs:SendMessage": {"ExportQueue"},
+    },
+    # Reading one: its record, and the downloads its presigned URLs grant (signed with this role).
+    "GetExportFunction": {"dynamodb:GetItem": {"ExportsTable"}, "s3:GetObject": {"ExportsBucket/exports/*"}},
+    "ListExportsFunction": {"dynamodb:Query": {"ExportsTable"}},
+    # Running one: the list's reads and the content's (a page's at once, big bodies from S3), its record's
+    # lease and checkpoints, the account's lock, its files, and the message of its next run.
+    "ExportLogsFunction": {
+        "dynamodb:Query": {"RequestLogsTable", "RequestLogsTable/index/*"},
+        "dynamodb:BatchGetItem": {"RequestLogsTable", "StatsTable", "RequestContentTable"},
+        "dynamodb:GetItem": {"StatsTable", "ApiKeysTable", "ExportsTable"},
+        "dynamodb:UpdateItem": {"ExportsTable"},
+        "dynamodb:PutItem": {"ExportsTable"},
+        "dynamodb:DeleteItem": {"ExportsTable"},
+        "s3:GetObject": {"ContentBucket/content/*"},
+        "s3:PutObject": {"ExportsBucket/exports/*"},
+        "sqs:SendMessage": {"ExportQueue"},
+    },
     # Reads an account's progress, writes markers into its log partitions, or asks again later.
     "SettleFunction": {
         "dynamodb:GetItem": {"StatsTable"},
@@ -124,6 +151,12 @@ SPEC_RATE_PER_MINUTE = {
     "/api/account/request-logs/{id}": 120,
     "/api/account/request-logs/{id}/details": 120,
     "/api/account/request-logs/stats": 30,
+}
+# Beyond the spec (decisions §34): exports, per route and method (a path with two methods).
+EXPORT_RATE_PER_MINUTE = {
+    "/api/account/request-logs/exports/POST": 30,
+    "/api/account/request-logs/exports/GET": 60,
+    "/api/account/request-logs/exports/{id}/GET": 120,
 }
 
 # Gateway responses every error path of API Gateway itself must customise to the one JSON error shape.
@@ -292,8 +325,13 @@ def test_usage_plan_throttles_every_route_at_the_spec_rate(resources: dict[str, 
     # A throttle key naming no route is silently ignored by API Gateway: a typo there disables a limit.
     assert set(throttles) == set(routes)
     for key, route in routes.items():
+        if key in EXPORT_RATE_PER_MINUTE:
+            assert throttles[key]["RateLimit"] * 60 == EXPORT_RATE_PER_MINUTE[key], key
+            continue
         assert route.path in SPEC_RATE_PER_MINUTE, f"declare the spec's rate limit of {route.path}"
         assert throttles[key]["RateLimit"] * 60 == SPEC_RATE_PER_MINUTE[route.path], key
+    # The static Retry-After of THROTTLED ('2') is the wait of the slowest route: no route may be slower.
+    assert min(throttle["RateLimit"] for throttle in throttles.values()) >= 0.5
 
 
 # ------------------------------------------------------------------ least privilege
@@ -488,3 +526,43 @@ def test_attribution_indexes_are_sparse_slots_within_the_gsi_limit(document: dic
     assert item["attribution"] == {"u=u1", "m:feature=chat"}
     plain = log_to_item(request_log_from(RequestCompleted.model_validate(SAMPLE_MESSAGE)))
     assert "user_pk" not in plain and "metadata_indexed" not in plain
+
+
+# ------------------------------------------------------------------ exports
+def test_exports_expire_after_7_days_in_the_bucket_and_in_the_table(document: dict[str, Any]) -> None:
+    (rule,) = document["Resources"]["ExportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == EXPORT_RETENTION.days == 7
+    assert keys.export_object_key("acct_x", "exp_y", "part-00001.ndjson.gz").startswith(rule["Prefix"])
+    ttl = document["Resources"]["ExportsTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+    created_ms = parse_instant("2026-11-20T12:00:00Z")
+    assert export_expiry_s(created_ms) == created_ms // 1000 + int(EXPORT_RETENTION.total_seconds())
+    bucket = document["Resources"]["ExportsBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+
+
+def test_the_export_function_runs_one_message_at_a_time_and_outlives_no_lease(resources: dict[str, Any]) -> None:
+    properties = event_source_of(resources, "ExportLogsFunction")
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["ExportQueue", "Arn"]}
+    assert properties["BatchSize"] == 1
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    function = resources["ExportLogsFunction"]["Properties"]
+    queue = resources["ExportQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ExportDeadLetterQueue", "Arn"]}
+    # A run's lease outlasts the function's longest run; a crashed run's message returns after both.
+    assert function["Timeout"] * 1000 < LEASE_MS <= queue["VisibilityTimeout"] * 1000
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    # It hands over to its next run with time to spare.
+    assert PartLimits().reserve_ms < function["Timeout"] * 1000 // 5
+    # pyarrow is the export function's own: never in the layer every function loads.
+    layer = (LAYER_PATH / "requirements.txt").read_text()
+    assert "pyarrow" not in layer
+    assert "pyarrow" in (ROOT / "functions" / "export_logs" / "requirements.txt").read_text()
+
+
+def test_a_405_allows_exactly_the_methods_the_template_routes_on_its_path() -> None:
+    routes = load_template().routes()
+    for path in {route.path for route in routes if route.method == "ANY"}:
+        methods = {route.method for route in routes if route.path == path and route.method != "ANY"}
+        assert set(allowed_methods(path)) == methods, path

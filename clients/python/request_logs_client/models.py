@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class ContentMetadata(BaseModel):
@@ -106,6 +107,332 @@ class ErrorInfo(BaseModel):
     type: Annotated[str, Field(title="Type")]
     code: Annotated[str, Field(title="Code")]
     message: Annotated[str, Field(title="Message")]
+
+
+class Format(StrEnum):
+    ndjson = "ndjson"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Model(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Filter by model id.",
+            examples=["openai/gpt-4o"],
+            max_length=256,
+            min_length=1,
+            title="Model",
+        ),
+    ]
+
+
+class Provider(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Filter by provider.",
+            examples=["openai"],
+            max_length=256,
+            min_length=1,
+            title="Provider",
+        ),
+    ]
+
+
+class Status(StrEnum):
+    success = "success"
+    error = "error"
+
+
+class StartDate(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="ISO 8601 date or date-time; a bare date is midnight in tz, a time without offset is in tz. Default: 30 days before the end.",
+            examples=["2025-01-10", "2025-01-10T12:00:00Z"],
+            max_length=64,
+            title="Start Date",
+        ),
+    ]
+
+
+class EndDate(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="ISO 8601 date or date-time; a bare date includes that whole day in tz. Default: now.",
+            examples=["2025-01-31", "2025-01-10T13:30:00+01:00"],
+            max_length=64,
+            title="End Date",
+        ),
+    ]
+
+
+class MinLatency(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="Minimum latency in ms.",
+            ge=0,
+            le=2147483647,
+            title="Min Latency",
+        ),
+    ]
+
+
+class MaxLatency(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="Maximum latency in ms.",
+            ge=0,
+            le=2147483647,
+            title="Max Latency",
+        ),
+    ]
+
+
+class ApiKeyId(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Filter by API key id.",
+            examples=["key_abc123"],
+            pattern="^key_[A-Za-z0-9]{1,64}$",
+            title="Api Key Id",
+        ),
+    ]
+
+
+class MinCost(RootModel[Decimal]):
+    root: Annotated[
+        Decimal,
+        Field(
+            description="Minimum total cost of a log, in USD (inclusive).",
+            ge=0,
+            le=1000000,
+            title="Min Cost",
+        ),
+    ]
+
+
+class MinCost1(RootModel[str]):
+    model_config = ConfigDict(
+        regex_engine="python-re",
+    )
+    root: Annotated[
+        str,
+        Field(
+            description="Minimum total cost of a log, in USD (inclusive).",
+            pattern="^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d{0,18}0*$",
+            title="Min Cost",
+        ),
+    ]
+
+
+class MaxCost(RootModel[Decimal]):
+    root: Annotated[
+        Decimal,
+        Field(
+            description="Maximum total cost of a log, in USD (inclusive).",
+            ge=0,
+            le=1000000,
+            title="Max Cost",
+        ),
+    ]
+
+
+class MaxCost1(RootModel[str]):
+    model_config = ConfigDict(
+        regex_engine="python-re",
+    )
+    root: Annotated[
+        str,
+        Field(
+            description="Maximum total cost of a log, in USD (inclusive).",
+            pattern="^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d{0,18}0*$",
+            title="Max Cost",
+        ),
+    ]
+
+
+class User(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Filter by end user (the message's user). The same endpoints also take metadata.<key>=<value>, one or more, on the account's indexed metadata keys (an undeclared key is a 400 listing them).",
+            examples=["user_0001"],
+            max_length=256,
+            min_length=1,
+            title="User",
+        ),
+    ]
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    format: Annotated[
+        Format | None,
+        Field(
+            description="File format, always compressed: ndjson (gzip, .ndjson.gz), csv (gzip, .csv.gz) or parquet (zstd inside, .parquet). Default ndjson.",
+            title="Format",
+        ),
+    ] = "ndjson"
+    include_content: Annotated[
+        bool | None,
+        Field(
+            description="Add each log's prompt and completion (request and response, as /details returns them), for logs still inside the 30-day content retention; older logs get null. Default false.",
+            title="Include Content",
+        ),
+    ] = False
+    model: Annotated[
+        Model | None,
+        Field(description="Filter by model id.", examples=["openai/gpt-4o"], title="Model"),
+    ] = None
+    provider: Annotated[
+        Provider | None,
+        Field(description="Filter by provider.", examples=["openai"], title="Provider"),
+    ] = None
+    status: Annotated[Status | None, Field(description="Filter by status.", title="Status")] = None
+    start_date: Annotated[
+        StartDate | None,
+        Field(
+            description="ISO 8601 date or date-time; a bare date is midnight in tz, a time without offset is in tz. Default: 30 days before the end.",
+            examples=["2025-01-10", "2025-01-10T12:00:00Z"],
+            title="Start Date",
+        ),
+    ] = None
+    end_date: Annotated[
+        EndDate | None,
+        Field(
+            description="ISO 8601 date or date-time; a bare date includes that whole day in tz. Default: now.",
+            examples=["2025-01-31", "2025-01-10T13:30:00+01:00"],
+            title="End Date",
+        ),
+    ] = None
+    tz: Annotated[
+        str | None,
+        Field(
+            description="IANA time zone (default UTC) in which bare dates and times without offset are read and, on stats, hours, days and weeks are counted, daylight saving included.",
+            examples=["America/Chicago", "Asia/Kolkata", "Asia/Kathmandu"],
+            max_length=64,
+            min_length=1,
+            title="Tz",
+        ),
+    ] = "UTC"
+    min_latency: Annotated[
+        MinLatency | None,
+        Field(description="Minimum latency in ms.", title="Min Latency"),
+    ] = None
+    max_latency: Annotated[
+        MaxLatency | None,
+        Field(description="Maximum latency in ms.", title="Max Latency"),
+    ] = None
+    api_key_id: Annotated[
+        ApiKeyId | None,
+        Field(
+            description="Filter by API key id.",
+            examples=["key_abc123"],
+            title="Api Key Id",
+        ),
+    ] = None
+    min_cost: Annotated[
+        MinCost | MinCost1 | None,
+        Field(
+            description="Minimum total cost of a log, in USD (inclusive).",
+            title="Min Cost",
+        ),
+    ] = None
+    max_cost: Annotated[
+        MaxCost | MaxCost1 | None,
+        Field(
+            description="Maximum total cost of a log, in USD (inclusive).",
+            title="Max Cost",
+        ),
+    ] = None
+    user: Annotated[
+        User | None,
+        Field(
+            description="Filter by end user (the message's user). The same endpoints also take metadata.<key>=<value>, one or more, on the account's indexed metadata keys (an undeclared key is a 400 listing them).",
+            examples=["user_0001"],
+            title="User",
+        ),
+    ] = None
+    metadata: Annotated[
+        dict[str, str] | None,
+        Field(
+            description='Filter by the account\'s indexed metadata keys: {"<key>": "<value>"}, each like the lists\' metadata.<key>=<value> query parameter (errors name that parameter).',
+            examples=[{"feature": "search"}],
+            title="Metadata",
+        ),
+    ] = None
+
+
+class ExportCreated(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: Annotated[str, Field(title="Id")]
+    status: Annotated[Literal["queued"], Field(title="Status")]
+    format: Annotated[Format, Field(title="Format")]
+    include_content: Annotated[bool, Field(title="Include Content")]
+    filters: Annotated[dict[str, Any], Field(title="Filters")]
+    created_at: Annotated[str, Field(title="Created At")]
+    expires_at: Annotated[str, Field(title="Expires At")]
+
+
+class Status1(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class ExportError(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    message: Annotated[str, Field(title="Message")]
+
+
+class ExportPart(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    number: Annotated[int, Field(title="Number")]
+    name: Annotated[str, Field(title="Name")]
+    rows: Annotated[int, Field(title="Rows")]
+    bytes: Annotated[int, Field(title="Bytes")]
+    sha256: Annotated[str, Field(title="Sha256")]
+
+
+class ExportProgress(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    rows: Annotated[int, Field(title="Rows")]
+    total: Annotated[int | None, Field(title="Total")]
+    fraction: Annotated[Decimal | None, Field(title="Fraction")]
+
+
+class ExportSummary(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: Annotated[str, Field(title="Id")]
+    status: Annotated[Status1, Field(title="Status")]
+    format: Annotated[Format, Field(title="Format")]
+    include_content: Annotated[bool, Field(title="Include Content")]
+    filters: Annotated[dict[str, Any], Field(title="Filters")]
+    rows: Annotated[int, Field(title="Rows")]
+    created_at: Annotated[str, Field(title="Created At")]
+    finished_at: Annotated[str | None, Field(title="Finished At")]
+    expires_at: Annotated[str, Field(title="Expires At")]
+    error: ExportError | None
 
 
 class HourStats(BaseModel):
@@ -417,6 +744,36 @@ class EnhancedLog(BaseModel):
     error: ErrorInfo | None = None
     user: Annotated[str | None, Field(title="User")] = None
     metadata: Annotated[dict[str, str] | None, Field(title="Metadata")] = None
+
+
+class ExportDetail(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: Annotated[str, Field(title="Id")]
+    status: Annotated[Status1, Field(title="Status")]
+    format: Annotated[Format, Field(title="Format")]
+    include_content: Annotated[bool, Field(title="Include Content")]
+    filters: Annotated[dict[str, Any], Field(title="Filters")]
+    rows: Annotated[int, Field(title="Rows")]
+    created_at: Annotated[str, Field(title="Created At")]
+    finished_at: Annotated[str | None, Field(title="Finished At")]
+    expires_at: Annotated[str, Field(title="Expires At")]
+    error: ExportError | None
+    progress: ExportProgress
+    started_at: Annotated[str | None, Field(title="Started At")]
+    parts: Annotated[list[ExportPart], Field(title="Parts")]
+    urls: Annotated[list[str] | None, Field(title="Urls")]
+    manifest_url: Annotated[str | None, Field(title="Manifest Url")]
+    urls_expire_at: Annotated[str | None, Field(title="Urls Expire At")]
+
+
+class ExportListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    exports: Annotated[list[ExportSummary], Field(title="Exports")]
+    pagination: Pagination
 
 
 class LogDetail(BaseModel):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from request_logs.domain.exports import PartLimits
+
 Setting = Literal[
     "logs_table",
     "content_table",
@@ -21,6 +23,9 @@ Setting = Literal[
     "stats_table",
     "cursor_signing_key",
     "settle_queue_url",
+    "exports_table",
+    "exports_bucket",
+    "export_queue_url",
 ]
 
 # Setting → the environment variable template.yaml sets it in.
@@ -32,6 +37,9 @@ ENVIRONMENT_VARIABLES: dict[Setting, str] = {
     "stats_table": "STATS_TABLE",
     "cursor_signing_key": "CURSOR_SIGNING_KEY",
     "settle_queue_url": "SETTLE_QUEUE_URL",
+    "exports_table": "EXPORTS_TABLE",
+    "exports_bucket": "EXPORTS_BUCKET",
+    "export_queue_url": "EXPORT_QUEUE_URL",
 }
 
 
@@ -48,6 +56,9 @@ class Settings:
     stats_table: str
     cursor_signing_key: str  # resolved from Secrets Manager by CloudFormation at deploy time
     settle_queue_url: str  # where the aggregator asks for settle markers (logic/settle)
+    exports_table: str  # export records and the per-account export lock (store/exports)
+    exports_bucket: str  # export parts and manifests, expired after 7 days by a lifecycle rule
+    export_queue_url: str  # starts and continues the export function (logic/export_run)
 
     def require(self, *names: Setting) -> Settings:
         """These settings, or MissingSetting naming every variable that is missing, empty or unresolved."""
@@ -76,3 +87,21 @@ def get_settings() -> Settings:
 def require_settings(*names: Setting) -> Settings:
     """The settings, after checking that those ``names`` are present: call once at a function's start."""
     return get_settings().require(*names)
+
+
+# Optional overrides of the export function's part limits (``domain/exports.PartLimits``): unset on AWS, where
+# the defaults hold; tests and benchmarks set small ones to exercise many parts and runs on little data.
+EXPORT_LIMIT_VARIABLES = {
+    "max_rows": "EXPORT_PART_MAX_ROWS",
+    "max_bytes": "EXPORT_PART_MAX_BYTES",
+    "page_rows": "EXPORT_PAGE_ROWS",
+    "reserve_ms": "EXPORT_RESERVE_MS",
+}
+
+
+def export_limits() -> PartLimits:
+    """The export function's part limits: the defaults, or the overrides set in the environment."""
+    overrides = {
+        name: int(os.environ[variable]) for name, variable in EXPORT_LIMIT_VARIABLES.items() if os.environ.get(variable)
+    }
+    return PartLimits(**overrides)

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
-from request_logs.domain.errors import ContentExpired, InvalidQuery, NotFound, UseCaseError
+from request_logs.domain.errors import Conflict, ContentExpired, InvalidQuery, NotFound, UseCaseError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -37,6 +40,7 @@ HTTP_ERRORS: dict[type[UseCaseError], tuple[int, str]] = {
     AuthenticationError: (401, "authentication_error"),
     NotFound: (404, "not_found_error"),
     ContentExpired: (410, "content_expired"),
+    Conflict: (409, "conflict_error"),
 }
 
 
@@ -65,21 +69,50 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
 
 
 def _describe_validation_error(error: dict[str, Any]) -> tuple[str | None, str]:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "header", "body")]
-    param = location[0] if location else None
+    loc = tuple(error.get("loc", ()))
     detail = str(error.get("msg", "invalid value"))
+    if loc[:1] == ("body",):
+        return _describe_body_error(error, loc[1:], detail)
+    location = [str(part) for part in loc if part not in ("query", "path", "header")]
+    param = location[0] if location else None
     if error.get("type") == "missing":
         return param, f"Missing required parameter '{param}'."
     return param, f"Invalid value for '{param}': {detail}."
 
 
-# Every route of this API is a GET: the methods a 405 names.
+def _describe_body_error(error: dict[str, Any], loc: tuple[Any, ...], detail: str) -> tuple[str, str]:
+    """A JSON body's error, named like the query parameter of the same name: a member (``format``), or
+    ``metadata.<key>`` inside ``metadata``; ``body`` for the body as a whole (absent, not JSON, not an
+    object)."""
+    kind = error.get("type")
+    if kind == "json_invalid":
+        return "body", "The request body is not valid JSON."
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    if not names:
+        if kind == "missing":
+            return "body", "A JSON object body is required."
+        return "body", f"Invalid request body: {detail}."
+    param = ".".join(names[:2])
+    if kind == "missing":
+        return param, f"Missing required member '{param}'."
+    if kind == "extra_forbidden":
+        return param, f"Unknown member '{param[:80]}' in the request body."
+    return param, f"Invalid value for '{param}': {detail}."
+
+
+# The methods a 405 names: GET on every path of the API, but the exports collection, which also takes the
+# POST that starts an export (tests/unit/test_template.py holds this to the template's routes).
 API_METHODS = ("GET",)
+RESOURCE_METHODS: dict[str, tuple[str, ...]] = {"/api/account/request-logs/exports": ("GET", "POST")}
+
+
+def allowed_methods(resource: str) -> tuple[str, ...]:
+    return RESOURCE_METHODS.get(resource, API_METHODS)
 
 
 def method_not_allowed(method: str, resource: str) -> dict[str, Any]:
     """The proxy response to a method ``resource`` does not serve: 405, ``Allow``, the one error shape."""
-    allowed = ", ".join(API_METHODS)
+    allowed = ", ".join(allowed_methods(resource))
     body = error_body(
         "invalid_request_error",
         "method_not_allowed",
@@ -89,6 +122,30 @@ def method_not_allowed(method: str, resource: str) -> dict[str, Any]:
         "statusCode": 405,
         "headers": {"Content-Type": "application/json", "Allow": allowed},
         "body": json.dumps(body, ensure_ascii=False),
+    }
+
+
+UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", "The request body must be JSON (Content-Type: application/json).")
+
+
+def unsupported_media_type() -> dict[str, Any]:
+    """The proxy response to a body that is not JSON: 415, the one error shape, naming ``body``."""
+    code, message = UNSUPPORTED_MEDIA_TYPE
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error_body("invalid_request_error", code, message, "body"), ensure_ascii=False),
+    }
+
+
+def invalid_body(message: str, param: str) -> dict[str, Any]:
+    """The proxy response to a JSON body the resolver must not read: 400 naming the member (or ``body``)."""
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(
+            error_body("invalid_request_error", "invalid_parameter", message, param), ensure_ascii=False
+        ),
     }
 
 
@@ -119,6 +176,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         errors = error.errors()
         param, message = _describe_validation_error(errors[0]) if errors else (None, "Invalid request.")
         return error_response(400, error_body("invalid_request_error", "invalid_parameter", message, param))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        code, message = UNSUPPORTED_MEDIA_TYPE
+        return error_response(415, error_body("invalid_request_error", code, message, "body"))
 
     @app.not_found
     def _route_not_found(_: NotFoundError) -> Response:

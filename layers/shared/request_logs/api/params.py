@@ -6,12 +6,14 @@ import re
 from collections.abc import Mapping
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from request_logs.domain import ranges
 from request_logs.domain.errors import InvalidQuery
+from request_logs.domain.exports import ExportRequest
 from request_logs.domain.filters import (
     DEFAULT_GROUP_LIMIT,
     MAX_GROUP_LIMIT,
@@ -250,3 +252,79 @@ def group_by_list(group_by: str) -> tuple[str, ...]:
     if sum(group.startswith(METADATA_PREFIX) for group in groups) > 1:
         raise InvalidQuery("Invalid value for 'group_by': group by one metadata key at a time.", param="group_by")
     return groups
+
+
+# ------------------------------------------------------------------ the export request's JSON body
+class ExportBody(BaseModel):
+    """``POST /api/account/request-logs/exports``: the list's and the enhanced list's filters, with their
+    names, types and limits (the very annotations above), plus the file format and whether to include the
+    prompt and completion. Strict JSON: a number is a number, a boolean a boolean (never ``"true"``), and
+    an unknown member is a 400 naming it, like an unknown query parameter."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="ExportRequest")
+
+    format: Annotated[
+        Literal["ndjson", "csv", "parquet"],
+        Field(
+            description=(
+                "File format, always compressed: ndjson (gzip, .ndjson.gz), csv (gzip, .csv.gz) or parquet (zstd "
+                "inside, .parquet). Default ndjson."
+            )
+        ),
+    ] = "ndjson"
+    include_content: Annotated[
+        bool,
+        Field(
+            description=(
+                "Add each log's prompt and completion (request and response, as /details returns them), for logs "
+                "still inside the 30-day content retention; older logs get null. Default false."
+            )
+        ),
+    ] = False
+    model: Model = None
+    provider: Provider = None
+    status: Status = None
+    start_date: StartDate = None
+    end_date: EndDate = None
+    tz: Tz = "UTC"
+    min_latency: MinLatency = None
+    max_latency: MaxLatency = None
+    api_key_id: ApiKeyId = None
+    # A cost is a JSON number or a decimal string (an exact amount no binary float can carry).
+    min_cost: Annotated[MinCost, Strict(False)] = None
+    max_cost: Annotated[MaxCost, Strict(False)] = None
+    user: User = None
+    metadata: Annotated[
+        dict[str, str] | None,
+        Field(
+            description=(
+                'Filter by the account\'s indexed metadata keys: {"<key>": "<value>"}, each like the lists\' '
+                "metadata.<key>=<value> query parameter (errors name that parameter)."
+            ),
+            examples=[{"feature": "search"}],
+        ),
+    ] = None
+
+
+def export_request(account_id: str, body: ExportBody) -> ExportRequest:
+    """The body → the use case's request, checked like the list's parameters (400 naming the one at fault)."""
+    query = log_query(
+        account_id,
+        model=body.model,
+        provider=body.provider,
+        status=body.status,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        min_latency=body.min_latency,
+        max_latency=body.max_latency,
+        api_key_id=body.api_key_id,
+        min_cost=body.min_cost,
+        max_cost=body.max_cost,
+        tz=body.tz,
+        user=body.user,
+        metadata={METADATA_PREFIX + key: value for key, value in (body.metadata or {}).items()},
+    )
+    filters: dict[str, Any] = body.model_dump(mode="json", exclude_none=True, exclude={"format", "include_content"})
+    if filters.get("tz") == "UTC" and "tz" not in body.model_fields_set:
+        del filters["tz"]  # the default, not something the client asked for
+    return ExportRequest(query, body.format, body.include_content, filters)

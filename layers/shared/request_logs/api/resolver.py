@@ -3,6 +3,7 @@ the DynamoDB reads of each request emitted as metrics."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any, get_args
 
@@ -11,7 +12,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from request_logs.api.errors import AuthenticationError, register_error_handlers, repeated_query_parameter
+from request_logs.api.errors import (
+    AuthenticationError,
+    invalid_body,
+    register_error_handlers,
+    repeated_query_parameter,
+    unsupported_media_type,
+)
 from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import METADATA_PREFIX
 from request_logs.domain.reads import ReadStats
@@ -67,11 +74,57 @@ def resolve_metered(
     reads = ReadStats()
     app.append_context(reads=reads)  # resolve() clears the context once it has answered
     try:
+        refused = _refuse_unreadable_body(event)
+        if refused is not None:
+            return refused
         return app.resolve(event, context)
     finally:
         metrics.add_dimension(name="route", value=str(event.get("resource") or "unknown"))
         metrics.add_metric(name="DynamoDBItemsRead", unit=MetricUnit.Count, value=reads.items_read)
         metrics.add_metric(name="DynamoDBCalls", unit=MetricUnit.Count, value=reads.calls)
+
+
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A request body is JSON or nothing, read before the resolver reads it: another media type is a 415
+    (Powertools would parse form and multipart bodies, and fail on a multipart type without a boundary);
+    a member given twice is a 400 naming it, as a repeated query parameter is (no value wins); JSON
+    nested deeper than Python's parser recurses is a 400, never the parser's RecursionError."""
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return None
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in ("", "application/json"):
+        return unsupported_media_type()
+    body = event.get("body")
+    if not isinstance(body, str) or event.get("isBase64Encoded"):
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_refuse_repeated_members)
+    except _RepeatedMember as repeated:
+        return invalid_body(f"Member '{repeated.name[:80]}' is given more than once; give it once.", repeated.name[:80])
+    except RecursionError:
+        return invalid_body("The request body is nested too deeply.", "body")
+    except ValueError:
+        return None  # not JSON: the resolver's validation says so, naming the body
+    return None
+
+
+class _RepeatedMember(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _refuse_repeated_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise _RepeatedMember(name)
+        members[name] = value
+    return members
 
 
 def request_reads(app: APIGatewayRestResolver) -> ReadStats:

@@ -35,3 +35,22 @@ class ContentExpired(UseCaseError):
     """The log exists but its prompt and completion are past their 30-day retention."""
 
     code = "content_expired"
+
+
+class Conflict(UseCaseError):
+    """The request clashes with the account's current state (a second export while one runs)."""
+
+    code = "conflict"
+
+
+class ExportConflict(Conflict):
+    """The account already has an export queued or running."""
+
+    code = "export_in_progress"
+
+    def __init__(self, running_export_id: str) -> None:
+        super().__init__(
+            f"Export '{running_export_id}' is still running: an account runs one export at a time. Wait for it "
+            f"to finish (GET /api/account/request-logs/exports/{running_export_id}), then start this one."
+        )
+        self.running_export_id = running_export_id

@@ -72,22 +72,42 @@ def _signature(key: bytes, payload: bytes) -> bytes:
     return hmac.new(key, payload, hashlib.sha256).digest()
 
 
+def state_to_dict(state: CursorState) -> dict[str, Any]:
+    """The walk position as plain JSON data: what a cursor signs, and what an export checkpoints."""
+    return {
+        "v": CURSOR_VERSION,
+        "a": state.account_id,
+        "f": state.fingerprint,
+        "p": encode_position(state.position),
+        "n": state.returned,
+        "s": state.snapshot_ms,
+        "i": state.issued_ms,
+        "t": state.totals,
+        **({"b": state.bound_selectivity} if state.bound_selectivity is not None else {}),
+        **(_rest_field(state.bucket_rest) if state.bucket_rest is not None else {}),
+    }
+
+
+def state_from_dict(raw: Any) -> CursorState:
+    """The inverse of ``state_to_dict``; raises KeyError, TypeError, ValueError or ArithmeticError on
+    anything else (a version other than the current one included)."""
+    if raw["v"] != CURSOR_VERSION:
+        raise ValueError("another version")
+    return CursorState(
+        account_id=str(raw["a"]),
+        fingerprint=str(raw["f"]),
+        position=decode_position(raw["p"]),
+        returned=int(raw["n"]),
+        snapshot_ms=int(raw["s"]),
+        issued_ms=int(raw["i"]),
+        totals=dict(raw["t"]),
+        bound_selectivity=float(raw["b"]) if raw.get("b") is not None else None,
+        bucket_rest=_packed_ids(raw["R"]) if "R" in raw else _ids(raw["r"]) if "r" in raw else None,
+    )
+
+
 def encode_cursor(state: CursorState, key: bytes) -> str:
-    payload = json.dumps(
-        {
-            "v": CURSOR_VERSION,
-            "a": state.account_id,
-            "f": state.fingerprint,
-            "p": encode_position(state.position),
-            "n": state.returned,
-            "s": state.snapshot_ms,
-            "i": state.issued_ms,
-            "t": state.totals,
-            **({"b": state.bound_selectivity} if state.bound_selectivity is not None else {}),
-            **(_rest_field(state.bucket_rest) if state.bucket_rest is not None else {}),
-        },
-        separators=(",", ":"),
-    ).encode()
+    payload = json.dumps(state_to_dict(state), separators=(",", ":")).encode()
     return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
 
 
@@ -148,17 +168,7 @@ def decode_cursor(token: str, key: bytes, *, account_id: str, fingerprint: str, 
     if version != CURSOR_VERSION:
         raise _invalid("issued by an older version of the API")
     try:
-        state = CursorState(
-            account_id=str(raw["a"]),
-            fingerprint=str(raw["f"]),
-            position=decode_position(raw["p"]),
-            returned=int(raw["n"]),
-            snapshot_ms=int(raw["s"]),
-            issued_ms=int(raw["i"]),
-            totals=dict(raw["t"]),
-            bound_selectivity=float(raw["b"]) if raw.get("b") is not None else None,
-            bucket_rest=_packed_ids(raw["R"]) if "R" in raw else _ids(raw["r"]) if "r" in raw else None,
-        )
+        state = state_from_dict(raw)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _invalid("not a cursor this API issued") from exc
     # Not a lookup of someone else's data, but a cursor is only ever valid for the key's own account.

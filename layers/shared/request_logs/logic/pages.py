@@ -50,24 +50,76 @@ class Page:
 
 def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = None) -> Page:
     reads = reads if reads is not None else ReadStats()
-    ordering = request.ordering
     # The fingerprint of the query as asked: where the account keeps a key (its slot, whether its rollups
     # are complete) may change during a walk without changing which logs it returns.
-    fingerprint = query_fingerprint(
-        request.endpoint, {**asdict(request.query), "sort": ordering.sort, "order": ordering.order}
-    )
+    fingerprint = _fingerprint(request)
     request = replace(request, query=with_metadata_slots(request.query, reads))
-    query = request.query
+    state = None
     if request.cursor is not None:
         if request.offset:
             raise InvalidQuery("Use either 'offset' or 'cursor', not both.", param="offset")
         state = decode_cursor(
-            request.cursor, signing_key(), account_id=query.account_id, fingerprint=fingerprint, now_ms=now_ms
+            request.cursor, signing_key(), account_id=request.query.account_id, fingerprint=fingerprint, now_ms=now_ms
         )
+    walked = _walk(request, fingerprint, state, now_ms=now_ms, reads=reads)
+    next_cursor = encode_cursor(walked.next_state, signing_key()) if walked.next_state is not None else None
+    pagination = Pagination(
+        total=walked.totals.requests,
+        limit=request.limit,
+        offset=walked.offset,
+        hasMore=walked.next_state is not None,
+        nextCursor=next_cursor,
+    )
+    return Page(walked.logs, walked.totals, pagination, reads)
+
+
+@dataclass(frozen=True)
+class WalkPage:
+    """One page of a walk and where the walk stands after it (None: nothing follows the page)."""
+
+    logs: list[RequestLog]
+    totals: Counters  # of the whole walk, computed by its first page and carried by its state
+    offset: int  # logs returned before this page
+    next_state: CursorState | None
+
+
+def walk_page(
+    query: LogQuery,
+    ordering: Ordering,
+    *,
+    limit: int,
+    state: CursorState | None,
+    now_ms: int,
+    reads: ReadStats,
+    endpoint: str = "export",
+    with_sums: bool = False,
+) -> WalkPage:
+    """The list's pages for a caller that keeps the walk's position itself, unsigned (an export's
+    checkpoint): the same reads, snapshot, totals and order as the endpoints' cursor pages, without the
+    cursor's signature and its 24-hour age limit. ``limit`` is not the API's (the export reads larger
+    pages)."""
+    request = PageRequest(endpoint, query, ordering, limit, 0, None, with_sums)
+    fingerprint = _fingerprint(request)
+    request = replace(request, query=with_metadata_slots(query, reads))
+    return _walk(request, fingerprint, state, now_ms=now_ms, reads=reads)
+
+
+def _fingerprint(request: PageRequest) -> str:
+    ordering = request.ordering
+    return query_fingerprint(
+        request.endpoint, {**asdict(request.query), "sort": ordering.sort, "order": ordering.order}
+    )
+
+
+def _walk(
+    request: PageRequest, fingerprint: str, state: CursorState | None, *, now_ms: int, reads: ReadStats
+) -> WalkPage:
+    ordering = request.ordering
+    query = request.query
+    if state is not None:
         snapshot_ms, issued_ms, totals = state.snapshot_ms, state.issued_ms, _counters(state.totals)
         selectivity = state.bound_selectivity
     else:
-        state = None
         snapshot_ms, issued_ms = now_ms + 1, now_ms
         if not ordering.by_creation and request.offset + request.limit > MAX_SORTED_OFFSET_WINDOW:
             raise InvalidQuery(
@@ -91,7 +143,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
     else:
         fetched = _fetch(request, visible, state, selectivity, reads, now_ms)
     logs, has_more = fetched.logs, fetched.has_more
-    next_cursor = None
+    next_state = None
     if has_more:
         next_state = CursorState(
             account_id=query.account_id,
@@ -104,15 +156,7 @@ def read_page(request: PageRequest, *, now_ms: int, reads: ReadStats | None = No
             bound_selectivity=selectivity,
             bucket_rest=fetched.bucket_rest,
         )
-        next_cursor = encode_cursor(next_state, signing_key())
-    pagination = Pagination(
-        total=totals.requests,
-        limit=request.limit,
-        offset=returned_before,
-        hasMore=has_more,
-        nextCursor=next_cursor,
-    )
-    return Page(logs, totals, pagination, reads)
+    return WalkPage(logs, totals, returned_before, next_state)
 
 
 def _first_page(

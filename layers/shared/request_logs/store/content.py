@@ -17,7 +17,15 @@ from request_logs.config import get_settings
 from request_logs.domain.reads import ReadStats
 from request_logs.domain.retention import content_expiry_s
 from request_logs.store import keys
-from request_logs.store.dynamo import BATCH_WRITE_LIMIT, batch_write, dynamodb, from_attributes, s3, to_attributes
+from request_logs.store.dynamo import (
+    BATCH_GET_LIMIT,
+    BATCH_WRITE_LIMIT,
+    batch_write,
+    dynamodb,
+    from_attributes,
+    s3,
+    to_attributes,
+)
 from request_logs.store.items import StoredContent
 
 # Leaves room under DynamoDB's 400 KB item limit for keys and attribute names.
@@ -104,6 +112,28 @@ def get_content(account_id: str, log_id: str, reads: ReadStats | None = None) ->
     if raw is None:
         return None
     return StoredContent.from_item(from_attributes(raw))
+
+
+def get_contents(account_id: str, log_ids: list[str], reads: ReadStats | None = None) -> dict[str, StoredContent]:
+    """The content of each of these logs that is still stored, by log id: BatchGetItem, 100 keys a call
+    (an export reads a page's content at once). Retention is the caller's check."""
+    table = get_settings().content_table
+    found: dict[str, StoredContent] = {}
+    for start in range(0, len(log_ids), BATCH_GET_LIMIT):
+        chunk = log_ids[start : start + BATCH_GET_LIMIT]
+        request: dict[str, Any] = {
+            table: {"Keys": [{"pk": {"S": keys.content_pk(account_id, log_id)}} for log_id in chunk]}
+        }
+        while request:
+            response = dynamodb().batch_get_item(RequestItems=request)
+            items = response.get("Responses", {}).get(table, [])
+            if reads is not None:
+                reads.add(len(items))
+            for raw in items:
+                content = StoredContent.from_item(from_attributes(raw))
+                found[content.log_id] = content
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def load_body(content: StoredContent, part: str) -> Any:

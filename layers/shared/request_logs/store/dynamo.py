@@ -35,7 +35,14 @@ def _client(service: str) -> Any:
             if client is None:
                 import boto3
 
-                client = _clients[service] = boto3.client(service)
+                if service == "s3":
+                    from botocore.config import Config
+
+                    # Presigned URLs signed with SigV4 (X-Amz-Signature), as S3 requires of new regions and
+                    # keys; requests are SigV4 already.
+                    client = _clients[service] = boto3.client(service, config=Config(signature_version="s3v4"))
+                else:
+                    client = _clients[service] = boto3.client(service)
     return client
 
 

@@ -153,6 +153,41 @@ def content_object_key(account_id: str, log_id: str, part: str) -> str:
     return f"content/{account_id}/{log_id}/{part}.json.gz"
 
 
+# Exports (``store/exports``): one partition per account in the exports table, holding its export records
+# (sorted by creation: an export id starts with its instant in fixed-width hex) and its one lock item.
+EXPORT_SK_PREFIX = "export#"
+EXPORT_LOCK_SK = "lock"
+
+
+def export_pk(account_id: str) -> str:
+    return account_id
+
+
+def export_sk(export_id: str) -> str:
+    return f"{EXPORT_SK_PREFIX}{export_id}"
+
+
+def export_id_of_sk(sort_key: str) -> str:
+    return sort_key.removeprefix(EXPORT_SK_PREFIX)
+
+
+def export_sk_from(created_ms: int) -> str:
+    """The lowest sort key of the exports created at or after ``created_ms`` (ids start with the instant)."""
+    return f"{EXPORT_SK_PREFIX}exp_{max(created_ms, 0):011x}"
+
+
+def export_sk_high() -> str:
+    return f"{EXPORT_SK_PREFIX}exp_{_SK_HIGH}"
+
+
+def export_object_key(account_id: str, export_id: str, name: str) -> str:
+    """Where an export's part or manifest lives in the exports bucket (its lifecycle rule covers exports/)."""
+    return f"{EXPORT_OBJECT_PREFIX}{account_id}/{export_id}/{name}"
+
+
+EXPORT_OBJECT_PREFIX = "exports/"
+
+
 def api_key_item_pk(key_hash: str) -> str:
     return f"KEY#{key_hash}"
 
