@@ -281,7 +281,7 @@ class ExportBody(BaseModel):
             description="File format, always compressed: ndjson (gzip, .ndjson.gz), csv (gzip, .csv.gz) or parquet (zstd inside, .parquet). Default ndjson.",
             title="Format",
         ),
-    ] = "ndjson"
+    ] = Format.ndjson
     include_content: Annotated[
         bool | None,
         Field(

@@ -37,6 +37,7 @@ GENERATOR_OPTIONS = [
     "--use-annotated",
     "--use-standard-collections",
     "--use-union-operator",
+    "--set-default-enum-member",  # an enum field's default as its member, not the bare string
     "--extra-fields",
     "allow",
     "--type-mappings",
