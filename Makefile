@@ -31,9 +31,11 @@ $(SAM_VENV)/.installed:
 run: $(VENV)/.installed dashboard
 	$(PY) -m local.run
 
-## test: lint, type-check, template checks, then every test (the dashboard's in Chromium)
+## test: lint, type-check, template checks, then every test (the dashboard's in Chromium), on
+## PYTEST_WORKERS processes (pytest-xdist; every test provisions its own moto and ports, so they share nothing)
+PYTEST_WORKERS ?= 2
 test: lint dashboard browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## dashboard: the dashboard's pinned chart library (npm ci of dashboard/package-lock.json, with the
 ## virtualenv's Node.js from PyPI); the site itself is plain files in dashboard/site, served as they are
