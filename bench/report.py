@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from bench import (
     aggregator_writes,
+    client_import,
     cold_init,
     cost_model,
     cursor_pages,
@@ -72,6 +73,7 @@ SECTIONS: tuple[Benchmark, ...] = (
     cost_model,
     dashboard,
     export,
+    client_import,
 )
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 
+from bench.client_import import measure_client_import
 from bench.cold_init import measure_cold_init
 from bench.cost_model import SAMPLE_LOGS, measure_cost_model
 from bench.cursor_pages import CURSOR_LOGS, measure_cursor_pages
@@ -81,6 +82,8 @@ def main() -> int:
     results.update(measure_dashboard())
     print("exports: reads per row of a 100,000-log export, and its memory at 100,000 rows against 10,000")
     results.update(measure_export())
+    print("client: import request_logs_client against import httpx, CPU time in fresh interpreters")
+    results.update(measure_client_import())
     elapsed = time.monotonic() - started
     write_reports(results, elapsed)
 
