@@ -24,7 +24,7 @@ from request_logs_client._base import (
     retry_delay,
     transport_error,
 )
-from request_logs_client._client import next_page_query
+from request_logs_client._client import PageT, next_page_query
 from request_logs_client._params import EnhancedParams, ListParams, StatsParams, encode_query
 from request_logs_client._retry import RetryPolicy
 from request_logs_client.errors import APIError
@@ -127,13 +127,8 @@ class AsyncLogs:
         return await self._client.enhanced.list(**params)
 
     async def pages(self, **params: Unpack[ListParams]) -> AsyncIterator[LogListResponse]:
-        query: dict[str, Any] = dict(params)
-        while True:
-            page = await self._page(query)
+        async for page in async_cursor_pages(self._page, params):
             yield page
-            if not page.pagination.nextCursor:
-                return
-            query = next_page_query(query, page.pagination.nextCursor)
 
     async def iter(self, **params: Unpack[ListParams]) -> AsyncIterator[LogSummary]:
         async for page in self.pages(**params):
@@ -153,13 +148,8 @@ class AsyncEnhanced:
         return await self._page(params)
 
     async def pages(self, **params: Unpack[EnhancedParams]) -> AsyncIterator[EnhancedListResponse]:
-        query: dict[str, Any] = dict(params)
-        while True:
-            page = await self._page(query)
+        async for page in async_cursor_pages(self._page, params):
             yield page
-            if not page.pagination.nextCursor:
-                return
-            query = next_page_query(query, page.pagination.nextCursor)
 
     async def iter(self, **params: Unpack[EnhancedParams]) -> AsyncIterator[EnhancedLog]:
         async for page in self.pages(**params):
@@ -178,3 +168,16 @@ class AsyncStats:
     async def get(self, **params: Unpack[StatsParams]) -> StatsResponse:
         answer = await self._client.get_json(STATS_PATH, encode_query(params, StatsParams))
         return parse(StatsResponse, answer)
+
+
+async def async_cursor_pages(
+    fetch: Callable[[Mapping[str, Any]], Awaitable[PageT]], params: Mapping[str, Any]
+) -> AsyncIterator[PageT]:
+    """Every page ``fetch`` answers for ``params``, following ``pagination.nextCursor``."""
+    query: dict[str, Any] = dict(params)
+    while True:
+        page = await fetch(query)
+        yield page
+        if not page.pagination.nextCursor:
+            return
+        query = next_page_query(query, page.pagination.nextCursor)

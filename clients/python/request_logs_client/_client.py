@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Protocol, Self, TypeVar, Unpack
 
 import httpx
 
@@ -33,6 +33,7 @@ from request_logs_client.models import (
     LogDetail,
     LogListResponse,
     LogSummary,
+    Pagination,
     StatsResponse,
 )
 
@@ -137,13 +138,7 @@ class Logs:
 
     def pages(self, **params: Unpack[ListParams]) -> Iterator[LogListResponse]:
         """Every page of the filtered list, following ``pagination.nextCursor``."""
-        query: dict[str, Any] = dict(params)
-        while True:
-            page = self._page(query)
-            yield page
-            if not page.pagination.nextCursor:
-                return
-            query = next_page_query(query, page.pagination.nextCursor)
+        return cursor_pages(self._page, params)
 
     def iter(self, **params: Unpack[ListParams]) -> Iterator[LogSummary]:
         """Every log of the filtered list, page after page by cursor."""
@@ -164,13 +159,7 @@ class Enhanced:
         return self._page(params)
 
     def pages(self, **params: Unpack[EnhancedParams]) -> Iterator[EnhancedListResponse]:
-        query: dict[str, Any] = dict(params)
-        while True:
-            page = self._page(query)
-            yield page
-            if not page.pagination.nextCursor:
-                return
-            query = next_page_query(query, page.pagination.nextCursor)
+        return cursor_pages(self._page, params)
 
     def iter(self, **params: Unpack[EnhancedParams]) -> Iterator[EnhancedLog]:
         for page in self.pages(**params):
@@ -189,6 +178,25 @@ class Stats:
 
     def get(self, **params: Unpack[StatsParams]) -> StatsResponse:
         return parse(StatsResponse, self._client.get_json(STATS_PATH, encode_query(params, StatsParams)))
+
+
+class _Paged(Protocol):
+    @property
+    def pagination(self) -> Pagination: ...
+
+
+PageT = TypeVar("PageT", bound=_Paged)  # a response with a pagination block
+
+
+def cursor_pages(fetch: Callable[[Mapping[str, Any]], PageT], params: Mapping[str, Any]) -> Iterator[PageT]:
+    """Every page ``fetch`` answers for ``params``, following ``pagination.nextCursor``."""
+    query: dict[str, Any] = dict(params)
+    while True:
+        page = fetch(query)
+        yield page
+        if not page.pagination.nextCursor:
+            return
+        query = next_page_query(query, page.pagination.nextCursor)
 
 
 def next_page_query(query: Mapping[str, Any], cursor: str) -> dict[str, Any]:
