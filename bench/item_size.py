@@ -14,11 +14,13 @@ granularity) of the longest account id, built with the package's own mapping (``
 - every number, top-level counters, bin counts and embedded counters alike, has 38 significant digits,
   the most a DynamoDB number holds, with random digits so that gzip cannot shrink the embedded maps;
 - the embedded model and provider maps are at both of their bounds: ``MAX_EMBEDDED_GROUPS`` names of
-  random four-byte characters whose UTF-8 bytes add up to exactly ``MAX_EMBEDDED_GROUP_BYTES``, offered
-  more names than that through ``Rollup.merge``, which enforces the bounds (so the item also says
-  ``groups_overflow``);
+  random four-byte characters whose UTF-8 bytes add up to exactly ``MAX_EMBEDDED_GROUP_BYTES``, through
+  ``Rollup.merge``, which enforces the bounds (one name more and the item would say ``groups_overflow``
+  and drop its embedded sketches, a smaller item);
 - both value histograms (latency and cost, ``domain/histograms``) hold every bin their edges define,
   with such counters;
+- the embedded per-model latency sketches hold ``MAX_EMBEDDED_SKETCH_BINS`` bins between them (the most
+  the bound keeps), spread over the models of the map, with such counts;
 - ``applied`` holds a 40-digit sequence number (the longest DynamoDB Streams issues) for every one of
   the account's ``LOG_SHARDS`` partitions.
 """
@@ -40,6 +42,8 @@ from request_logs.domain.rollups import (
     EMBEDDED_GROUPS,
     MAX_EMBEDDED_GROUP_BYTES,
     MAX_EMBEDDED_GROUPS,
+    MAX_EMBEDDED_SKETCH_BINS,
+    SKETCHED_GROUPS,
     Rollup,
     RollupKey,
     bucket_start,
@@ -55,7 +59,6 @@ _NUMBER_DIGITS = 38
 _SEQUENCE_NUMBER_DIGITS = 40
 _LONGEST_ACCOUNT_ID = "acct_" + "W" * 64  # domain/ids.ACCOUNT_ID_PATTERN: acct_ and up to 64 characters
 _NAME_CHARACTERS = MAX_EMBEDDED_GROUP_BYTES // MAX_EMBEDDED_GROUPS // 4  # four-byte characters per name
-_NAMES_OFFERED = MAX_EMBEDDED_GROUPS + 44  # per embedded map: more than it holds
 
 
 def _big(rng: random.Random) -> int:
@@ -81,7 +84,7 @@ def _worst_case_rollup() -> StoredRollup:
     rng = random.Random(400)
     rollup = Rollup(counters=_big_counters(rng), latency=_full_sketch(rng), ttft=_full_sketch(rng))
     for group in EMBEDDED_GROUPS:
-        for _ in range(_NAMES_OFFERED):
+        for _ in range(MAX_EMBEDDED_GROUPS):
             name = "".join(chr(rng.randrange(0x10000, 0x110000)) for _ in range(_NAME_CHARACTERS))
             rollup.merge(Rollup(groups={group: {name: _big_counters(rng)}}))
         entries = rollup.groups[group]
@@ -90,8 +93,21 @@ def _worst_case_rollup() -> StoredRollup:
     for kind in VALUE_KINDS:
         for lower in EDGES[kind]:
             rollup.merge(Rollup(histograms={kind: {str(lower): _big_counters(rng)}}))
-    if not rollup.groups_overflow:
-        raise RuntimeError("the embedded maps were offered more names than they hold, yet did not overflow")
+    if rollup.groups_overflow:
+        raise RuntimeError("the embedded maps overflowed: their bounds are not what the names were sized for")
+    mapping = LogarithmicMapping(relative_accuracy=RELATIVE_ACCURACY)
+    keys_per_sketch = range(mapping.key(1), mapping.key(MAX_LATENCY_MS) + 1)
+    for group in SKETCHED_GROUPS:
+        names, left = sorted(rollup.groups[group]), MAX_EMBEDDED_SKETCH_BINS
+        for position, name in enumerate(names):
+            share = min(left // (len(names) - position), len(keys_per_sketch))
+            bins = {key: _big(rng) for key in rng.sample(keys_per_sketch, share)}
+            rollup.merge(Rollup(group_latency={group: {name: Sketch(bins, zero_count=_big(rng))}}))
+            left -= share
+    if rollup.sketches_overflow or sum(len(s.bins) for g in rollup.group_latency.values() for s in g.values()) != (
+        MAX_EMBEDDED_SKETCH_BINS
+    ):
+        raise RuntimeError("the embedded sketches are not at their bound")
     lowest_sequence = 10 ** (_SEQUENCE_NUMBER_DIGITS - 1)
     applied = {
         keys.log_pk(_LONGEST_ACCOUNT_ID, shard): rng.randrange(lowest_sequence, 10 * lowest_sequence)
@@ -120,6 +136,7 @@ def measure_worst_case_item() -> dict[str, float]:
         "rollup_worst_case_sketch_bins": len(stored.rollup.latency.bins),
         "rollup_worst_case_sketch_bytes": len(item["latency_sketch"]["B"]),
         "rollup_worst_case_groups_bytes": len(item["groups"]["B"]),
+        "rollup_worst_case_group_sketches_bytes": len(item["group_sketches"]["B"]),
     }
 
 
@@ -130,5 +147,6 @@ def report_values(figures: Mapping[str, float]) -> dict[str, str]:
         "max_latency_exponent": str(MAX_LATENCY_MS.bit_length() - 1),
         "max_embedded_groups": str(MAX_EMBEDDED_GROUPS),
         "max_embedded_group_bytes": f"{MAX_EMBEDDED_GROUP_BYTES:,}",
+        "max_embedded_sketch_bins": f"{MAX_EMBEDDED_SKETCH_BINS:,}",
         "log_shards": str(keys.LOG_SHARDS),
     }

@@ -154,9 +154,9 @@ def _check_answer(body: dict[str, Any], logs: list[RequestLog], group_by: str, z
 
 
 def _planned_reads(logs: list[RequestLog], start_ms: int, end_ms: int, now: int, group: str) -> tuple[int, int]:
-    """(rollup items, raw logs) the plan reads: per day or hour piece one item per bucket and model with
-    data (by_model, which every request answers, and merged per bucket the time buckets), every log of a
-    raw edge piece."""
+    """(rollup items, raw logs) the plan reads: per day or hour piece one "all" item per bucket with data
+    (the time bucket, and by_model, which every request answers, from its embedded per-model sketches),
+    every log of a raw edge piece."""
     items = raw = 0
     for piece in plan_stats(start_ms, end_ms, now_ms=now, hourly=group == "hour").pieces:
         inside = [log for log in logs if piece.start_ms <= log.created_ms < piece.end_ms]
@@ -164,7 +164,7 @@ def _planned_reads(logs: list[RequestLog], start_ms: int, end_ms: int, now: int,
             raw += len(inside)
             continue
         size = GRANULARITIES[piece.source]
-        items += len({(log.created_ms - log.created_ms % size, log.model) for log in inside})
+        items += len({log.created_ms - log.created_ms % size for log in inside})
     return items, raw
 
 

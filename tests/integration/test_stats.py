@@ -265,8 +265,8 @@ def test_totals_agree_with_the_list_endpoint(world, range_name: str) -> None:
 
 
 def test_reads_grow_with_buckets_not_with_logs(world) -> None:
-    """Day items for whole days, hour items for the partial days, raw logs only in the edge hours: the
-    item of each model in each bucket (by_model's sketches, merged they are the bucket), no "all" item."""
+    """Day items for whole days, hour items for the partial days, raw logs only in the edge hours: one
+    "all" item per bucket, whose embedded per-model counters and sketches are by_model, no model item."""
     _, messages = world
     _, (start_ms, end_ms) = RANGES["unaligned_both_ends"]
     reads = ReadStats()
@@ -280,7 +280,7 @@ def test_reads_grow_with_buckets_not_with_logs(world) -> None:
         if piece.source == "raw":
             expected += len(inside)
         else:
-            expected += len({(t - t % bucket, m) for t, m in inside})
+            expected += len({t - t % bucket for t, _ in inside})
     assert reads.items_read == expected
     assert reads.items_read < len([t for t in times if start_ms <= t < end_ms])
 
@@ -503,3 +503,52 @@ def test_overflowed_embedded_groups_fall_back_to_the_model_items(world, monkeypa
     body = _get(shared, {"start_date": "2026-11-17", "group_by": "day"}, account=account, api_key_id="key_beta1")
     selected = _in_range(messages, account, ms_of(datetime(2026, 11, 17, tzinfo=UTC)), NOW_MS)
     assert_matches_brute_force(body, selected, ["day"])
+
+
+def test_overflowed_embedded_sketches_fall_back_to_the_model_items(world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the embedded sketches bounded at a few bins, the "all" items drop them and by_model's
+    percentiles come from the model items, still exact."""
+    shared, _ = world
+    account = "acct_sketchoverflow"
+    messages = sample_messages(account, count=40, days=3, seed=32)
+    assert shared.ingest.messages(messages) == []
+    monkeypatch.setattr(rollups, "MAX_EMBEDDED_SKETCH_BINS", 5)
+    assert aggregate_stream(shared.api.functions, shared.stack, account=account) == len(messages)
+    day = NOW_MS - NOW_MS % DAY_MS - DAY_MS
+    (item,) = stats_store.query_rollups(account, "day", "all", day, day + DAY_MS)
+    assert item.rollup.sketches_overflow and not item.rollup.group_latency, "the test must exercise the fallback"
+    assert item.rollup.group_breakdown("model") is None
+    body = _get(shared, {"start_date": "2026-11-17", "group_by": "day,model"}, account=account, api_key_id="key_beta1")
+    selected = _in_range(messages, account, ms_of(datetime(2026, 11, 17, tzinfo=UTC)), NOW_MS)
+    assert_matches_brute_force(body, selected, ["day", "model"])
+
+
+def test_items_aggregated_before_sketches_were_embedded_read_their_model_items(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An "all" item whose sketches cover only the logs added since they were embedded cannot give by_model:
+    its buckets (and only those) read the model items, and the answer stays exact."""
+    shared, _ = world
+    account = "acct_sketchupgrade"
+    messages = sample_messages(account, count=60, days=3, seed=33)
+    first, second = messages[::2], messages[1::2]
+    monkeypatch.setattr(rollups, "SKETCHED_GROUPS", ())  # the aggregator as it was
+    assert shared.ingest.messages(first) == []
+    assert aggregate_stream(shared.api.functions, shared.stack, account=account) == len(first)
+    monkeypatch.undo()
+    assert shared.ingest.messages(second) == []
+    # The stream is read again from its start: the first half's records are already applied, once.
+    assert aggregate_stream(shared.api.functions, shared.stack, account=account) == len(messages)
+    start = ms_of(datetime(2026, 11, 17, tzinfo=UTC))
+    items = stats_store.query_rollups(account, "day", "all", start, NOW_MS - NOW_MS % DAY_MS)
+    partial = [item for item in items if item.rollup.group_breakdown("model") is None]
+    assert partial and all(item.rollup.group_latency for item in partial), "the test must exercise the fallback"
+    body = _get(shared, {"start_date": "2026-11-17", "group_by": "day,model"}, account=account, api_key_id="key_beta1")
+    assert_matches_brute_force(body, _in_range(messages, account, start, NOW_MS), ["day", "model"])
+    reads = ReadStats()
+    get_request_log_stats(account, start, NOW_MS - NOW_MS % DAY_MS, ("day",), now_ms=NOW_MS, reads=reads)
+    model_items = sum(
+        len(stats_store.query_rollups(account, "day", "model", item.key.bucket_ms, item.key.bucket_ms + DAY_MS))
+        for item in partial
+    )
+    assert reads.items_read == len(items) + model_items

@@ -171,7 +171,8 @@ def test_a_daylight_saving_day_holds_its_local_hours(world) -> None:
 
 def test_a_local_day_reads_hour_items_not_logs(world) -> None:
     """In New York every local day starts on a UTC hour: the time buckets come from one "all" item per hour
-    with logs, by_model from the uncut plan's model items, and no log is read."""
+    with logs, by_model from the uncut plan's "all" items (their embedded per-model sketches), and no log is
+    read."""
     _, messages = world
     zone = ZoneInfo("America/New_York")
     start_ms = _local_midnight(date(2026, 10, 25), zone)
@@ -183,7 +184,7 @@ def test_a_local_day_reads_hour_items_not_logs(world) -> None:
     by_model = 0
     for piece in plan_stats(start_ms, end_ms, now_ms=NOW_MS, hourly=False).pieces:
         size = {"hour": HOUR_MS, "day": DAY_MS}[piece.source]
-        by_model += len({(t - t % size, model) for t, model in logs if piece.start_ms <= t < piece.end_ms})
+        by_model += len({t - t % size for t, _ in logs if piece.start_ms <= t < piece.end_ms})
     assert reads.items_read == len(hours_with_logs) + by_model
     assert reads.items_read < len(logs)
 
@@ -233,7 +234,7 @@ def test_kathmandu_days_read_quarter_hours_not_logs(world) -> None:
         if piece.source == "raw":
             continue  # the range's own edges: read once, by both plans
         size = {"hour": HOUR_MS, "day": DAY_MS}[piece.source]
-        by_model += len({(t - t % size, model) for t, model in logs if piece.start_ms <= t < piece.end_ms})
+        by_model += len({t - t % size for t, _ in logs if piece.start_ms <= t < piece.end_ms})
     assert reads.items_read == len(other_hours) + 5 * boundaries + by_model + len(edge_logs)
 
 

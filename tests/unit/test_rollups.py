@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from request_logs.domain import rollups
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.log import RequestLog
 from request_logs.domain.rollups import (
@@ -16,10 +17,12 @@ from request_logs.domain.rollups import (
     HOUR_MS,
     MAX_EMBEDDED_GROUP_BYTES,
     MAX_EMBEDDED_GROUPS,
+    SKETCHED_GROUPS,
     Counters,
     Rollup,
     RollupKey,
     bucket_start,
+    embedded_sketches,
     rollup_keys_for,
 )
 from request_logs.domain.sketches import Sketch
@@ -263,3 +266,81 @@ def test_attribution_dimensions_mark_values_and_count_the_absent() -> None:
         "hour",
         "day",
     }
+
+
+# ---------------------------------------------------------------- embedded per-model sketches
+
+
+def _models(count: int, per_model: int, *, spread: int = 1) -> list[RequestLog]:
+    return [
+        log(n * count + m, model=f"vendor/m{m}", latency_ms=100 + (n * 37 + m * 11) * spread)
+        for n in range(per_model)
+        for m in range(count)
+    ]
+
+
+def test_only_all_hour_and_day_items_embed_model_sketches() -> None:
+    for granularity in ("hour", "day"):
+        assert embedded_sketches(RollupKey("acct_unit", granularity, T0, "all", "")) == SKETCHED_GROUPS
+    assert embedded_sketches(RollupKey("acct_unit", "quarter", T0, "all", "")) == ()
+    assert embedded_sketches(RollupKey("acct_unit", "day", T0, "model", "openai/gpt-4o")) == ()
+
+
+def test_the_model_breakdown_equals_each_models_own_fold() -> None:
+    logs = _models(count=6, per_model=40)
+    whole = Rollup()
+    for entry in logs:
+        whole.add_log(entry, groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    breakdown = whole.group_breakdown("model")
+    assert breakdown is not None and set(breakdown) == {entry.model for entry in logs}
+    for model, rollup in breakdown.items():
+        own = Rollup()
+        for entry in logs:
+            if entry.model == model:
+                own.add_log(entry, groups=())
+        assert rollup.counters == own.counters
+        assert rollup.latency == own.latency
+
+
+def test_merged_parts_give_the_same_breakdown_as_one_fold() -> None:
+    logs = _models(count=4, per_model=30)
+    whole, parts = Rollup(), [Rollup(), Rollup()]
+    for position, entry in enumerate(logs):
+        whole.add_log(entry, groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+        parts[position % 2].add_log(entry, groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    merged = Rollup()
+    for part in parts:
+        merged.merge(part)
+    assert merged.group_breakdown("model") == whole.group_breakdown("model")
+
+
+def test_sketches_covering_fewer_logs_than_the_counters_give_no_breakdown() -> None:
+    """An item aggregated before sketches were embedded: its later sketches miss the earlier logs."""
+    earlier, later = _models(count=3, per_model=5), _models(count=3, per_model=5)[:4]
+    rollup = Rollup()
+    for entry in earlier:
+        rollup.add_log(entry, groups=EMBEDDED_GROUPS)
+    assert rollup.group_breakdown("model") is None
+    for entry in later:
+        rollup.add_log(entry, groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    assert rollup.group_latency and rollup.group_breakdown("model") is None
+
+
+def test_sketches_past_their_bin_bound_are_dropped_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rollups, "MAX_EMBEDDED_SKETCH_BINS", 50)
+    rollup = Rollup()
+    for entry in _models(count=3, per_model=40, spread=50):  # latencies far apart: a bin each
+        rollup.add_log(entry, groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    assert rollup.sketches_overflow and rollup.group_latency == {}
+    assert rollup.group_breakdown("model") is None
+    later = Rollup()
+    later.add_log(log(0), groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    later.merge(rollup)
+    assert later.sketches_overflow and later.group_latency == {}
+
+
+def test_an_overflowed_group_map_drops_the_sketches() -> None:
+    rollup = Rollup()
+    for position in range(MAX_EMBEDDED_GROUPS + 1):
+        rollup.add_log(log(position, model=f"m{position}"), groups=EMBEDDED_GROUPS, sketched=SKETCHED_GROUPS)
+    assert rollup.groups_overflow and rollup.sketches_overflow and rollup.group_latency == {}

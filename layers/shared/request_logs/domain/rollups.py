@@ -22,6 +22,13 @@ under ``ABSENT_VALUE``, so every log is in exactly one item of each dimension an
 up to the totals. Values are stored marked (``filters.attributed_value``). They are high-cardinality, so
 they are never embedded in the "all" items: a grouping reads one item per bucket and value.
 
+The "all" hour and day items also embed each model's latency sketch (``embedded_sketches``), so
+``by_model``, which every stats answer carries with its percentiles, reads one item per bucket rather than
+one per bucket and model. Bounded by the sketches' bins (``MAX_EMBEDDED_SKETCH_BINS``): past it the item
+drops them and says so (``sketches_overflow``), and readers use the model items, as they do for an item
+written before the sketches were embedded (its sketches then count fewer logs than its model counters).
+Quarter-hour items go without: time buckets need no per-model percentiles.
+
 Every rollup item also carries value histograms (``domain/histograms``): the counters of its logs per bin
 of latency and of cost, which answer totals with a latency or cost bound from the same items.
 """
@@ -47,6 +54,12 @@ MAX_EMBEDDED_GROUPS = 128
 # the item near DynamoDB's 400 KB limit on their own, so the names' UTF-8 bytes are bounded too. Both bounds
 # were halved when the counters gained the token and cost components (bench: rollup_item_bytes_worst_case).
 MAX_EMBEDDED_GROUP_BYTES = 8_192
+# Groups whose latency sketches ride in the "all" hour and day items, and the bins all of them may hold
+# together. A model's day typically fills 100 to 250 bins (1 % accuracy over 100 ms to a minute), so the
+# bound keeps a dozen or more models' sketches; at worst (counts of 38 digits) it adds about 70 KB to an
+# item (bench: rollup_item_bytes_worst_case).
+SKETCHED_GROUPS = ("model",)
+MAX_EMBEDDED_SKETCH_BINS = 3_072
 
 
 def bucket_start(epoch_ms: int, granularity: str) -> int:
@@ -68,6 +81,12 @@ def embedded_groups(dimension: str) -> tuple[str, ...]:
     status in a model's, provider's or key's items, so one of those filters with a status is answered
     from the same items."""
     return EMBEDDED_GROUPS if dimension == "all" else ("status",)
+
+
+def embedded_sketches(key: RollupKey) -> tuple[str, ...]:
+    """The groups whose per-value latency sketches an item embeds: the model's, in "all" hour and day
+    items (what ``by_model`` reads over a range)."""
+    return SKETCHED_GROUPS if key.dimension == "all" and key.granularity in ("hour", "day") else ()
 
 
 def metadata_dimension(key: str) -> str:
@@ -113,18 +132,23 @@ def rollup_keys_for(log: RequestLog, metadata_keys: tuple[str, ...] = ()) -> lis
 
 @dataclass
 class Rollup:
-    """Counters, percentile sketches and (for "all") embedded per-model/provider counters."""
+    """Counters, percentile sketches and (for "all") embedded per-model/provider counters and per-model
+    latency sketches."""
 
     counters: Counters = field(default_factory=Counters)
     latency: Sketch = field(default_factory=Sketch)
     ttft: Sketch = field(default_factory=Sketch)
     groups: dict[str, dict[str, Counters]] = field(default_factory=dict)
     groups_overflow: bool = False
+    # Group → value → latency sketch of its logs (``embedded_sketches``); emptied for good past the bound.
+    group_latency: dict[str, dict[str, Sketch]] = field(default_factory=dict)
+    sketches_overflow: bool = False
     # Value kind → bin's lower edge → counters of the logs in that bin (domain/histograms).
     histograms: dict[str, dict[str, Counters]] = field(default_factory=dict)
 
-    def add_log(self, log: RequestLog, *, groups: tuple[str, ...]) -> None:
-        """Fold one log in, with its counters embedded in ``groups`` (``embedded_groups`` of the item)."""
+    def add_log(self, log: RequestLog, *, groups: tuple[str, ...], sketched: tuple[str, ...] = ()) -> None:
+        """Fold one log in, with its counters embedded in ``groups`` (``embedded_groups`` of the item) and
+        its latency in the sketches of ``sketched`` (``embedded_sketches``)."""
         self.counters.add_log(log)
         self.latency.add(log.latency_ms)
         if log.ttft_ms is not None:
@@ -139,6 +163,12 @@ class Rollup:
             single = Counters()
             single.add_log(log)
             self._merge_group(group, str(getattr(log, group)), single)
+        if sketched and not self.sketches_overflow:
+            for group in sketched:
+                self.group_latency.setdefault(group, {}).setdefault(str(getattr(log, group)), Sketch()).add(
+                    log.latency_ms
+                )
+            self._bound_sketches()
 
     def merge(self, other: Rollup) -> None:
         self.counters.merge(other.counters)
@@ -151,6 +181,38 @@ class Rollup:
         for kind, bins in other.histograms.items():
             for lower, counters in bins.items():
                 self._merge_bin(kind, lower, counters)
+        self.sketches_overflow = self.sketches_overflow or other.sketches_overflow
+        if not self.sketches_overflow:
+            for group, sketches in other.group_latency.items():
+                for value, sketch in sketches.items():
+                    self.group_latency.setdefault(group, {}).setdefault(value, Sketch()).merge(sketch)
+        self._bound_sketches()
+
+    def group_breakdown(self, group: str) -> dict[str, Rollup] | None:
+        """Per value of ``group``, its counters and latency sketch from the embedded maps; None when they
+        do not account for every log of the item (an overflowed map, or one written before sketches were
+        embedded), and the per-dimension items must answer instead."""
+        entries, sketches = self.groups.get(group), self.group_latency.get(group)
+        if self.groups_overflow or self.sketches_overflow or entries is None or sketches is None:
+            return None
+        if sum(c.requests for c in entries.values()) != self.counters.requests or any(
+            value not in sketches or sketches[value].count != counters.requests for value, counters in entries.items()
+        ):
+            return None
+        return {value: Rollup(counters=counters, latency=sketches[value]) for value, counters in entries.items()}
+
+    def _bound_sketches(self) -> None:
+        # An overflowed group map cannot say which logs a sketch lacks: the sketches would never be read.
+        if (
+            self.sketches_overflow
+            or self.groups_overflow
+            or (
+                sum(len(sketch.bins) for sketches in self.group_latency.values() for sketch in sketches.values())
+                > MAX_EMBEDDED_SKETCH_BINS
+            )
+        ):
+            self.sketches_overflow = True
+            self.group_latency = {}
 
     def _merge_bin(self, kind: str, lower: str, counters: Counters) -> None:
         # Bounded without a check: a histogram has at most len(EDGES[kind]) bins (about a hundred).

@@ -29,7 +29,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from request_logs.domain.freshness import is_late
-from request_logs.domain.rollups import Rollup, RollupKey, embedded_groups, rollup_keys_for
+from request_logs.domain.rollups import Rollup, RollupKey, embedded_groups, embedded_sketches, rollup_keys_for
 from request_logs.store import stats as stats_store
 from request_logs.store.stats import StoredRollup, VersionConflict
 from request_logs.store.stream_records import StreamLog, stream_log_from
@@ -64,7 +64,7 @@ def _fold(entries: list[StreamLog], key: RollupKey) -> Rollup:
     rollup = Rollup()
     for entry in entries:
         if entry.log is not None:
-            rollup.add_log(entry.log, groups=embedded_groups(key.dimension))
+            rollup.add_log(entry.log, groups=embedded_groups(key.dimension), sketched=embedded_sketches(key))
     return rollup
 
 

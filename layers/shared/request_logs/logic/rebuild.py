@@ -39,6 +39,7 @@ from request_logs.domain.rollups import (
     RollupKey,
     dimensions_of,
     embedded_groups,
+    embedded_sketches,
     rollup_keys_for,
 )
 from request_logs.domain.timeutil import format_ms
@@ -142,7 +143,9 @@ def _rebuild_day(
         for hour in range(day, day + DAY_MS, HOUR_MS):
             for log in log_store.logs_in_range(account_id, hour, hour + HOUR_MS, reads):
                 for key in rollup_keys_for(log, metadata_keys):
-                    folded.setdefault(key, Rollup()).add_log(log, groups=embedded_groups(key.dimension))
+                    folded.setdefault(key, Rollup()).add_log(
+                        log, groups=embedded_groups(key.dimension), sketched=embedded_sketches(key)
+                    )
             if progress is not None and attempt == 0:
                 progress(1)
         try:

@@ -5,10 +5,11 @@ rollups that each lie within one bucket: rollup items as stored, and one rollup 
 from its logs (an edge lies within one hour). Time groupings key those rollups by their bucket; sums
 and sketch merges are exact, so any range and grouping is exact and percentiles keep the sketches' 1 %.
 
-``by_model`` is always answered, from the model items (one per bucket and model, with sketches), so its
-entries carry the same measures, percentiles included, whatever ``group_by`` asks for; the same items,
-merged per bucket, are the time buckets (counters add and sketches merge exactly). ``by_provider`` reads
-the provider items when asked for.
+``by_model`` is always answered, so its entries carry the same measures, percentiles included, whatever
+``group_by`` asks for: from the per-model counters and latency sketches the "all" hour and day items
+embed, the same items that are the time buckets (one item per bucket); a bucket whose item cannot say
+(too many models, or written before the sketches were embedded) reads its model items instead.
+``by_provider`` reads the provider items when asked for.
 
 Time buckets are local to the request's zone. Where its days (weeks, hours) do not start on UTC ones, the
 plan is cut at their starts (``stats_plan``): the time buckets then come from the "all" items of that cut
@@ -37,7 +38,15 @@ from request_logs.domain.errors import InvalidQuery
 from request_logs.domain.filters import DEFAULT_GROUP_LIMIT, METADATA_PREFIX, value_of_attributed
 from request_logs.domain.log import RequestLog
 from request_logs.domain.reads import ReadStats
-from request_logs.domain.rollups import DAY_MS, HOUR_MS, QUARTER_MS, Rollup, RollupKey, dimension_value
+from request_logs.domain.rollups import (
+    DAY_MS,
+    GRANULARITIES,
+    HOUR_MS,
+    QUARTER_MS,
+    Rollup,
+    RollupKey,
+    dimension_value,
+)
 from request_logs.domain.stats_plan import (
     DIMENSION_GROUPINGS,
     LAST_PLANNED_MS,
@@ -183,15 +192,13 @@ def read_inputs(
             for dimension in dimensions:
                 inputs.values[dimension].extend(fold_logs_by(logs, dimension).items())
             continue
-        # Every log is in exactly one model item of its bucket, so the model items, read for by_model
-        # anyway, also give each bucket's rollup: the "all" items would be the same sums read twice.
-        by_model = stats_store.query_rollups(account_id, piece.source, "model", piece.start_ms, piece.end_ms, reads)
+        # One "all" item per bucket gives both the bucket and, from its embedded per-model counters and
+        # sketches, by_model; buckets whose item does not account for every log by model read their model
+        # items instead (domain/rollups: ``Rollup.group_breakdown``).
+        items = stats_store.query_rollups(account_id, piece.source, "all", piece.start_ms, piece.end_ms, reads)
         if bucket_plan is None:
-            inputs.buckets.extend(
-                BucketRollup(int(bucket_ms), rollup)
-                for bucket_ms, rollup in _merge_by((item.key.bucket_ms, item.rollup) for item in by_model).items()
-            )
-        inputs.values["model"].extend((item.key.value, item.rollup) for item in by_model)
+            inputs.buckets.extend(BucketRollup(item.key.bucket_ms, item.rollup) for item in items)
+        inputs.values["model"].extend(_models_of(account_id, piece, items, reads))
         for dimension in dimensions:
             if dimension != "model":
                 inputs.values[dimension].extend(_dimension_items(account_id, piece, dimension, reads))
@@ -249,6 +256,37 @@ def _read_quartered_hours(
 
 def _hour_and_quarters(hour: int) -> list[tuple[str, int]]:
     return [("hour", hour), *(("quarter", quarter) for quarter in range(hour, hour + HOUR_MS, QUARTER_MS))]
+
+
+def _models_of(
+    account_id: str, piece: Piece, items: list[stats_store.StoredRollup], reads: ReadStats
+) -> list[tuple[str, Rollup]]:
+    """(model, rollup) pieces of a piece's buckets: from the "all" items' embedded maps where they account
+    for every log, else from the model items of the runs of buckets where they do not."""
+    size = GRANULARITIES[piece.source]
+    found: list[tuple[str, Rollup]] = []
+    unexplained: list[int] = []  # bucket starts whose model items must answer
+    for item in items:
+        breakdown = item.rollup.group_breakdown("model")
+        if breakdown is None:
+            unexplained.append(item.key.bucket_ms)
+        else:
+            found.extend(breakdown.items())
+    for start, end in _runs(unexplained, size):
+        model_items = stats_store.query_rollups(account_id, piece.source, "model", start, end, reads)
+        found.extend((item.key.value, item.rollup) for item in model_items)
+    return found
+
+
+def _runs(bucket_starts: list[int], size: int) -> list[tuple[int, int]]:
+    """Sorted bucket starts as ``[start, end)`` ranges of consecutive buckets: one query each."""
+    runs: list[tuple[int, int]] = []
+    for start in sorted(bucket_starts):
+        if runs and runs[-1][1] == start:
+            runs[-1] = (runs[-1][0], start + size)
+        else:
+            runs.append((start, start + size))
+    return runs
 
 
 def _dimension_items(account_id: str, piece: Piece, dimension: str, reads: ReadStats) -> list[tuple[str, Rollup]]:

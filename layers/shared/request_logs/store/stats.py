@@ -65,6 +65,31 @@ def _decode_groups(blob: bytes | None) -> dict[str, dict[str, Counters]]:
     return {group: {value: _counters(raw) for value, raw in entries.items()} for group, entries in plain.items()}
 
 
+def _encode_sketches(sketches: dict[str, dict[str, Sketch]]) -> bytes:
+    """Group → value → sketch as gzip-compressed JSON of base64 encodings (``Sketch.encode``)."""
+    import base64
+    import gzip
+
+    plain = {
+        group: {value: base64.b64encode(sketch.encode()).decode() for value, sketch in entries.items()}
+        for group, entries in sketches.items()
+    }
+    return gzip.compress(json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode(), mtime=0)
+
+
+def _decode_sketches(blob: bytes | None) -> dict[str, dict[str, Sketch]]:
+    if not blob:
+        return {}
+    import base64
+    import gzip
+
+    plain = json.loads(gzip.decompress(blob))
+    return {
+        group: {value: Sketch.decode(base64.b64decode(text)) for value, text in entries.items()}
+        for group, entries in plain.items()
+    }
+
+
 def _counters(raw: list[int | str] | dict[str, Any]) -> Counters:
     return Counters.from_dict(raw) if isinstance(raw, dict) else Counters.from_row(raw)  # dict: written before rows
 
@@ -99,6 +124,10 @@ def to_item(stored: StoredRollup) -> dict[str, Any]:
         item["histograms"] = _encode_groups(rollup.histograms)
     if rollup.groups_overflow:
         item["groups_overflow"] = True
+    if rollup.group_latency:
+        item["group_sketches"] = _encode_sketches(rollup.group_latency)
+    if rollup.sketches_overflow:
+        item["sketches_overflow"] = True
     return item
 
 
@@ -122,6 +151,8 @@ def from_item(item: dict[str, Any]) -> StoredRollup:
         groups=_decode_groups(bytes(item["groups"]) if "groups" in item else None),
         groups_overflow=bool(item.get("groups_overflow", False)),
         histograms=_decode_groups(bytes(item["histograms"]) if "histograms" in item else None),
+        group_latency=_decode_sketches(bytes(item["group_sketches"]) if "group_sketches" in item else None),
+        sketches_overflow=bool(item.get("sketches_overflow", False)),
     )
     applied = {_partition_of(name, key): int(sequence) for name, sequence in item.get("applied", {}).items()}
     return StoredRollup(key, rollup, int(item["version"]), applied)

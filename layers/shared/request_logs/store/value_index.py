@@ -399,10 +399,13 @@ def bounded_logs(
     # buckets. The rate counts every match of the buckets read, those a cursor already walked past
     # included (the cursor's own bucket is mostly walked), per the time the buckets cover inside the
     # query and up to now: the newest bucket is the current half day, only partly elapsed, and counted
-    # as a whole it would make the buckets ahead look sparse and the next wave needlessly wide.
+    # as a whole it would make the buckets ahead look sparse and the next wave needlessly wide. After a
+    # carried rest the first wave is one bucket too: the previous page ended inside a bucket with more
+    # matches than a page, and the few left of it (the end of a walk through it, often its quiet hours)
+    # would rate the buckets ahead as sparse and read two or more of them whole.
     start, wave = 0, 1
     while start < len(buckets) and len(page) < wanted:
-        if start or carried is not None:
+        if start:
             per_bucket = matched * keys.VALUE_BUCKET_MS / covered if covered else 0
             wave = (
                 min(2 * wave, MAX_PARALLEL_QUERIES) if per_bucket == 0 else math.ceil((wanted - len(page)) / per_bucket)
