@@ -119,13 +119,15 @@ ERROR_RESPONSES: dict[str, ErrorResponse] = {
     "409": ErrorResponse(
         "Conflict",
         "conflict_error",
-        "The account already has an export queued or running; the message names it. One export at a time.",
+        "The account already has an export queued or running; `export_id` and the message name it. One export "
+        "at a time.",
         {
             "type": "conflict_error",
             "code": "export_in_progress",
             "message": "Export 'exp_19a8f0c2d4e0123456789abcdef' is still running: an account runs one export at a "
             "time. Wait for it to finish (GET /api/account/request-logs/exports/exp_19a8f0c2d4e0123456789abcdef), "
             "then start this one.",
+            "export_id": "exp_19a8f0c2d4e0123456789abcdef",
         },
     ),
     "415": ErrorResponse(
@@ -184,6 +186,10 @@ def _error_schema() -> dict[str, Any]:
                     "code": {"type": "string", "description": "A stable, machine-readable reason."},
                     "message": {"type": "string", "description": "A sentence for a human."},
                     "param": {"type": "string", "description": "The parameter at fault, when there is one."},
+                    "export_id": {
+                        "type": "string",
+                        "description": "On a 409 export_in_progress: the id of the export queued or running.",
+                    },
                 },
             }
         },

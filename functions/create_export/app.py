@@ -2,7 +2,8 @@
 
 The body takes the list's and the enhanced list's filters with the same names and limits, the file format
 (ndjson, csv or parquet, always compressed) and include_content. An account runs one export at a time: a
-second while one is queued or running is a 409 naming it. Poll the Location it answers with.
+second while one is queued or running is a 409 naming it (its id in error.export_id). Poll the Location it
+answers with.
 """
 
 # First: importing it pauses the garbage collector until cold_start.loaded() at the end of this module.

@@ -343,6 +343,7 @@ def test_one_running_export_per_account_and_a_409_naming_it(exports: Exports) ->
     assert refused.body["error"]["type"] == "conflict_error"
     assert refused.body["error"]["code"] == "export_in_progress"
     assert running in refused.body["error"]["message"]
+    assert refused.body["error"]["export_id"] == running  # for a client to follow it without parsing the message
     # Another account is not held up by it.
     other = exports.start({"format": "ndjson"}, account=ACCOUNT_B)
     exports.run()

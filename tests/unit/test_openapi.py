@@ -110,7 +110,7 @@ def test_optional_query_parameters_are_never_documented_as_null(document: dict[s
 )
 def test_handler_errors_match_the_documented_shape(document: dict[str, Any], status: str, error: UseCaseError) -> None:
     error_status, error_type = http_status(error)
-    body = error_body(error_type, error.code, error.message, error.param)
+    body = error_body(error_type, error.code, error.message, error.param, error.details)
 
     assert str(error_status) == status
     response_schema_validator(document, status).validate(body)

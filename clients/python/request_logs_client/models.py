@@ -91,6 +91,10 @@ class Error1(BaseModel):
     code: Annotated[str, Field(description="A stable, machine-readable reason.")]
     message: Annotated[str, Field(description="A sentence for a human.")]
     param: Annotated[str | None, Field(description="The parameter at fault, when there is one.")] = None
+    export_id: Annotated[
+        str | None,
+        Field(description="On a 409 export_in_progress: the id of the export queued or running."),
+    ] = None
 
 
 class Error(BaseModel):

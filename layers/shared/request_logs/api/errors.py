@@ -9,6 +9,7 @@ the parameter.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -52,10 +53,14 @@ def http_status(error: UseCaseError) -> tuple[int, str]:
     return 400, "invalid_request_error"
 
 
-def error_body(error_type: str, code: str, message: str, param: str | None = None) -> dict[str, dict[str, str]]:
+def error_body(
+    error_type: str, code: str, message: str, param: str | None = None, details: Mapping[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """The one error shape; ``details`` are the error's own further members (``export_id`` of a 409)."""
     error = {"type": error_type, "code": code, "message": message}
     if param is not None:
         error["param"] = param
+    error.update(details or {})
     return {"error": error}
 
 
@@ -166,7 +171,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(UseCaseError)
     def _use_case_error(error: UseCaseError) -> Response:
         status, error_type = http_status(error)
-        return error_response(status, error_body(error_type, error.code, error.message, error.param))
+        return error_response(status, error_body(error_type, error.code, error.message, error.param, error.details))
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:

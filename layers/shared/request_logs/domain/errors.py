@@ -18,6 +18,12 @@ class UseCaseError(Exception):
         if code is not None:
             self.code = code
 
+    @property
+    def details(self) -> dict[str, str]:
+        """Members the error adds beside its code, message and param, for a program to act on (the
+        running export's id of a conflict); none by default."""
+        return {}
+
 
 class InvalidQuery(UseCaseError):
     """A parameter is malformed, out of range or inconsistent with another one."""
@@ -54,3 +60,8 @@ class ExportConflict(Conflict):
             f"to finish (GET /api/account/request-logs/exports/{running_export_id}), then start this one."
         )
         self.running_export_id = running_export_id
+
+    @property
+    def details(self) -> dict[str, str]:
+        # The id on its own as well as in the message: a client reattaches to it without parsing a sentence.
+        return {"export_id": self.running_export_id}
