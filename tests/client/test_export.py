@@ -86,6 +86,14 @@ def enhanced_log(number: int) -> dict[str, Any]:
         else None,
         "user": "user_1" if number % 2 else None,
         "metadata": {"feature": "search, beta"} if number % 2 else {},
+        "endpoint": "/v1/chat/completions",
+        "method": "POST",
+        "time_to_first_token_ms": 50 if number % 2 else None,
+        "streaming": number % 2 == 1,
+        "completed_at": f"2026-01-02T03:04:{number:02d}.6Z",
+        "user_agent": "Python/3.13 openai/1.0.0",
+        "ip_address": None,
+        "resolution": {"gateway_type": 2, "gateway_id": "gw_1", "connection_id": "conn_1"} if number else None,
     }
 
 

@@ -220,6 +220,29 @@ def test_each_log_carries_tokens_exact_costs_prices_and_their_source(world: Worl
     assert sources == {"gateway", "catalog", "unpriced"}, "the dataset must hold every cost source"
 
 
+DETAIL_FIELDS = (
+    "endpoint",
+    "method",
+    "time_to_first_token_ms",
+    "streaming",
+    "completed_at",
+    "user_agent",
+    "ip_address",
+    "resolution",
+)
+
+
+def test_each_log_carries_the_single_logs_other_fields(world: World) -> None:
+    """What an export's row holds, so that ``rlogs export`` paging this list writes the server's rows."""
+    response = world.shared.api.get(PATH, {"status": "error", "limit": 5})
+    assert response.status == 200, response.body
+    for entry in response.body["logs"]:
+        single = world.shared.api.get(f"{LIST}/{entry['id']}")
+        assert single.status == 200, single.body
+        assert {name: entry[name] for name in DETAIL_FIELDS} == {name: single.body[name] for name in DETAIL_FIELDS}
+        assert entry["completed_at"] >= entry["created_at"] and entry["endpoint"].startswith("/")
+
+
 # ---------------------------------------------------------------- sorts, orders, cursors and offsets
 
 

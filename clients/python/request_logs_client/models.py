@@ -748,6 +748,14 @@ class EnhancedLog(BaseModel):
     error: ErrorInfo | None = None
     user: Annotated[str | None, Field(title="User")] = None
     metadata: Annotated[dict[str, str] | None, Field(title="Metadata")] = None
+    endpoint: Annotated[str, Field(title="Endpoint")]
+    method: Annotated[str, Field(title="Method")]
+    time_to_first_token_ms: Annotated[int | None, Field(title="Time To First Token Ms")]
+    streaming: Annotated[bool, Field(title="Streaming")]
+    completed_at: Annotated[str, Field(title="Completed At")]
+    user_agent: Annotated[str | None, Field(title="User Agent")]
+    ip_address: Annotated[str | None, Field(title="Ip Address")]
+    resolution: Resolution | None
 
 
 class ExportDetail(BaseModel):

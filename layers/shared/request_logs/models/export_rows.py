@@ -2,7 +2,7 @@
 
 Flat, so that CSV and Parquet need no nesting and the three formats read back alike: every field of the
 single log (``GET …/{id}``), its token and cost components as their own columns, ``metadata`` as a JSON
-object, and, with ``include_content``, ``request`` and ``response`` (the prompt and the completion, as
+object (keys sorted), and, with ``include_content``, ``request`` and ``response`` (the prompt and the completion, as
 ``/details`` returns them), null for a log whose content is past its 30 days. Money is exact: Decimal in
 memory, a bare JSON number in NDJSON, the decimal's digits in CSV, ``decimal128(38, 12)`` in Parquet
 (ingest keeps at most 12 decimal places).
@@ -138,7 +138,9 @@ def export_row(log: RequestLog, content: Content | None, *, include_content: boo
         "gateway_id": log.gateway_id,
         "connection_id": log.connection_id,
         "user": log.user,
-        "metadata": dict(log.metadata or {}),
+        # Keys sorted: a file's bytes do not depend on the order a store hands a map back in, and a client that
+        # pages the enhanced list writes the same text (rlogs export, decisions §33).
+        "metadata": dict(sorted((log.metadata or {}).items())),
     }
     if include_content:
         row["request"] = content.request if content is not None else None

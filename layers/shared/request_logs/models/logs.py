@@ -177,26 +177,33 @@ class LogDetail(LogSummary):
 
     @classmethod
     def from_log(cls, log: RequestLog) -> "LogDetail":
-        resolution = (
-            Resolution(gateway_type=log.gateway_type, gateway_id=log.gateway_id, connection_id=log.connection_id)
-            if log.gateway_type is not None and log.gateway_id is not None and log.connection_id is not None
-            else None
-        )
         return cls(
             **_summary_fields(log),
-            endpoint=log.endpoint,
-            method=log.method,
-            time_to_first_token_ms=log.ttft_ms,
-            streaming=log.streaming,
-            completed_at=format_ms(log.completed_ms),
-            user_agent=log.user_agent,
-            ip_address=log.ip_address,
-            resolution=resolution,
+            **_detail_fields(log),
             **_breakdown_fields(log),
             cost_breakdown=CostBreakdown.of(log),
             user=log.user,
             metadata=dict(log.metadata or {}),
         )
+
+
+def _detail_fields(log: RequestLog) -> dict[str, Any]:
+    """The fields of the single log beyond the list's (the enhanced list carries them too)."""
+    resolution = (
+        Resolution(gateway_type=log.gateway_type, gateway_id=log.gateway_id, connection_id=log.connection_id)
+        if log.gateway_type is not None and log.gateway_id is not None and log.connection_id is not None
+        else None
+    )
+    return {
+        "endpoint": log.endpoint,
+        "method": log.method,
+        "time_to_first_token_ms": log.ttft_ms,
+        "streaming": log.streaming,
+        "completed_at": format_ms(log.completed_ms),
+        "user_agent": log.user_agent,
+        "ip_address": log.ip_address,
+        "resolution": resolution,
+    }
 
 
 def _summary_fields(log: RequestLog) -> dict[str, Any]:
@@ -263,6 +270,17 @@ class EnhancedLog(_ResponseModel):
     error: Annotated[ErrorInfo | None, Field(exclude_if=_is_none)] = None
     user: str | None = None  # as on the single log: null when absent
     metadata: dict[str, str] = Field(default_factory=dict)  # {} when absent
+    # The single log's other fields, so that a client paging this list gets every column of the server-side
+    # export's rows (models/export_rows.py) without a call per log (decisions §33). The page's items are
+    # read whole already: no read more, a few dozen bytes a log more.
+    endpoint: str
+    method: str
+    time_to_first_token_ms: int | None
+    streaming: bool
+    completed_at: str
+    user_agent: str | None
+    ip_address: str | None
+    resolution: Resolution | None
 
     @classmethod
     def from_log(cls, log: RequestLog) -> "EnhancedLog":
@@ -274,6 +292,7 @@ class EnhancedLog(_ResponseModel):
             cost=CostBreakdown.of(log),
             user=log.user,
             metadata=dict(log.metadata or {}),
+            **_detail_fields(log),
         )
 
 
