@@ -74,3 +74,50 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return httpx.Response(
         status, content=json.dumps(body).encode(), headers={"Content-Type": "application/json", **(headers or {})}
     )
+
+
+EXPORT_ID = "exp_19a8f0c2d4e0123456789abcdef"
+
+
+def export_created(export_id: str = EXPORT_ID, **filters: Any) -> dict[str, Any]:
+    return {
+        "id": export_id,
+        "status": "queued",
+        "format": filters.pop("format", "ndjson"),
+        "include_content": filters.pop("include_content", False),
+        "filters": filters,
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "expires_at": "2026-01-08T00:00:00.000Z",
+    }
+
+
+def export_detail(
+    export_id: str = EXPORT_ID,
+    *,
+    status: str = "succeeded",
+    parts: list[dict[str, Any]] | None = None,
+    urls: list[str] | None = None,
+    rows: int = 0,
+    total: int | None = None,
+    **filters: Any,
+) -> dict[str, Any]:
+    done = status == "succeeded"
+    return {
+        **export_created(export_id, **filters),
+        "status": status,
+        "rows": rows,
+        "finished_at": "2026-01-01T00:01:00.000Z" if status in ("succeeded", "failed") else None,
+        "error": {"message": "It broke."} if status == "failed" else None,
+        "progress": {"rows": rows, "total": total, "fraction": 1.0 if done else None},
+        "started_at": "2026-01-01T00:00:01.000Z" if status != "queued" else None,
+        "parts": parts or [],
+        "urls": urls if done else None,
+        "manifest_url": "https://s3.test/manifest.json?X-Amz-Signature=abc" if done else None,
+        "urls_expire_at": "2026-01-01T01:01:00.000Z" if done else None,
+    }
+
+
+def conflict(export_id: str = EXPORT_ID) -> httpx.Response:
+    body = error_body("conflict_error", "export_in_progress", f"Export '{export_id}' is still running.")
+    body["error"]["export_id"] = export_id
+    return json_response(409, body)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer.main
 
-from request_logs_client import EnhancedParams, ListParams, StatsParams
+from request_logs_client import EnhancedParams, ExportListParams, ExportParams, ListParams, StatsParams
 from request_logs_client.cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +34,7 @@ def typed_dict_keys(typed: type) -> set[str]:
         ("/api/account/request-logs", ListParams),
         ("/api/account/request-logs/enhanced", EnhancedParams),
         ("/api/account/request-logs/stats", StatsParams),
+        ("/api/account/request-logs/exports", ExportListParams),
     ],
 )
 def test_the_client_takes_every_query_parameter(path: str, typed: type) -> None:
@@ -64,3 +65,9 @@ def test_the_cli_has_an_option_per_query_parameter(command: tuple[str, ...], pat
 def test_export_takes_every_filter_of_the_enhanced_list() -> None:
     paging = {"limit", "offset", "cursor"}
     assert query_parameters("/api/account/request-logs/enhanced") - paging | {"metadata"} <= cli_options("export")
+
+
+def test_the_client_takes_every_member_of_the_export_body() -> None:
+    body = OPENAPI["paths"]["/api/account/request-logs/exports"]["post"]["requestBody"]["content"]["application/json"]
+    schema = OPENAPI["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert typed_dict_keys(ExportParams) == set(schema["properties"])

@@ -11,7 +11,14 @@ with Client() as client:  # RL_BASE_URL and RL_API_KEY from the environment
 
 from request_logs_client._async_client import AsyncClient
 from request_logs_client._client import Client
-from request_logs_client._params import EnhancedParams, ListParams, StatsParams
+from request_logs_client._params import (
+    EnhancedParams,
+    ExportFilters,
+    ExportListParams,
+    ExportParams,
+    ListParams,
+    StatsParams,
+)
 from request_logs_client._retry import RetryPolicy
 from request_logs_client._version import __version__
 from request_logs_client.errors import (
@@ -20,6 +27,7 @@ from request_logs_client.errors import (
     APIResponseValidationError,
     APITimeoutError,
     AuthenticationError,
+    ConflictError,
     ContentExpiredError,
     GoneError,
     InvalidRequestError,
@@ -37,8 +45,12 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Client",
+    "ConflictError",
     "ContentExpiredError",
     "EnhancedParams",
+    "ExportFilters",
+    "ExportListParams",
+    "ExportParams",
     "GoneError",
     "InvalidRequestError",
     "ListParams",

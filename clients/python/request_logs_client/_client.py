@@ -1,4 +1,4 @@
-"""The synchronous client: ``Client`` and its resources ``logs``, ``enhanced`` and ``stats``."""
+"""The synchronous client: ``Client`` and its resources ``logs``, ``enhanced``, ``stats`` and ``exports``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from typing import Any, Protocol, Self, TypeVar, Unpack
 import httpx
 
 from request_logs_client._base import (
+    DOWNLOAD_CHUNK_BYTES,
     ENHANCED_PATH,
+    EXPORTS_PATH,
     LOGS_PATH,
     STATS_PATH,
     Query,
     RetryHook,
+    answer_error,
+    api_request,
     default_random,
+    download_request,
+    export_path,
     log_path,
     parse,
     read_answer,
@@ -23,12 +29,24 @@ from request_logs_client._base import (
     retry_delay,
     transport_error,
 )
-from request_logs_client._params import EnhancedParams, ListParams, StatsParams, encode_query
+from request_logs_client._params import (
+    EnhancedParams,
+    ExportListParams,
+    ExportParams,
+    ListParams,
+    StatsParams,
+    encode_body,
+    encode_query,
+)
 from request_logs_client._retry import RetryPolicy
 from request_logs_client.errors import APIError
 from request_logs_client.models import (
     EnhancedListResponse,
     EnhancedLog,
+    ExportCreated,
+    ExportDetail,
+    ExportListResponse,
+    ExportSummary,
     LogContentResponse,
     LogDetail,
     LogListResponse,
@@ -71,7 +89,8 @@ class Client:
         )
         self.base_url = settings.base_url
         self.retry = settings.retry
-        self._sleep = sleep
+        self.sleep = sleep
+        """How the client waits (between attempts, and ``rlogs export`` between polls of a server-side export)."""
         self._random = random or default_random()
         self._on_retry = on_retry
         self._http = httpx.Client(
@@ -80,28 +99,51 @@ class Client:
         self.logs = Logs(self)
         self.enhanced = Enhanced(self)
         self.stats = Stats(self)
+        self.exports = Exports(self)
 
     def get_json(self, path: str, query: Query | None = None) -> Any:
         """GET ``path`` with retries; the parsed JSON of the answer (numbers with a fraction as Decimal)."""
+        return self.request_json("GET", path, query)
+
+    def request_json(self, method: str, path: str, query: Query | None = None, body: Any = None) -> Any:
+        """``method`` on ``path`` with ``body`` as JSON; the parsed JSON of the answer. A GET is retried after
+        any transient failure, another method only when nothing ran (a 429, a connection never made)."""
+        response = self._send(lambda: api_request(self._http, method, path, query, body), replayable=method == "GET")
+        return read_answer(response)
+
+    def stream_bytes(self, url: str, chunk_size: int = DOWNLOAD_CHUNK_BYTES) -> Iterator[bytes]:
+        """The body at ``url`` (a presigned download URL, sent without the API key) in chunks, never whole in
+        memory. Failures before the first byte are retried like a GET's; one mid-body is raised."""
+        response = self._send(lambda: download_request(self._http, url), replayable=True, stream=True)
+        try:
+            yield from response.iter_bytes(chunk_size)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, url) from exc
+        finally:
+            response.close()
+
+    def _send(self, build: Callable[[], httpx.Request], *, replayable: bool, stream: bool = False) -> httpx.Response:
+        """The first 2xx answer to the request ``build`` makes, retried by the policy; else its typed error."""
         failed = 0
         while True:
+            request = build()
             try:
-                response = self._http.get(path, params=tuple(query or ()))
+                response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                error: APIError = transport_error(exc, f"{self.base_url}{path}")
-                error.__cause__ = exc
+                error: APIError = transport_error(exc, str(request.url))
             else:
-                try:
-                    return read_answer(response)
-                except APIError as exc:
-                    error = exc
+                if response.is_success:
+                    return response
+                response.read()
+                response.close()
+                error = answer_error(response)
             failed += 1
-            wait = retry_delay(self.retry, error, failed, self._random)
+            wait = retry_delay(self.retry, error, failed, self._random, replayable=replayable)
             if wait is None:
                 raise error
             if self._on_retry is not None:
                 self._on_retry(error, wait, failed)
-            self._sleep(wait)
+            self.sleep(wait)
 
     def close(self) -> None:
         self._http.close()
@@ -178,6 +220,45 @@ class Stats:
 
     def get(self, **params: Unpack[StatsParams]) -> StatsResponse:
         return parse(StatsResponse, self._client.get_json(STATS_PATH, encode_query(params, StatsParams)))
+
+
+class Exports:
+    """``/api/account/request-logs/exports``: server-side bulk exports (one at a time per account).
+
+    ``create(...)`` queues one (``ConflictError`` with ``export_id`` while another is queued or running);
+    ``get(export_id)`` shows its status and progress and, once it has succeeded, its parts with their SHA-256
+    and one presigned URL each; ``download(url)`` streams a part's bytes.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, **params: Unpack[ExportParams]) -> ExportCreated:
+        answer = self._client.request_json("POST", EXPORTS_PATH, body=encode_body(params, ExportParams))
+        return parse(ExportCreated, answer)
+
+    def get(self, export_id: str) -> ExportDetail:
+        return parse(ExportDetail, self._client.get_json(export_path(export_id)))
+
+    def list(self, **params: Unpack[ExportListParams]) -> ExportListResponse:
+        """One page of the account's exports of the last 7 days, newest first."""
+        return self._page(params)
+
+    def pages(self, **params: Unpack[ExportListParams]) -> Iterator[ExportListResponse]:
+        return cursor_pages(self._page, params)
+
+    def iter(self, **params: Unpack[ExportListParams]) -> Iterator[ExportSummary]:
+        for page in self.pages(**params):
+            yield from page.exports
+
+    def download(self, url: str, chunk_size: int = DOWNLOAD_CHUNK_BYTES) -> Iterator[bytes]:
+        """A part's bytes from one of ``ExportDetail.urls`` (valid an hour: ``get`` signs fresh ones), in
+        chunks; check them against the part's ``sha256``."""
+        return self._client.stream_bytes(url, chunk_size)
+
+    def _page(self, query: Mapping[str, Any]) -> ExportListResponse:
+        answer = self._client.get_json(EXPORTS_PATH, encode_query(query, ExportListParams))
+        return parse(ExportListResponse, answer)
 
 
 class _Paged(Protocol):

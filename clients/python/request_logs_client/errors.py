@@ -19,6 +19,7 @@ __all__ = [
     "APIResponseValidationError",
     "APITimeoutError",
     "AuthenticationError",
+    "ConflictError",
     "ContentExpiredError",
     "GoneError",
     "InvalidRequestError",
@@ -82,6 +83,17 @@ class NotFoundError(APIError):
     """404 ``not_found_error``: no such log in this key's account (another account's id answers the same)."""
 
 
+class ConflictError(APIError):
+    """409 ``conflict_error``: the request clashes with the account's state. ``export_in_progress``: the
+    account already has an export queued or running (one at a time); ``export_id`` names it."""
+
+    @property
+    def export_id(self) -> str | None:
+        error = self.body.get("error") if isinstance(self.body, dict) else None
+        value = error.get("export_id") if isinstance(error, dict) else None
+        return value if isinstance(value, str) else None
+
+
 class GoneError(APIError):
     """410 ``content_expired``: the log's prompt and completion are past their 30-day retention."""
 
@@ -104,6 +116,10 @@ class ServerError(APIError):
 class APIConnectionError(APIError):
     """No answer: the connection failed or broke (retried before it is raised)."""
 
+    request_sent: bool = True
+    """False when the request certainly never reached the server (the connection was never made): even a
+    POST is then safe to send again."""
+
 
 class APITimeoutError(APIConnectionError):
     """No answer within the client's timeout (retried before it is raised)."""
@@ -119,6 +135,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     410: GoneError,
     429: RateLimitError,
 }
