@@ -1,12 +1,12 @@
-"""``rlogs export`` on a stand-in API (httpx.MockTransport): the file formats' columns and values, and
-the refusals that keep ``--resume`` from writing a row twice. The export against the real stack, whole
-and interrupted, is tests/e2e/test_client_cli.py."""
+"""``rlogs export`` paging a stand-in API (httpx.MockTransport): the file formats' columns and values (the
+server-side export's rows), and the refusals that keep ``--resume`` from writing a row twice. The
+server-side source is tests/client/test_server_export.py; both against the real stack, whole and
+interrupted, tests/e2e/test_client_cli.py."""
 
 from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typer.testing import CliRunner, Result
 
 from request_logs_client import _json
 from request_logs_client.cli.app import app
-from request_logs_client.cli.export import COLUMN_NAMES, normalized_filters
+from request_logs_client.cli.export import normalized_filters
+from request_logs_client.cli.rows import COLUMN_NAMES, flatten_log
 from tests.client.fake_api import API_KEY, BASE_URL
 
 LOGS = 7
@@ -54,11 +55,11 @@ def enhanced_log(number: int) -> dict[str, Any]:
             "reasoning": 3,
         },
         "cost": {
-            "input": Decimal("0.001234567890123"),
+            "input": Decimal("0.001234567891"),
             "output": Decimal("0.0001"),
-            "total": Decimal("0.001334567890123"),
+            "total": Decimal("0.001334567891"),
             "cached_input": Decimal("0.0002"),
-            "cache_creation_input": Decimal("0"),
+            "cache_creation_input": 0,  # a bare 0 in JSON reads back as an int
             "reasoning": Decimal("0.00003"),
         }
         if priced
@@ -129,13 +130,15 @@ def export(output: Path, export_format: str, *extra: str) -> Result:
     return rlogs("export", "-f", export_format, "-o", str(output), "--page-size", "2", *extra)
 
 
-def test_ndjson_is_the_apis_objects_digit_for_digit(tmp_path: Path) -> None:
+def test_ndjson_is_the_flat_rows_digit_for_digit(tmp_path: Path) -> None:
     result = export(tmp_path / "logs.ndjson", "ndjson")
 
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "logs.ndjson").read_text(encoding="utf-8").splitlines()
-    assert [_json.loads(line) for line in lines] == [enhanced_log(number) for number in range(LOGS)]
-    assert '"total":0.001334567890123' in lines[1]
+    assert [_json.loads(line) for line in lines] == [flatten_log(enhanced_log(number)) for number in range(LOGS)]
+    assert list(_json.loads(lines[0])) == list(COLUMN_NAMES)
+    assert '"cost":0.001334567891,' in lines[1] and '"cost_cache_creation_input":0,' in lines[1]
+    assert '"gateway_type":2,"gateway_id":"gw_1"' in lines[1] and '"streaming":true' in lines[1]
 
 
 def test_csv_has_the_flat_columns(tmp_path: Path) -> None:
@@ -146,21 +149,23 @@ def test_csv_has_the_flat_columns(tmp_path: Path) -> None:
         reader = csv.DictReader(file)
         rows = list(reader)
     assert tuple(reader.fieldnames or ()) == COLUMN_NAMES
+    assert b"\r\n" in (tmp_path / "logs.csv").read_bytes()  # the server's line ends (csv's default)
     assert [row["id"] for row in rows] == [f"log_{number:04d}" for number in range(LOGS)]
     priced, unpriced, failed = rows[1], rows[0], rows[2]
-    assert (priced["cost"], priced["cached_input_cost"], priced["input_per_million"]) == (
-        "0.001334567890123",
+    assert (priced["cost"], priced["cost_cached_input"], priced["price_input_per_million"]) == (
+        "0.001334567891",
         "0.0002",
         "2.50",
     )
-    assert (priced["cached_input_tokens"], priced["reasoning_tokens"]) == ("400", "3")
-    assert json.loads(priced["metadata"]) == {"feature": "search, beta"} and priced["user"] == "user_1"
+    assert (priced["cached_input_tokens"], priced["reasoning_tokens"], priced["streaming"]) == ("400", "3", "true")
+    assert priced["metadata"] == '{"feature":"search, beta"}' and priced["user"] == "user_1"
     assert (unpriced["cost"], unpriced["cost_source"], unpriced["metadata"], unpriced["user"]) == (
         "",
         "unpriced",
         "{}",
         "",
     )
+    assert (unpriced["streaming"], unpriced["time_to_first_token_ms"], unpriced["gateway_id"]) == ("false", "", "")
     assert (failed["error_code"], failed["error_message"]) == ("rate_limit_exceeded", 'Slow, "down"')
 
 
@@ -170,11 +175,13 @@ def test_parquet_has_typed_exact_columns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     table = pq.read_table(tmp_path / "logs.parquet")
     assert tuple(table.column_names) == COLUMN_NAMES
+    assert str(table.schema.field("cost").type) == "decimal128(38, 12)"
+    assert str(table.schema.field("streaming").type) == "bool"
     rows = table.to_pylist()
-    assert rows[1]["cost"] == Decimal("0.001334567890123")
+    assert rows[1]["cost"] == Decimal("0.001334567891") and rows[1]["cost_cache_creation_input"] == 0
     assert rows[0]["cost"] is None
-    assert rows[1]["created_at"] == datetime(2026, 1, 2, 3, 4, 1, 500_000, tzinfo=UTC)
-    assert rows[1]["metadata"] == [("feature", "search, beta")] and rows[0]["metadata"] == []
+    assert rows[1]["created_at"] == "2026-01-02T03:04:01.5Z"  # the API's text, as the server writes it
+    assert rows[1]["metadata"] == '{"feature":"search, beta"}' and rows[0]["metadata"] == "{}"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["logs.parquet"]
 
 
@@ -207,7 +214,7 @@ def interrupted(tmp_path: Path, export_format: str) -> Path:
         "bytes": len("".join(line + "\n" for line in output.read_text().splitlines()[:2]).encode()),
         "total": LOGS,
         "paged_all": False,
-        "version": 1,
+        "version": 2,
         "updated_at": "2026-01-01T00:00:00+00:00",
     }
     (tmp_path / f"{output.name}.state.json").write_text(json.dumps(state))

@@ -24,7 +24,16 @@ from request_logs_client._base import API_KEY_ENV, BASE_URL_ENV
 from request_logs_client._client import Client
 from request_logs_client._version import __version__
 from request_logs_client.cli import render
-from request_logs_client.cli.export import EXPORT_FORMATS, ExportError, ExportJob, select_export_source
+from request_logs_client.cli.export import (
+    EXPORT_FORMATS,
+    EXPORT_MODES,
+    SERVER_EXPORT_THRESHOLD,
+    ExportError,
+    ExportJob,
+    ExportState,
+    load_state,
+    select_export_source,
+)
 from request_logs_client.errors import APIError
 
 app = typer.Typer(
@@ -65,7 +74,14 @@ class FormatChoice(StrEnum):
     parquet = "parquet"
 
 
+class ModeChoice(StrEnum):
+    auto = "auto"
+    server = "server"
+    paged = "paged"
+
+
 assert tuple(choice.value for choice in FormatChoice) == EXPORT_FORMATS
+assert tuple(choice.value for choice in ModeChoice) == EXPORT_MODES
 
 _FILTERS = "Filters"
 _PAGING = "Paging"
@@ -510,6 +526,32 @@ def export(
         bool,
         typer.Option("--overwrite", help="Replace --output and any interrupted export of it.", rich_help_panel=_OUTPUT),
     ] = False,
+    mode: Annotated[
+        ModeChoice,
+        typer.Option(
+            "--mode",
+            help="server: a server-side export, its parts downloaded; paged: page the API (can --sort); auto: "
+            "server-side above --server-threshold logs.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = ModeChoice.auto,
+    include_content: Annotated[
+        bool,
+        typer.Option(
+            "--include-content",
+            help="Add each log's prompt and completion (request, response; null after 30 days). Server-side only.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = False,
+    server_threshold: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            envvar="RLOGS_SERVER_THRESHOLD",
+            help="--mode auto exports server-side when the filters match more logs than this.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = SERVER_EXPORT_THRESHOLD,
     page_size: Annotated[int, typer.Option(min=1, max=100, help="Logs per API call.", rich_help_panel=_PAGING)] = 100,
     model: Model = None,
     provider: Provider = None,
@@ -529,8 +571,10 @@ def export(
 ) -> None:
     """Every log of the filtered set into one NDJSON, CSV or Parquet file, resumable.
 
-    Pages through the enhanced list by cursor with a progress bar; --resume continues an interrupted export
-    from OUTPUT.state.json without writing a log twice."""
+    Large sets (--mode auto, above --server-threshold logs) run as a server-side export whose parts are
+    downloaded, checked and assembled; smaller ones page the enhanced list. A progress bar either way;
+    --resume continues an interrupted export from OUTPUT.state.json without writing a log twice (and
+    follows the same server-side export rather than starting another)."""
     filters = api_params(
         model=model,
         provider=provider,
@@ -555,36 +599,39 @@ def export(
         page_size=page_size,
         resume=resume,
         overwrite=overwrite,
+        mode=mode.value,
+        include_content=include_content,
+        server_threshold=server_threshold,
     )
     settings: Settings = ctx.obj
     err = render.stderr_console()
     with settings.client(base_url, api_key) as client, render.progress_bar() as progress:
-        source = select_export_source(client, job)
+        shown = RichExportProgress(progress)
         try:
-            result = source.run(job, RichExportProgress(progress))
+            source = select_export_source(client, job, shown.notice)
+            result = source.run(job, shown)
         except ExportError as exc:
             progress.stop()
-            fail(str(exc), EXIT_USAGE)
+            fail(str(exc), exc.exit_code)
         except (APIError, KeyboardInterrupt) as exc:
             progress.stop()
-            written = _rows_checkpointed(job)
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by an error: {exc}"
-            err.print(
-                f"[yellow]{escape(reason)}; {written:,} rows are safely written. Run the same command with --resume to "
-                "continue.[/yellow]",
-                highlight=False,
-            )
+            err.print(f"[yellow]{escape(reason)}; {_checkpoint_said(job)}[/yellow]", highlight=False)
             raise typer.Exit(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_API_ERROR) from None
     note = f" ({result.resumed_from:,} before this run)" if result.resumed_from else ""
-    err.print(f"wrote {result.rows:,} logs to {result.output}{note}", highlight=False)
+    via = f", from server-side export {result.export_id}" if result.export_id else ""
+    err.print(f"wrote {result.rows:,} logs to {result.output}{note}{via}", highlight=False)
 
 
-def _rows_checkpointed(job: ExportJob) -> int:
-    from request_logs_client.cli.export import load_state
-
-    if not job.state_path.exists():
-        return 0
-    try:
-        return load_state(job.state_path).rows
-    except ExportError:
-        return 0
+def _checkpoint_said(job: ExportJob) -> str:
+    """What survives an interruption, and how to go on."""
+    state: ExportState | None = None
+    if job.state_path.exists():
+        try:
+            state = load_state(job.state_path)
+        except ExportError:
+            state = None
+    if state is None:
+        return "nothing was written yet. Run the same command again to start."
+    going_on = f"server-side export {state.export_id} goes on, and " if state.export_id is not None else ""
+    return f"{going_on}{state.rows:,} rows are safely written. Run the same command with --resume to continue."
