@@ -34,7 +34,15 @@ from request_logs_client.cli.rows import (
     parquet_schema,
     parquet_value,
 )
-from tests.client.fake_api import API_KEY, BASE_URL, conflict, export_created, export_detail, json_response
+from tests.client.fake_api import (
+    API_KEY,
+    BASE_URL,
+    conflict,
+    error_body,
+    export_created,
+    export_detail,
+    json_response,
+)
 from tests.client.test_export import LOGS, enhanced_log, fake_enhanced
 
 EXPORTS = "/v1/api/account/request-logs/exports"
@@ -359,3 +367,19 @@ def test_parquet_without_pyarrow_fails_before_starting(tmp_path: Path, monkeypat
 
     assert result.exit_code == 2 and "pip install 'request-logs-client[parquet]'" in result.stderr
     assert fake.posted == []
+
+
+def test_a_request_the_api_refuses_is_its_error_without_a_resume_hint(tmp_path: Path) -> None:
+    refusal = error_body("invalid_request_error", "invalid_parameter", "Unknown metadata key 'team'.", "metadata.team")
+    transport = httpx.MockTransport(lambda request: json_response(400, refusal))  # the count call, first
+
+    result = CliRunner().invoke(
+        app,
+        ["export", "-o", str(tmp_path / "logs.ndjson"), "--metadata", "team=a"],
+        obj={"transport": transport, "sleep": lambda seconds: None},
+        env={"RL_BASE_URL": BASE_URL, "RL_API_KEY": API_KEY, "COLUMNS": "250"},
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "400: Unknown metadata key 'team'. (type invalid_request_error" in result.stderr
+    assert "param metadata.team" in result.stderr and "--resume" not in result.stderr

@@ -34,7 +34,7 @@ from request_logs_client.cli.export import (
     load_state,
     select_export_source,
 )
-from request_logs_client.errors import APIError
+from request_logs_client.errors import APIError, AuthenticationError, InvalidRequestError, PermissionDeniedError
 
 app = typer.Typer(
     name="rlogs",
@@ -227,14 +227,18 @@ def api_call() -> Iterator[None]:
     try:
         yield
     except APIError as exc:
-        details = ", ".join(
-            f"{name} {value}" for name, value in (("type", exc.type), ("code", exc.code), ("param", exc.param)) if value
-        )
-        status = f"{exc.status_code}: " if exc.status_code is not None else ""
-        fail(f"{status}{exc.message}" + (f" ({details})" if details else ""))
+        fail(describe_api_error(exc))
     except KeyboardInterrupt:
         render.stderr_console().print("[yellow]interrupted[/yellow]")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def describe_api_error(exc: APIError) -> str:
+    details = ", ".join(
+        f"{name} {value}" for name, value in (("type", exc.type), ("code", exc.code), ("param", exc.param)) if value
+    )
+    status = f"{exc.status_code}: " if exc.status_code is not None else ""
+    return f"{status}{exc.message}" + (f" ({details})" if details else "")
 
 
 def metadata_filters(pairs: list[str] | None) -> dict[str, str] | None:
@@ -613,6 +617,9 @@ def export(
         except ExportError as exc:
             progress.stop()
             fail(str(exc), exc.exit_code)
+        except (InvalidRequestError, AuthenticationError, PermissionDeniedError) as exc:
+            progress.stop()  # the request is at fault: running it again as it is would fail the same way
+            fail(describe_api_error(exc))
         except (APIError, KeyboardInterrupt) as exc:
             progress.stop()
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by an error: {exc}"

@@ -612,10 +612,14 @@ class ServerExport:
             try:
                 digest, size = self._download(urls[index], destination)
                 break
-            except PermissionDeniedError:
+            except PermissionDeniedError as refused:
                 destination.unlink(missing_ok=True)
                 if attempt == 2:
-                    raise
+                    raise ExportError(
+                        f"the storage refused {part.name} twice ({refused.message[:200]}); run the same command "
+                        "with --resume to try again",
+                        exit_code=1,
+                    ) from refused
         if (digest, size) != (part.sha256, part.bytes):
             destination.unlink(missing_ok=True)
             raise ExportError(
