@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from request_logs_client import _json
-from request_logs_client.cli.app import app
+from request_logs_client.cli.app import EVERY_KEPT_LOG, app
 from request_logs_client.cli.rows import (
     COLUMN_NAMES,
     COLUMNS,
@@ -176,7 +176,15 @@ def test_server_mode_assembles_the_parts_into_the_file_paging_writes(tmp_path: P
     result = export(fake, output, "--mode", "server", "--status", "success", "--min-cost", "0.5", sleeps=sleeps)
 
     assert result.exit_code == 0, result.output
-    assert fake.posted == [{"format": export_format, "include_content": False, "status": "success", "min_cost": "0.5"}]
+    assert fake.posted == [
+        {
+            "format": export_format,
+            "include_content": False,
+            "status": "success",
+            "start_date": EVERY_KEPT_LOG,  # no --start-date: every log the API keeps
+            "min_cost": "0.5",
+        }
+    ]
     assert sleeps == [1.0, 2.0]  # polled while queued and running, backing off
     assert f"wrote {LOGS} logs to {output}, from server-side export exp_" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == [output.name]  # no state, download or parts left
@@ -255,7 +263,7 @@ def test_an_interrupted_parquet_download_keeps_its_verified_parts(tmp_path: Path
 
 def test_a_409_for_the_same_logs_follows_the_running_export(tmp_path: Path) -> None:
     running = export_detail("exp_running", status="running", format="csv")
-    running["filters"] = {"status": "error"}
+    running["filters"] = {"start_date": EVERY_KEPT_LOG, "status": "error"}
     fake = FakeExports("csv", running=running)
 
     result = export(fake, tmp_path / "logs.csv", "--mode", "server", "--status", "error")
@@ -365,7 +373,7 @@ def test_parquet_without_pyarrow_fails_before_starting(tmp_path: Path, monkeypat
 
     result = rlogs(fake, "export", "-f", "parquet", "-o", str(tmp_path / "logs.parquet"), "--mode", "server")
 
-    assert result.exit_code == 2 and "pip install 'request-logs-client[parquet]'" in result.stderr
+    assert result.exit_code == 2 and "pip install pyarrow" in result.stderr
     assert fake.posted == []
 
 

@@ -85,6 +85,9 @@ assert tuple(choice.value for choice in ModeChoice) == EXPORT_MODES
 
 _FILTERS = "Filters"
 _PAGING = "Paging"
+# What `rlogs export` asks for without --start-date: a date before any log the API keeps, so the export
+# holds every retained log (the API clamps a range to its 90 days) rather than the list's default 30 days.
+EVERY_KEPT_LOG = "2000-01-01"
 _OUTPUT = "Output"
 
 # One definition per API parameter, shared by the commands that take it.
@@ -573,7 +576,8 @@ def export(
     sort: Sort = None,
     order: Order = None,
 ) -> None:
-    """Every log of the filtered set into one NDJSON, CSV or Parquet file, resumable.
+    """Every log of the filtered set into one NDJSON, CSV or Parquet file, resumable. Without --start-date,
+    every log the API still keeps (its 90 days), not the list's default of the last 30 days.
 
     Large sets (--mode auto, above --server-threshold logs) run as a server-side export whose parts are
     downloaded, checked and assembled; smaller ones page the enhanced list. A progress bar either way;
@@ -583,7 +587,7 @@ def export(
         model=model,
         provider=provider,
         status=status,
-        start_date=start_date,
+        start_date=start_date or EVERY_KEPT_LOG,
         end_date=end_date,
         tz=tz,
         min_latency=min_latency,

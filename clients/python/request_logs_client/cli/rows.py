@@ -10,7 +10,8 @@ the API and one assembled from a server-side export's parts are the same file fo
   ``metadata`` (and ``request``/``response``) compact JSON text;
 - Parquet: ``string``, ``int64``, ``bool``, money ``decimal128(38, 12)``, JSON columns as strings, zstd.
 
-pyarrow is optional (``pip install 'request-logs-client[parquet]'``) and imported only by the Parquet paths.
+pyarrow is a dependency of the package but imported only by the Parquet paths (a client that never writes
+Parquet never loads it).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 # Money and prices: ingest keeps at most 12 decimal places, and 26 digits before the point hold any sum.
 MONEY_PRECISION, MONEY_SCALE = 38, 12
 ROW_GROUP_ROWS = 10_000
-PYARROW_MISSING = "Parquet needs pyarrow: pip install 'request-logs-client[parquet]' (or pip install pyarrow)"
+PYARROW_MISSING = "Parquet needs pyarrow, which this installation lacks: pip install pyarrow"
 
 
 def export_columns(include_content: bool) -> tuple[tuple[str, ColumnKind], ...]:
