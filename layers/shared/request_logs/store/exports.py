@@ -155,6 +155,20 @@ def _conditional(call: Any, **params: Any) -> bool:
 
 
 # ------------------------------------------------------------------ the account's lock
+def _lock_item(account_id: str, export_id: str, until_ms: int) -> dict[str, Any]:
+    """The account's lock, held by ``export_id`` until ``until_ms``."""
+    return to_attributes(
+        {
+            "pk": keys.export_pk(account_id),
+            "sk": keys.EXPORT_LOCK_SK,
+            "export_id": export_id,
+            "lock_until_ms": until_ms,
+            # The lock outlives its export by nothing: TTL at the latest instant it could matter.
+            "expires_at": until_ms // 1000 + 1,
+        }
+    )
+
+
 def acquire_lock(account_id: str, export_id: str, *, now_ms: int, until_ms: int) -> str | None:
     """Take the account's export lock for ``export_id``; None when taken, else the id of the export that
     holds it. One conditional put: free, or held by an export that stopped heartbeating (its
@@ -163,16 +177,7 @@ def acquire_lock(account_id: str, export_id: str, *, now_ms: int, until_ms: int)
     try:
         client.put_item(
             TableName=get_settings().exports_table,
-            Item=to_attributes(
-                {
-                    "pk": keys.export_pk(account_id),
-                    "sk": keys.EXPORT_LOCK_SK,
-                    "export_id": export_id,
-                    "lock_until_ms": until_ms,
-                    # The lock outlives its export by nothing: TTL at the latest instant it could matter.
-                    "expires_at": until_ms // 1000 + 1,
-                }
-            ),
+            Item=_lock_item(account_id, export_id, until_ms),
             ConditionExpression="attribute_not_exists(pk) OR lock_until_ms < :now",
             ExpressionAttributeValues={":now": {"N": str(now_ms)}},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -188,15 +193,7 @@ def refresh_lock(account_id: str, export_id: str, *, now_ms: int, until_ms: int)
     export holds it."""
     return _conditional(
         dynamodb().put_item,
-        Item=to_attributes(
-            {
-                "pk": keys.export_pk(account_id),
-                "sk": keys.EXPORT_LOCK_SK,
-                "export_id": export_id,
-                "lock_until_ms": until_ms,
-                "expires_at": until_ms // 1000 + 1,
-            }
-        ),
+        Item=_lock_item(account_id, export_id, until_ms),
         ConditionExpression="attribute_not_exists(pk) OR export_id = :me OR lock_until_ms < :now",
         ExpressionAttributeValues={":me": {"S": export_id}, ":now": {"N": str(now_ms)}},
     )

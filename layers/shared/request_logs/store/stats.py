@@ -47,8 +47,8 @@ def _key_attributes(key: RollupKey) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
-    plain = {group: {value: c.to_row() for value, c in entries.items()} for group, entries in groups.items()}
+def _gzip_json(plain: dict[str, Any]) -> bytes:
+    """The embedded maps' encoding: compact JSON, keys sorted (an unchanged map writes the same bytes), gzip."""
     # UTF-8 rather than \u escapes: an escaped four-byte character takes 12 bytes instead of 4.
     text = json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     import gzip  # here, not at the top: the list functions read rollups but rarely their group maps
@@ -56,34 +56,41 @@ def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
     return gzip.compress(text.encode(), mtime=0)
 
 
+def _gunzip_json(blob: bytes) -> Any:
+    import gzip
+
+    return json.loads(gzip.decompress(blob))
+
+
+def _encode_groups(groups: dict[str, dict[str, Counters]]) -> bytes:
+    return _gzip_json({group: {value: c.to_row() for value, c in entries.items()} for group, entries in groups.items()})
+
+
 def _decode_groups(blob: bytes | None) -> dict[str, dict[str, Counters]]:
     if not blob:
         return {}
-    import gzip
-
-    plain = json.loads(gzip.decompress(blob))
+    plain = _gunzip_json(blob)
     return {group: {value: _counters(raw) for value, raw in entries.items()} for group, entries in plain.items()}
 
 
 def _encode_sketches(sketches: dict[str, dict[str, Sketch]]) -> bytes:
-    """Group → value → sketch as gzip-compressed JSON of base64 encodings (``Sketch.encode``)."""
+    """Group → value → sketch, each as the base64 of its ``Sketch.encode``."""
     import base64
-    import gzip
 
-    plain = {
-        group: {value: base64.b64encode(sketch.encode()).decode() for value, sketch in entries.items()}
-        for group, entries in sketches.items()
-    }
-    return gzip.compress(json.dumps(plain, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode(), mtime=0)
+    return _gzip_json(
+        {
+            group: {value: base64.b64encode(sketch.encode()).decode() for value, sketch in entries.items()}
+            for group, entries in sketches.items()
+        }
+    )
 
 
 def _decode_sketches(blob: bytes | None) -> dict[str, dict[str, Sketch]]:
     if not blob:
         return {}
     import base64
-    import gzip
 
-    plain = json.loads(gzip.decompress(blob))
+    plain = _gunzip_json(blob)
     return {
         group: {value: Sketch.decode(base64.b64decode(text)) for value, text in entries.items()}
         for group, entries in plain.items()
