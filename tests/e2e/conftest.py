@@ -121,3 +121,12 @@ def local_api(local_runtime: LocalApi) -> LocalApi:
     """The package's runtime an hour later: throttle buckets full, no authorizer policy cached."""
     local_runtime.clock.advance(3600)
     return local_runtime
+
+
+@pytest.fixture
+def export_api(local_api: LocalApi, monkeypatch: pytest.MonkeyPatch) -> LocalApi:
+    """The local API with the export function writing small parts, so that the demo's few hundred logs make
+    several (the function reads its settings per run)."""
+    monkeypatch.setenv("EXPORT_PAGE_ROWS", "40")
+    monkeypatch.setenv("EXPORT_PART_MAX_ROWS", "100")
+    return local_api

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,16 +40,8 @@ FORMATS = ["ndjson", "csv", "parquet"]
 
 
 @pytest.fixture
-def api(local_api: LocalApi) -> Iterator[LocalApi]:
-    """Small parts, so that the demo's few hundred logs make several (the function reads them per run)."""
-    saved = {name: os.environ.get(name) for name in ("EXPORT_PAGE_ROWS", "EXPORT_PART_MAX_ROWS")}
-    os.environ.update(EXPORT_PAGE_ROWS="40", EXPORT_PART_MAX_ROWS="100")
-    yield local_api
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+def api(export_api: LocalApi) -> LocalApi:
+    return export_api
 
 
 def waiting(api: LocalApi, before_first: Callable[[], None] = lambda: None) -> Callable[[float], None]:
