@@ -22,7 +22,7 @@ from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.reads import ReadStats
 from request_logs.store import logs as log_store
-from request_logs.store.keys import VALUE_BUCKET_MS
+from request_logs.store.indexes import VALUE_INDEXES
 from request_logs.store.value_index import bounded_logs
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW_MS, sample_messages
 from tests.integration import oracle
@@ -282,11 +282,13 @@ def _page_reads(account: str, ordering: Ordering, **bounds: Any) -> int:
 def test_a_page_reads_about_its_size_not_the_account(world: World, ordering: Ordering, bounds: dict[str, Any]) -> None:
     small, large = _page_reads(ACCOUNT_A, ordering, **bounds), _page_reads(ACCOUNT_B, ordering, **bounds)
     logs_of_large = sum(1 for m in world.messages if m["account_id"] == ACCOUNT_B)
-    # 11 logs fetched, and a first chunk of two index items per bucket (half day) of the range holding
-    # logs: never the account's logs.
-    buckets = (DAYS + 2) * DAY_MS // VALUE_BUCKET_MS
+    # 11 logs fetched, and a first chunk of two index items per bucket (half day, four hours for latency)
+    # of the range holding logs: never the account's logs.
+    buckets = (DAYS + 2) * DAY_MS // VALUE_INDEXES[ordering.sort if not bounds else "latency"].buckets.width_ms
     assert large <= 11 + 3 * buckets + 11, (small, large)
-    assert large < logs_of_large / 5
+    # Well under the account: this small account's four-hour latency buckets hold about 8 logs
+    # each, and a sort reads a first chunk of two from each (half-day buckets hold three times as many).
+    assert large < logs_of_large / 3
     # Buckets are read in parallel waves, so a page may read a few buckets past the one that fills it.
     assert large <= 2 * small + 40, (small, large)
 
@@ -328,7 +330,7 @@ def test_the_value_index_keeps_a_page_the_time_path_would_read_more_for(world: W
 
 
 def _dense_bound(world: World) -> int:
-    """A latency most of account B's half days hold several logs above: a page ends inside a bucket."""
+    """A latency most of account B's latency buckets hold several logs above: a page ends inside a bucket."""
     latencies = sorted(m["latency_ms"] for m in world.messages if m["account_id"] == ACCOUNT_B)
     return latencies[len(latencies) * 7 // 10]
 

@@ -123,11 +123,12 @@ def test_filter_indexes_match_the_template_and_the_stored_item() -> None:
         schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
         assert schema == {"HASH": attribute, "RANGE": "sk"}, index
         assert item[attribute].startswith("acct_a#") and item[attribute].endswith(f"#{item[name]}")
-    for sort, (index, attribute) in VALUE_INDEXES.items():
-        schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index]["KeySchema"]}
-        assert schema == {"HASH": "bucket_pk", "RANGE": attribute}, index
-        assert attribute in item, sort
-    assert item["bucket_pk"] == "acct_a#b0" and item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
+    for sort, index in VALUE_INDEXES.items():
+        schema = {key["KeyType"]: key["AttributeName"] for key in indexes[index.name]["KeySchema"]}
+        assert schema == {"HASH": index.partition, "RANGE": index.value}, index
+        assert index.value in item, sort
+    assert item["bucket_pk"] == "acct_a#b0" and item["latency_bucket_pk"] == "acct_a#l0"
+    assert item["total_tokens"] == 2 and item["cost_rank"] == UNPRICED_RANK
     # Every index projects what the lists filter on and the summaries add up (its own keys come anyway).
     # The attribution indexes hold keys only (``indexes.is_keys_only``: DynamoDB's 100 projected attributes).
     for index in indexes.values():

@@ -11,7 +11,11 @@ import pytest
 
 from request_logs.domain.ids import ACCOUNT_ID_PATTERN, API_KEY_ID_PATTERN, make_log_id
 from request_logs.store.keys import (
+    FOUR_HOURS,
+    FUTURE_BUCKET,
+    HALF_DAYS,
     LOG_SHARDS,
+    ValueBuckets,
     content_object_key,
     content_pk,
     index_pk,
@@ -104,6 +108,38 @@ def test_sk_range_includes_start_and_excludes_end() -> None:
     assert inside(start)
     assert inside(end - 1)
     assert not inside(end)
+
+
+@pytest.mark.parametrize("buckets", [HALF_DAYS, FOUR_HOURS], ids=["half days", "four hours"])
+def test_value_buckets_cover_a_range_with_every_bucket_holding_its_logs(buckets: ValueBuckets) -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        start = CREATED + rng.randrange(-5 * buckets.width_ms, 5 * buckets.width_ms)
+        end = start + rng.randrange(0, 4 * buckets.width_ms)
+        covering = buckets.between(start, end)
+        for created in (start, end - 1, rng.randrange(start, end) if end > start else start):
+            if start <= created < end:
+                assert buckets.of(created) in covering
+                assert buckets.start(buckets.of(created)) <= created < buckets.start(buckets.of(created) + 1)
+        assert all(buckets.start(b) < end and buckets.start(b + 1) > start for b in covering)
+    assert len(buckets.between(CREATED, CREATED)) == 0 and buckets.partitions(CREATED, CREATED, now_ms=CREATED) == []
+
+
+def test_value_bucket_partitions_are_spelled_apart_and_take_far_future_logs_aside() -> None:
+    bucket = HALF_DAYS.of(CREATED)
+    assert HALF_DAYS.pk("acct_a", bucket) == f"acct_a#b{bucket}"
+    assert FOUR_HOURS.pk("acct_a", FOUR_HOURS.of(CREATED)) == f"acct_a#l{FOUR_HOURS.of(CREATED)}"
+    assert FOUR_HOURS.pk("acct_a", FUTURE_BUCKET) == "acct_a#lfuture" != HALF_DAYS.pk("acct_a", FUTURE_BUCKET)
+    assert {HALF_DAYS.pk("acct_a", b) for b in range(50)}.isdisjoint({FOUR_HOURS.pk("acct_a", b) for b in range(50)})
+    # A gateway clock a day or less ahead keeps its bucket; further ahead, the future partition.
+    day = 86_400_000
+    assert FOUR_HOURS.of_log(CREATED + day, CREATED) == FOUR_HOURS.of(CREATED + day)
+    assert FOUR_HOURS.of_log(CREATED + day + 1, CREATED) == FUTURE_BUCKET
+    assert FOUR_HOURS.of_log(CREATED + 10 * day, None) == FOUR_HOURS.of(CREATED + 10 * day)
+    # A read up to now opens the buckets up to a day ahead, then the future partition.
+    partitions = FOUR_HOURS.partitions(CREATED - day, CREATED + 30 * day, now_ms=CREATED)
+    assert partitions[-1] == FUTURE_BUCKET
+    assert partitions[:-1] == list(FOUR_HOURS.between(CREATED - day, CREATED + day + 1))
 
 
 def test_partition_keys_cannot_collide_across_accounts() -> None:

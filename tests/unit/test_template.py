@@ -27,6 +27,7 @@ from request_logs.store.indexes import (
     ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     FILTER_INDEXES,
+    LATENCY_BUCKET_PARTITION,
     LISTED_ATTRIBUTES,
     MAX_INDEXED_METADATA_KEYS,
     METADATA_SLOTS,
@@ -423,21 +424,19 @@ def test_filter_indexes_exist_with_their_key_attributes(document: dict[str, Any]
             assert isinstance(item[key_attribute], str), key_attribute
         else:
             assert key_attribute not in item, key_attribute
-    for sort, (index_name, key_attribute) in VALUE_INDEXES.items():
-        index = indexes[index_name]
-        assert {key["KeyType"]: key["AttributeName"] for key in index["KeySchema"]} == {
-            "HASH": BUCKET_PARTITION,
-            "RANGE": key_attribute,
-        }
-        assert attribute_types[BUCKET_PARTITION] == "S" and attribute_types[key_attribute] == "N", sort
-        assert BUCKET_PARTITION in item and key_attribute in item, sort
-        errors = indexes[ERROR_VALUE_INDEXES[sort]]
-        assert {key["KeyType"]: key["AttributeName"] for key in errors["KeySchema"]} == {
-            "HASH": ERROR_BUCKET_PARTITION,
-            "RANGE": key_attribute,
-        }
-    assert attribute_types[ERROR_BUCKET_PARTITION] == "S"
-    # Sparse: only errors carry the errors' day partition, with the value of the day partition.
+    for sort, value_index in VALUE_INDEXES.items():
+        errors_index = ERROR_VALUE_INDEXES[sort]
+        for each in (value_index, errors_index):
+            assert {key["KeyType"]: key["AttributeName"] for key in indexes[each.name]["KeySchema"]} == {
+                "HASH": each.partition,
+                "RANGE": each.value,
+            }
+            assert attribute_types[each.partition] == "S" and attribute_types[each.value] == "N", each
+        assert errors_index.partition == ERROR_BUCKET_PARTITION and errors_index.value == value_index.value
+        assert value_index.partition in item and value_index.value in item, sort
+    assert VALUE_INDEXES["latency"].partition == LATENCY_BUCKET_PARTITION
+    assert {index.partition for index in VALUE_INDEXES.values()} == {BUCKET_PARTITION, LATENCY_BUCKET_PARTITION}
+    # Sparse: only errors carry the errors' half-day partition, with the value of the half-day partition.
     error = log_to_item(replace(item_log, status="error"))
     assert ERROR_BUCKET_PARTITION not in item if item_log.status != "error" else item[ERROR_BUCKET_PARTITION]
     assert error[ERROR_BUCKET_PARTITION] == error[BUCKET_PARTITION]

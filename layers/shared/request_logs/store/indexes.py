@@ -6,10 +6,10 @@ Two kinds, both in ``template.yaml`` (a test checks they agree):
   table (``store/keys``): a filtered list reads only matching logs, newest first. The status index is
   sparse: it holds errors only, since ``status=success`` is most of the traffic and reads the table
   itself about as cheaply, for one write less per successful log;
-- value indexes, one per sortable value (cost, latency, total tokens), partitioned by account and half
-  UTC day (``keys.VALUE_BUCKET_MS``) and sorted by the value: a sort or a value bound reads its page and
-  one step per bucket; and the same three for errors alone (sparse), which a ``status=error`` sort or
-  bound reads.
+- value indexes, one per sortable value (cost, latency, total tokens), partitioned by account and a
+  time bucket (``keys.ValueBuckets``: half UTC days, four hours for latency) and sorted by the value: a
+  sort or a value bound reads its page and one step per bucket; and the same three for errors alone
+  (sparse, half days), which a ``status=error`` sort or bound reads.
 
 - attribution indexes (sparse: only logs carrying the value): ``by_user``, and ``by_metadata_1..5``, one per
   slot of an account's indexed metadata keys (``MAX_INDEXED_METADATA_KEYS``), partitioned by
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from request_logs.domain.filters import METADATA_PREFIX, LogQuery
+from request_logs.store import keys
 
 # Filter → (GSI name, GSI partition-key attribute).
 FILTER_INDEXES: dict[str, tuple[str, str]] = {
@@ -65,22 +66,33 @@ def attribution_value(filter_name: str, value: str) -> str:
 # Filters whose index holds only some values (the others read the table with a filter).
 SPARSE_FILTER_VALUES: dict[str, frozenset[str]] = {"status": frozenset({"error"})}
 
-# Sort → (GSI name, its sort-key attribute); all partitioned by BUCKET_PARTITION (``keys.bucket_pk``).
-VALUE_INDEXES: dict[str, tuple[str, str]] = {
-    "cost": ("by_cost", "cost_rank"),
-    "latency": ("by_latency", "latency_ms"),
-    "tokens": ("by_tokens", "total_tokens"),
-}
+
+@dataclass(frozen=True)
+class ValueIndex:
+    """A GSI holding an account's logs of one time bucket per partition, sorted by a value."""
+
+    name: str
+    partition: str  # the partition-key attribute: ``buckets.pk`` of the log's bucket
+    value: str  # the sort-key attribute
+    buckets: keys.ValueBuckets
+
+
 BUCKET_PARTITION = "bucket_pk"
-# The same indexes for errors alone, partitioned by ERROR_BUCKET_PARTITION (the same value as
+LATENCY_BUCKET_PARTITION = "latency_bucket_pk"
+# The same value indexes for errors alone, partitioned by ERROR_BUCKET_PARTITION (the value of
 # BUCKET_PARTITION, carried by errors only): a sort or bound with status=error reads errors, not the
 # whole bucket.
-ERROR_VALUE_INDEXES: dict[str, str] = {
-    "cost": "errors_by_cost",
-    "latency": "errors_by_latency",
-    "tokens": "errors_by_tokens",
-}
 ERROR_BUCKET_PARTITION = "error_bucket_pk"
+VALUE_INDEXES: dict[str, ValueIndex] = {
+    "cost": ValueIndex("by_cost", BUCKET_PARTITION, "cost_rank", keys.HALF_DAYS),
+    "latency": ValueIndex("by_latency", LATENCY_BUCKET_PARTITION, "latency_ms", keys.FOUR_HOURS),
+    "tokens": ValueIndex("by_tokens", BUCKET_PARTITION, "total_tokens", keys.HALF_DAYS),
+}
+ERROR_VALUE_INDEXES: dict[str, ValueIndex] = {
+    "cost": ValueIndex("errors_by_cost", ERROR_BUCKET_PARTITION, "cost_rank", keys.HALF_DAYS),
+    "latency": ValueIndex("errors_by_latency", ERROR_BUCKET_PARTITION, "latency_ms", keys.HALF_DAYS),
+    "tokens": ValueIndex("errors_by_tokens", ERROR_BUCKET_PARTITION, "total_tokens", keys.HALF_DAYS),
+}
 # ``cost_rank`` of a log nobody priced: below every cost, so the cost index holds every log and a cost
 # bound (never negative) leaves the unpriced ones out by its key condition alone.
 UNPRICED_RANK = Decimal(-1)

@@ -20,11 +20,11 @@ from request_logs.domain.retention import log_expiry_s
 from request_logs.store import keys
 from request_logs.store.indexes import (
     ATTRIBUTION,
-    BUCKET_PARTITION,
-    ERROR_BUCKET_PARTITION,
+    ERROR_VALUE_INDEXES,
     FILTER_INDEXES,
     UNPRICED_RANK,
     USER_INDEX,
+    VALUE_INDEXES,
     attribution_value,
     indexed,
     metadata_index,
@@ -156,11 +156,9 @@ def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None
     if metadata_slots:
         item[INDEXED_METADATA_ATTRIBUTE] = sorted(metadata_slots)
     cost = log.cost_total
-    bucket_pk = keys.bucket_pk(log.account_id, keys.value_bucket(log.created_ms, log.ingested_ms))
-    item[BUCKET_PARTITION] = bucket_pk
+    for index in (*VALUE_INDEXES.values(), *(ERROR_VALUE_INDEXES.values() if log.status == "error" else ())):
+        item[index.partition] = index.buckets.pk(log.account_id, index.buckets.of_log(log.created_ms, log.ingested_ms))
     item.update(cost_rank=UNPRICED_RANK if cost is None else cost, total_tokens=log.total_tokens)
-    if log.status == "error":
-        item[ERROR_BUCKET_PARTITION] = bucket_pk
     return item
 
 

@@ -86,53 +86,63 @@ def is_settle_marker_sk(sort_key: str) -> bool:
     return sort_key.startswith(_SETTLE_MARKER_PREFIX)
 
 
-# The value indexes (``store/indexes.VALUE_INDEXES``) partition an account's logs by half UTC day of
-# creation: a bucket small enough that a bound's page reads a few dozen matches at a million logs a month,
-# and large enough that a sort over 90 days merges 180 streams (decisions §21).
-VALUE_BUCKET_MS = 12 * 3_600_000
-# ... except a log created more than a day after it was ingested (a gateway clock far ahead): it goes to
-# one partition of its own, which every read of a value index adds to its buckets. Without it, a read
-# could not know the last bucket holding logs and would have to try every bucket up to the year 9999.
+# A log created more than a day after it was ingested (a gateway clock far ahead) goes, in every value
+# index, to one partition of its own, which every read of the index adds to its buckets. Without it, a
+# read could not know the last bucket holding logs and would have to try every bucket up to the year 9999.
 FUTURE_BUCKET = -1
 _FUTURE_SLACK_MS = 86_400_000
 
 
-def bucket_pk(account_id: str, bucket: int) -> str:
-    """Partition of one account's logs created in ``bucket`` (half days since the epoch, UTC) in the value
-    indexes."""
-    return f"{account_id}#bfuture" if bucket == FUTURE_BUCKET else f"{account_id}#b{bucket}"
+@dataclass(frozen=True)
+class ValueBuckets:
+    """How a value index (``store/indexes.VALUE_INDEXES``) cuts an account's logs into partitions by
+    creation instant: buckets of ``width_ms`` since the epoch (UTC), spelled ``<account>#<prefix><n>``.
+
+    The width is a trade (decisions §21, §35): a sort merges one stream per bucket of its range, so wider
+    buckets make fewer streams; a bound's page reads the matches of each bucket it opens whole (a partition
+    is ordered by the value, not by time), so narrower buckets make smaller steps.
+    """
+
+    width_ms: int
+    prefix: str
+
+    def pk(self, account_id: str, bucket: int) -> str:
+        """Partition of one account's logs created in ``bucket`` (or the future partition)."""
+        return f"{account_id}#{self.prefix}future" if bucket == FUTURE_BUCKET else f"{account_id}#{self.prefix}{bucket}"
+
+    def of(self, epoch_ms: int) -> int:
+        return epoch_ms // self.width_ms
+
+    def start(self, bucket: int) -> int:
+        return bucket * self.width_ms
+
+    def of_log(self, created_ms: int, ingested_ms: int | None) -> int:
+        """The partition of a log: its bucket, or FUTURE_BUCKET when created far after its ingestion."""
+        if ingested_ms is not None and created_ms > ingested_ms + _FUTURE_SLACK_MS:
+            return FUTURE_BUCKET
+        return self.of(created_ms)
+
+    def between(self, start_ms: int, end_ms_exclusive: int) -> range:
+        """The buckets holding ``start_ms <= created < end_ms_exclusive``, oldest first (empty for an empty
+        range)."""
+        if start_ms >= end_ms_exclusive:
+            return range(0)
+        return range(self.of(start_ms), self.of(end_ms_exclusive - 1) + 1)
+
+    def partitions(self, start_ms: int, end_ms_exclusive: int, *, now_ms: int) -> list[int]:
+        """The partitions that can hold logs created in the range, oldest bucket first, FUTURE_BUCKET last:
+        logs ingested by ``now_ms`` lie in a bucket up to a day after it, or in the future partition."""
+        if start_ms >= end_ms_exclusive:
+            return []
+        buckets = self.between(start_ms, min(end_ms_exclusive, now_ms + _FUTURE_SLACK_MS + 1))
+        return [*buckets, FUTURE_BUCKET]
 
 
-def bucket_of(epoch_ms: int) -> int:
-    return epoch_ms // VALUE_BUCKET_MS
-
-
-def bucket_start(bucket: int) -> int:
-    return bucket * VALUE_BUCKET_MS
-
-
-def value_bucket(created_ms: int, ingested_ms: int | None) -> int:
-    """The value-index partition of a log: its bucket, or FUTURE_BUCKET when created far after its ingestion."""
-    if ingested_ms is not None and created_ms > ingested_ms + _FUTURE_SLACK_MS:
-        return FUTURE_BUCKET
-    return bucket_of(created_ms)
-
-
-def buckets_between(start_ms: int, end_ms_exclusive: int) -> range:
-    """The buckets holding ``start_ms <= created < end_ms_exclusive``, oldest first (empty for an empty range)."""
-    if start_ms >= end_ms_exclusive:
-        return range(0)
-    return range(bucket_of(start_ms), bucket_of(end_ms_exclusive - 1) + 1)
-
-
-def value_buckets(start_ms: int, end_ms_exclusive: int, *, now_ms: int) -> list[int]:
-    """The value-index partitions that can hold logs created in the range, oldest bucket first,
-    FUTURE_BUCKET last: logs ingested by ``now_ms`` lie in a bucket up to a day after it, or in the future
-    partition."""
-    if start_ms >= end_ms_exclusive:
-        return []
-    buckets = buckets_between(start_ms, min(end_ms_exclusive, now_ms + _FUTURE_SLACK_MS + 1))
-    return [*buckets, FUTURE_BUCKET]
+# The cost and tokens indexes: half UTC days, so that a sort over 90 days merges 180 streams.
+HALF_DAYS = ValueBuckets(12 * 3_600_000, "b")
+# The latency index: four hours. "Find slow requests" walks a latency bound newest first, and a half day
+# of a busy account holds more matches than a page: each page that opened one read it whole.
+FOUR_HOURS = ValueBuckets(4 * 3_600_000, "l")
 
 
 def index_pk(account_id: str, shard: int, value: str) -> str:

@@ -1,5 +1,5 @@
-"""Reads through the value indexes: one account's logs of one bucket (half a UTC day), ordered by cost,
-latency or total tokens (``store/indexes.VALUE_INDEXES``).
+"""Reads through the value indexes: one account's logs of one time bucket (``keys.ValueBuckets``), ordered by
+cost, latency or total tokens (``store/indexes.VALUE_INDEXES``).
 
 - ``ranked_logs``: a page sorted by a value. Each bucket of the range is a stream in the value's order,
   fetched lazily in growing chunks; the streams merge like the table's shards do, so a page reads about
@@ -34,11 +34,10 @@ from request_logs.store import keys
 from request_logs.store.dynamo import count_read, dynamodb
 from request_logs.store.indexes import (
     ATTRIBUTION,
-    BUCKET_PARTITION,
-    ERROR_BUCKET_PARTITION,
     ERROR_VALUE_INDEXES,
     UNPRICED_RANK,
     VALUE_INDEXES,
+    ValueIndex,
     attribution_value,
     is_attribution,
 )
@@ -126,14 +125,21 @@ def filter_clauses(
     return clauses, names, values
 
 
-def _filter_clauses(query: LogQuery, sort: Sort, bucket: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+def value_index(query: LogQuery, sort: Sort) -> ValueIndex:
+    """The index a read of ``query`` by ``sort`` goes through: the errors' own with status=error."""
+    return (ERROR_VALUE_INDEXES if query.status == "error" else VALUE_INDEXES)[sort]
+
+
+def _filter_clauses(
+    query: LogQuery, sort: Sort, buckets: keys.ValueBuckets, bucket: int
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
     """Filter expression parts for one bucket: equality filters, the bounds the key condition does not carry,
     and the query's time range where it cuts the bucket."""
     clauses, names, values = filter_clauses(query, query.equality_filters(), keyed=sort)
     if bucket == keys.FUTURE_BUCKET:
         bucket_start, bucket_end = query.start_ms, query.end_ms
     else:
-        bucket_start, bucket_end = keys.bucket_start(bucket), keys.bucket_start(bucket + 1)
+        bucket_start, bucket_end = buckets.start(bucket), buckets.start(bucket + 1)
     if bucket == keys.FUTURE_BUCKET or query.start_ms > bucket_start or query.end_ms < bucket_end:
         low, high = keys.sk_range(max(query.start_ms, bucket_start), min(query.end_ms, bucket_end))
         names["#sk"] = "sk"
@@ -144,14 +150,12 @@ def _filter_clauses(query: LogQuery, sort: Sort, bucket: int) -> tuple[list[str]
 
 
 def _bucket_params(query: LogQuery, sort: Sort, bucket: int, bounds: ValueRange, *, descending: bool) -> dict[str, Any]:
-    index, attribute = VALUE_INDEXES[sort]
-    partition = BUCKET_PARTITION
+    index = value_index(query, sort)
     if query.status == "error":  # the errors' own index: the status is its partition, not a filter
-        index, partition = ERROR_VALUE_INDEXES[sort], ERROR_BUCKET_PARTITION
         query = replace(query, status=None)
-    clauses, names, values = _filter_clauses(query, sort, bucket)
-    names.update({"#p": partition, "#v": attribute})
-    values[":p"] = {"S": keys.bucket_pk(query.account_id, bucket)}
+    clauses, names, values = _filter_clauses(query, sort, index.buckets, bucket)
+    names.update({"#p": index.partition, "#v": index.value})
+    values[":p"] = {"S": index.buckets.pk(query.account_id, bucket)}
     if bounds.exact is not None:
         condition = "#p = :p AND #v = :v"
         values[":v"] = {"N": str(bounds.exact)}
@@ -161,7 +165,7 @@ def _bucket_params(query: LogQuery, sort: Sort, bucket: int, bounds: ValueRange,
         values[":hi"] = {"N": str(bounds.high)}
     params: dict[str, Any] = {
         "TableName": get_settings().logs_table,
-        "IndexName": index,
+        "IndexName": index.name,
         "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
@@ -250,10 +254,10 @@ def ranked_logs(
     read only once the priced ones are exhausted.
     """
     wanted = skip + limit
-    buckets = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
+    sort, descending = ordering.sort, ordering.descending
+    buckets = value_index(query, sort).buckets.partitions(query.start_ms, query.end_ms, now_ms=now_ms)
     if wanted == 0 or not buckets:
         return []
-    sort, descending = ordering.sort, ordering.descending
     bounds = value_range(query, sort)
     unpriced_phase = ordering.sort == "cost" and not query.filters_cost
     # A priced position says ranked == descending (``Ordering.key_of``).
@@ -328,7 +332,8 @@ def bounded_logs(
     sort = bounded_sort(query)
     assert sort is not None, "bounded_logs needs a latency or cost bound"
     wanted = skip + limit + 1  # one more than the page: whether more follow
-    partitions = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
+    scheme = value_index(query, sort).buckets
+    partitions = scheme.partitions(query.start_ms, query.end_ms, now_ms=now_ms)
     if not partitions:
         return BoundedPage([])
     budget = max(_BOUNDED_BUDGET, 4 * wanted, time_path_reads or 0)
@@ -358,13 +363,13 @@ def bounded_logs(
         return None
     by_bucket: dict[int, list[tuple[str, str]]] = {}
     for key in future:
-        by_bucket.setdefault(keys.bucket_of(keys.parse_log_sk(key[1])[0]), []).append(key)
+        by_bucket.setdefault(scheme.of(keys.parse_log_sk(key[1])[0]), []).append(key)
     buckets = sorted({*partitions[:-1], *by_bucket}, reverse=descending)
 
     def covered_ms(bucket: int, start_ms: int | None = None, end_ms: int | None = None) -> int:
         """The time of ``bucket`` inside the query and up to now (or inside ``start_ms .. end_ms``)."""
-        start = max(keys.bucket_start(bucket), query.start_ms, start_ms or 0)
-        end = min(keys.bucket_start(bucket + 1), query.end_ms, now_ms, end_ms if end_ms is not None else now_ms)
+        start = max(scheme.start(bucket), query.start_ms, start_ms or 0)
+        end = min(scheme.start(bucket + 1), query.end_ms, now_ms, end_ms if end_ms is not None else now_ms)
         return max(0, end - start)
 
     # page: keys in walk order, each bucket's unseen matches sorted by creation; page_buckets: their buckets.
@@ -373,7 +378,7 @@ def bounded_logs(
     matched, covered = 0, 0
     if after_sk is not None:
         cursor_ms = keys.parse_log_sk(after_sk)[0]
-        cursor_bucket = keys.bucket_of(cursor_ms)
+        cursor_bucket = scheme.of(cursor_ms)
 
         def ahead(bucket: int) -> bool:  # the cursor's own bucket is read again unless it was carried
             if bucket == cursor_bucket:
@@ -393,23 +398,19 @@ def bounded_logs(
             span = (None, cursor_ms) if descending else (cursor_ms, None)
             covered = covered_ms(cursor_bucket, *span)
 
-    # Buckets in parallel waves: the first bucket alone, then as many buckets as the matches seen so far
-    # say the page still needs (doubling while none were seen), at most one per thread. A selective
-    # bound spends one short call per bucket; a dense one reads about the page, not a wave of full
-    # buckets. The rate counts every match of the buckets read, those a cursor already walked past
-    # included (the cursor's own bucket is mostly walked), per the time the buckets cover inside the
-    # query and up to now: the newest bucket is the current half day, only partly elapsed, and counted
-    # as a whole it would make the buckets ahead look sparse and the next wave needlessly wide. After a
-    # carried rest the first wave is one bucket too: the previous page ended inside a bucket with more
-    # matches than a page, and the few left of it (the end of a walk through it, often its quiet hours)
-    # would rate the buckets ahead as sparse and read two or more of them whole.
+    # Buckets in parallel waves: the first bucket alone, then twice the last wave, or fewer when the
+    # matches seen so far say fewer buckets fill the page; at most one per thread. A selective bound
+    # spends one short call per bucket; a dense one reads about the page, not a wave of full buckets.
+    # Never more than doubling: traffic has quiet hours, and a rate taken from them would send a wide
+    # wave into the busy hours ahead (four-hour latency buckets swing several-fold over a day). The rate
+    # counts every match of the buckets read, those a cursor already walked past included (the cursor's
+    # own bucket is mostly walked), per the time the buckets cover inside the query and up to now: the
+    # newest bucket is only partly elapsed. After a carried rest the first wave is one bucket too.
     start, wave = 0, 1
     while start < len(buckets) and len(page) < wanted:
         if start:
-            per_bucket = matched * keys.VALUE_BUCKET_MS / covered if covered else 0
-            wave = (
-                min(2 * wave, MAX_PARALLEL_QUERIES) if per_bucket == 0 else math.ceil((wanted - len(page)) / per_bucket)
-            )
+            per_bucket = matched * scheme.width_ms / covered if covered else 0
+            wave = 2 * wave if per_bucket == 0 else min(2 * wave, math.ceil((wanted - len(page)) / per_bucket))
             wave = max(1, min(wave, MAX_PARALLEL_QUERIES))
         batch = buckets[start : start + wave]
         for bucket, (bucket_keys, bucket_reads) in zip(batch, parallel_map(matching, batch), strict=True):
@@ -453,7 +454,7 @@ def summarize_value_range(
 ) -> Counters:
     """Exact counters of the logs of ``query`` whose ``sort`` value is inside ``bounds`` (inclusive), read
     from the value index bucket by bucket in parallel (the rollups' cut bins, ``logic/totals``)."""
-    buckets = keys.value_buckets(query.start_ms, query.end_ms, now_ms=now_ms)
+    buckets = value_index(query, sort).buckets.partitions(query.start_ms, query.end_ms, now_ms=now_ms)
     if bounds.empty or not buckets:
         return Counters()
 
