@@ -23,6 +23,9 @@ index), backfills the retained logs that carry the key, and rebuilds the account
 retained days (``--force`` skips the wait and rebuilds up to today: only when nothing is being ingested or
 aggregated). ``unindex-metadata-key`` frees the key's slot. ``list-keys`` shows the indexed keys too.
 
+``backfill-value-partitions`` gives an account's retained logs the value-index partition attributes they
+lack: run once per account after deploying a value index partitioned anew (docs/decisions.md §35).
+
 ``rebuild-stats`` recomputes an account's rollups from its retained logs for whole days (recovery; see
 ``request_logs.logic.rebuild`` for why it is safe beside the live aggregator), with a progress bar.
 """
@@ -380,6 +383,20 @@ def unindex_metadata_key(args: argparse.Namespace, target: Target) -> dict[str, 
     return {"account_id": args.account_id, "key": args.key, "slot": slot}
 
 
+def backfill_value_partitions(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    _use_stats_tables(args.stack, target.local_names)
+    try:
+        result = accounts.backfill_value_partitions(args.account_id, now_ms=now_ms())
+    except accounts.UnknownAccount as exc:
+        raise CliError(f"no account {args.account_id}") from exc
+    return {
+        "account_id": args.account_id,
+        "logs": result.logs,
+        "written": result.written,
+        "items_read": result.items_read,
+    }
+
+
 # ------------------------------------------------------------------ output
 def _print_human(command: str, result: dict[str, Any]) -> None:
     if command == "create-account":
@@ -419,6 +436,11 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
             )
     elif command == "unindex-metadata-key":
         print(f"Account {result['account_id']} no longer indexes {result['key']!r} (slot {result['slot']} is free).")
+    elif command == "backfill-value-partitions":
+        print(
+            f"{result['written']:,} of the {result['logs']:,} retained logs of {result['account_id']} were given "
+            "the value-index partitions they lacked."
+        )
     elif command == "rebuild-stats":
         print(
             f"Rebuilt the stats of {result['account_id']} from {result['start']} to {result['end']} "
@@ -437,6 +459,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Target], dict[str, Any]]] = {
     "rebuild-stats": rebuild_stats,
     "index-metadata-key": index_metadata_key,
     "unindex-metadata-key": unindex_metadata_key,
+    "backfill-value-partitions": backfill_value_partitions,
 }
 
 
@@ -494,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("unindex-metadata-key", parents=[common], help="stop indexing a metadata key")
     command.add_argument("--account-id", required=True, type=account_id)
     command.add_argument("--key", required=True)
+    command = commands.add_parser(
+        "backfill-value-partitions",
+        parents=[common],
+        help="put an account's retained logs into value-index partitions added since they were written",
+    )
+    command.add_argument("--account-id", required=True, type=account_id)
     return parser
 
 

@@ -327,6 +327,38 @@ def test_admin_index_metadata_key_backfills_the_stored_logs_and_rebuilds_their_d
     assert again == 0 and json.loads(capsys.readouterr().out)["logs_indexed"] == 0
 
 
+def test_admin_backfill_value_partitions_puts_older_logs_into_the_latency_index(
+    local_stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time_ns() // 1_000_000
+    today = now - now % DAY_MS
+    accounts.create_account("Backfill test", ACCOUNT_A)
+    functions = FunctionRegistry(local_stack.template)
+    messages = generate_messages(ACCOUNT_A, KEYS_A, 24, today - 5 * DAY_MS, today - 2 * DAY_MS, seed=48)
+    assert Ingestor(functions, local_stack).messages(messages) == []
+    client, table = dynamodb(), get_settings().logs_table
+    for item in client.scan(TableName=table)["Items"]:  # as logs written before latency_bucket_pk existed
+        client.update_item(
+            TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="REMOVE latency_bucket_pk"
+        )
+
+    def in_latency_index() -> int:
+        return len(client.scan(TableName=table, IndexName="by_latency")["Items"])
+
+    assert in_latency_index() == 0
+    capsys.readouterr()  # the functions' own log lines
+    code = main(["backfill-value-partitions", "--account-id", ACCOUNT_A, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert (result["account_id"], result["logs"], result["written"]) == (ACCOUNT_A, len(messages), len(messages))
+    assert in_latency_index() == len(messages)
+    assert main(["backfill-value-partitions", "--account-id", ACCOUNT_A]) == 0
+    assert f"0 of the {len(messages)} retained logs" in capsys.readouterr().out
+    assert main(["backfill-value-partitions", "--account-id", "acct_nobody"]) == 1
+    assert "no account acct_nobody" in capsys.readouterr().err
+
+
 def test_days_a_key_declaration_could_not_rebuild_are_pending_until_rebuild_stats_covers_them(
     local_stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

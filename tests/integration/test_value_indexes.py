@@ -18,11 +18,14 @@ from typing import Any
 import pytest
 import time_machine
 
+from request_logs.config import get_settings
 from request_logs.domain.filters import LogQuery
 from request_logs.domain.ordering import Ordering
 from request_logs.domain.reads import ReadStats
 from request_logs.store import logs as log_store
+from request_logs.store.dynamo import dynamodb
 from request_logs.store.indexes import VALUE_INDEXES
+from request_logs.store.keys import LOG_SHARDS, log_pk
 from request_logs.store.value_index import bounded_logs
 from tests.conftest import ACCOUNT_A, ACCOUNT_B, DAY_MS, NOW_MS, sample_messages
 from tests.integration import oracle
@@ -433,3 +436,51 @@ def test_logs_arriving_during_a_sorted_walk_are_neither_repeated_nor_skipped(wor
         assert present <= set(ids), "a log present at the start was skipped"
         met = [m for m in base + arrived if log_id(m) in set(ids)]
         assert ids == _expected(World(world.shared, met), params, account=account), (sort, order)
+
+
+# ---------------------------------------------------------------- logs written before an index was partitioned anew
+
+
+def test_logs_written_before_a_value_index_was_partitioned_anew_are_back_after_the_backfill(world: World) -> None:
+    """Logs stored without a value index's partition attribute (written before the index was partitioned
+    anew, decisions §35) are in none of its partitions: latency sorts and bounds miss them. The backfill
+    gives them their partitions; a second run writes nothing (an account of its own: the module's data
+    stays as it was)."""
+    account = "acct_zeta"
+    messages = [{**m, "account_id": account} for m in sample_messages(ACCOUNT_B, count=80, days=DAYS, seed=66)]
+    assert world.shared.ingest.messages(messages) == []
+    table, client = get_settings().logs_table, dynamodb()
+    stored = [
+        item
+        for shard in range(LOG_SHARDS)
+        for item in client.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": log_pk(account, shard)}},
+        )["Items"]
+    ]
+    assert len(stored) == len(messages)
+    stripped = stored[::3]
+    for item in stripped:  # as a log written before latency_bucket_pk existed
+        removed = ["latency_bucket_pk", *(["error_bucket_pk"] if item["status"]["S"] == "error" else [])]
+        client.update_item(
+            TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="REMOVE " + ", ".join(removed)
+        )
+    params = {"sort": "latency", "order": "asc", "limit": 9}
+    expected = _expected(World(world.shared, messages), params, account=account)
+
+    def walk() -> list[str]:
+        return _walk(world, ENHANCED, params, account=account)
+
+    assert len(walk()) == len(expected) - len(stripped)
+    reads = ReadStats()
+    first = log_store.backfill_value_partitions(account, NOW_MS - 90 * DAY_MS, NOW_MS + DAY_MS, reads)
+    assert (first.logs, first.written) == (len(messages), len(stripped))
+    assert reads.items_read == len(messages)  # one read of the account's logs
+    assert walk() == expected
+    for errors in ({"status": "error", "min_latency": 0}, {"status": "error", "sort": "latency", "order": "desc"}):
+        walk_params = {**errors, "limit": 5}
+        got = _walk(world, ENHANCED, walk_params, account=account)
+        assert got == _expected(World(world.shared, messages), walk_params, account=account), errors
+    again = log_store.backfill_value_partitions(account, NOW_MS - 90 * DAY_MS, NOW_MS + DAY_MS, ReadStats())
+    assert (again.logs, again.written) == (len(messages), 0)

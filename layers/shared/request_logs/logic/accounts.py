@@ -159,6 +159,23 @@ def backfill_metadata_key(account_id: str, key: str, *, now_ms: int) -> Backfill
     return Backfill(found.carrying, found.written, reads.items_read, found.days)
 
 
+@dataclass(frozen=True)
+class PartitionBackfill:
+    logs: int  # retained logs of the account
+    written: int  # of those, given the value-index partitions they lacked (0 on a second run)
+    items_read: int
+
+
+def backfill_value_partitions(account_id: str, *, now_ms: int) -> PartitionBackfill:
+    """Put the account's retained logs into every value-index partition they belong to: after a value
+    index is partitioned anew (decisions §35), logs written before lack its partition attribute and are
+    in none of its partitions. Run it after deploying the change, once per account."""
+    _account(account_id)
+    reads = ReadStats()
+    found = log_store.backfill_value_partitions(account_id, oldest_retained_log_ms(now_ms), END_OF_TIME_MS, reads)
+    return PartitionBackfill(found.logs, found.written, reads.items_read)
+
+
 def mark_metadata_pending(account_id: str, key: str, span: tuple[int, int] | None) -> None:
     """Record (or, with None, clear) the days ``[start, end)`` whose rollups of ``key`` still lack the logs
     stored before it was declared: until a rebuild covers them, totals of the key's filters come from

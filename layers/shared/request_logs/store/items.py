@@ -156,10 +156,19 @@ def log_to_item(log: RequestLog, metadata_slots: Mapping[str, int] | None = None
     if metadata_slots:
         item[INDEXED_METADATA_ATTRIBUTE] = sorted(metadata_slots)
     cost = log.cost_total
-    for index in (*VALUE_INDEXES.values(), *(ERROR_VALUE_INDEXES.values() if log.status == "error" else ())):
-        item[index.partition] = index.buckets.pk(log.account_id, index.buckets.of_log(log.created_ms, log.ingested_ms))
+    item.update(value_partitions(log.account_id, log.created_ms, log.ingested_ms, error=log.status == "error"))
     item.update(cost_rank=UNPRICED_RANK if cost is None else cost, total_tokens=log.total_tokens)
     return item
+
+
+def value_partitions(account_id: str, created_ms: int, ingested_ms: int | None, *, error: bool) -> dict[str, str]:
+    """A log's partition-key attributes in the value indexes (the errors' own too for an error): each
+    index's time bucket of its creation instant, spelled by that index's ``keys.ValueBuckets``."""
+    indexes = (*VALUE_INDEXES.values(), *(ERROR_VALUE_INDEXES.values() if error else ()))
+    return {
+        index.partition: index.buckets.pk(account_id, index.buckets.of_log(created_ms, ingested_ms))
+        for index in indexes
+    }
 
 
 def metadata_slot_value(account_id: str, shard: int, key: str, value: str) -> str:

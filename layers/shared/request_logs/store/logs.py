@@ -29,6 +29,7 @@ from request_logs.store.items import (
     log_from_item,
     log_to_item,
     metadata_slot_value,
+    value_partitions,
 )
 from request_logs.store.query_pool import parallel_map
 from request_logs.store.value_index import (
@@ -493,3 +494,65 @@ def backfill_metadata_slot(
 
     written = sum(parallel_map(write_shard, range(keys.LOG_SHARDS)))
     return SlotBackfill(sum(len(found) for found in carrying), written, tuple(sorted(set().union(*days))))
+
+
+@dataclass(frozen=True)
+class PartitionBackfill:
+    logs: int  # logs of the range
+    written: int  # of those, given value-index partition attributes they lacked by this run
+
+
+def backfill_value_partitions(account_id: str, start_ms: int, end_ms: int, reads: ReadStats) -> PartitionBackfill:
+    """Give every log of the account created in ``[start_ms, end_ms)`` the value-index partition attributes
+    it lacks (``items.value_partitions``, which new logs get when written): after an index is partitioned
+    anew (decisions §35), the logs written before are in none of its partitions until this runs.
+    Idempotent: a log that holds them is not written, and a log deleted meanwhile is not written back.
+
+    An admin operation: it reads every log of the range (shards in parallel), the keys, status, ingest
+    stamp and partition attributes projected. Updates reach the stream as MODIFY records, which the
+    aggregator never sees (its filter takes INSERT).
+    """
+    shape = _shape(LogQuery(account_id, start_ms, end_ms))
+    if shape is None:
+        return PartitionBackfill(0, 0)
+    attributes = sorted({*value_partitions(account_id, start_ms, None, error=True)})
+    lacking: list[list[tuple[str, str, dict[str, str]]]] = [[] for _ in range(keys.LOG_SHARDS)]
+    seen = [0] * keys.LOG_SHARDS
+
+    def collect(shard: int, response: dict[str, Any]) -> None:
+        for raw in response.get("Items", []):
+            seen[shard] += 1
+            created_ms = keys.parse_log_sk(raw["sk"]["S"])[0]
+            ingested_ms = int(raw["ingested_ms"]["N"]) if "ingested_ms" in raw else None
+            error = raw.get("status", {}).get("S") == "error"
+            wanted = value_partitions(account_id, created_ms, ingested_ms, error=error)
+            missing = {name: value for name, value in wanted.items() if name not in raw}
+            if missing:
+                lacking[shard].append((raw["pk"]["S"], raw["sk"]["S"], missing))
+
+    _read_shards(shape, reads, collect, projection=("pk", "sk", "status", "ingested_ms", *attributes))
+
+    def write_shard(shard: int) -> int:
+        written = 0
+        client = dynamodb()
+        for pk, sk, missing in lacking[shard]:
+            names = {f"#a{position}": name for position, name in enumerate(missing)}
+            values = {f":a{position}": {"S": value} for position, value in enumerate(missing.values())}
+            try:
+                client.update_item(
+                    TableName=get_settings().logs_table,
+                    Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                    UpdateExpression="SET " + ", ".join(f"{name} = :{name[1:]}" for name in names),
+                    ConditionExpression=" AND ".join(
+                        ["attribute_exists(pk)", *(f"attribute_not_exists({name})" for name in names)]
+                    ),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+                written += 1
+            except client.exceptions.ConditionalCheckFailedException:
+                pass  # written meanwhile (a second run), or deleted by TTL
+        return written
+
+    written = sum(parallel_map(write_shard, range(keys.LOG_SHARDS)))
+    return PartitionBackfill(sum(seen), written)
