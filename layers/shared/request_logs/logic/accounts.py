@@ -160,20 +160,20 @@ def backfill_metadata_key(account_id: str, key: str, *, now_ms: int) -> Backfill
 
 
 @dataclass(frozen=True)
-class PartitionBackfill:
+class BackfilledPartitions:
     logs: int  # retained logs of the account
     written: int  # of those, given the value-index partitions they lacked (0 on a second run)
     items_read: int
 
 
-def backfill_value_partitions(account_id: str, *, now_ms: int) -> PartitionBackfill:
+def backfill_value_partitions(account_id: str, *, now_ms: int) -> BackfilledPartitions:
     """Put the account's retained logs into every value-index partition they belong to: after a value
     index is partitioned anew (decisions §35), logs written before lack its partition attribute and are
     in none of its partitions. Run it after deploying the change, once per account."""
     _account(account_id)
     reads = ReadStats()
     found = log_store.backfill_value_partitions(account_id, oldest_retained_log_ms(now_ms), END_OF_TIME_MS, reads)
-    return PartitionBackfill(found.logs, found.written, reads.items_read)
+    return BackfilledPartitions(found.logs, found.written, reads.items_read)
 
 
 def mark_metadata_pending(account_id: str, key: str, span: tuple[int, int] | None) -> None:

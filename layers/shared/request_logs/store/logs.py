@@ -22,7 +22,15 @@ from request_logs.domain.reads import ReadStats
 from request_logs.domain.rollups import DAY_MS
 from request_logs.store import keys
 from request_logs.store.dynamo import BATCH_GET_LIMIT, count_read, dynamodb, from_attributes, to_attributes
-from request_logs.store.indexes import ATTRIBUTION, IndexPlan, attribution_value, metadata_index, plan_index
+from request_logs.store.indexes import (
+    ATTRIBUTION,
+    ERROR_VALUE_INDEXES,
+    VALUE_INDEXES,
+    IndexPlan,
+    attribution_value,
+    metadata_index,
+    plan_index,
+)
 from request_logs.store.items import (
     SUMMARY_ATTRIBUTES,
     add_to_counters,
@@ -515,7 +523,7 @@ def backfill_value_partitions(account_id: str, start_ms: int, end_ms: int, reads
     shape = _shape(LogQuery(account_id, start_ms, end_ms))
     if shape is None:
         return PartitionBackfill(0, 0)
-    attributes = sorted({*value_partitions(account_id, start_ms, None, error=True)})
+    attributes = sorted({index.partition for index in (*VALUE_INDEXES.values(), *ERROR_VALUE_INDEXES.values())})
     lacking: list[list[tuple[str, str, dict[str, str]]]] = [[] for _ in range(keys.LOG_SHARDS)]
     seen = [0] * keys.LOG_SHARDS
 
