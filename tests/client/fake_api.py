@@ -77,6 +77,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 EXPORT_ID = "exp_19a8f0c2d4e0123456789abcdef"
+# The exports collection's path as the fake transport sees it (under BASE_URL's /v1).
+EXPORTS = "/v1/api/account/request-logs/exports"
 
 
 def export_created(export_id: str = EXPORT_ID, **filters: Any) -> dict[str, Any]:

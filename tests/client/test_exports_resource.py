@@ -27,6 +27,7 @@ from tests.client.fake_api import (
     API_KEY,
     BASE_URL,
     EXPORT_ID,
+    EXPORTS,
     Recorder,
     conflict,
     error_body,
@@ -35,7 +36,6 @@ from tests.client.fake_api import (
     json_response,
 )
 
-EXPORTS = "/v1/api/account/request-logs/exports"
 PART_URL = "https://s3.test/exports/part-00001.ndjson.gz?X-Amz-Signature=0123secret"
 
 

@@ -5,7 +5,6 @@ Against the real stack and its export function: tests/e2e/test_client_cli.py."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import io
@@ -21,7 +20,6 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
-from request_logs_client import _json
 from request_logs_client.cli.app import EVERY_KEPT_LOG, app
 from request_logs_client.cli.rows import (
     COLUMN_NAMES,
@@ -34,9 +32,11 @@ from request_logs_client.cli.rows import (
     parquet_schema,
     parquet_value,
 )
+from tests.client.export_files import read_back
 from tests.client.fake_api import (
     API_KEY,
     BASE_URL,
+    EXPORTS,
     conflict,
     error_body,
     export_created,
@@ -45,7 +45,6 @@ from tests.client.fake_api import (
 )
 from tests.client.test_export import LOGS, enhanced_log, fake_enhanced
 
-EXPORTS = "/v1/api/account/request-logs/exports"
 PART_ROWS = (3, 3, 1)  # LOGS rows in three parts
 ROWS = [flatten_log(enhanced_log(number)) for number in range(LOGS)]
 
@@ -156,15 +155,6 @@ def rlogs(
 
 def export(fake: FakeExports, output: Path, *extra: str, **options: Any) -> Result:
     return rlogs(fake, "export", "-f", fake.format, "-o", str(output), *extra, **options)
-
-
-def read_back(path: Path, export_format: str) -> list[dict[str, Any]]:
-    if export_format == "ndjson":
-        return [_json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    if export_format == "csv":
-        with path.open(newline="", encoding="utf-8") as file:
-            return list(csv.DictReader(file))
-    return pq.read_table(path).to_pylist()
 
 
 @pytest.mark.parametrize("export_format", ["ndjson", "csv", "parquet"])

@@ -8,7 +8,6 @@ gateway's manual clock, and for the interrupted exports a transport that stops t
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -26,6 +24,7 @@ from request_logs.domain.timeutil import parse_instant
 from request_logs_client import _json
 from request_logs_client.cli.app import app
 from request_logs_client.cli.rows import flatten_log
+from tests.client.export_files import read_back
 from tests.e2e.conftest import LIST, LocalApi
 
 pytestmark = pytest.mark.e2e
@@ -143,15 +142,6 @@ def test_errors_are_one_line_on_stderr_with_the_apis_fields(local_api: LocalApi)
 
 
 # --- export ---------------------------------------------------------------------------------------------
-
-
-def read_back(path: Path, export_format: str) -> list[dict[str, Any]]:
-    if export_format == "ndjson":
-        return [_json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    if export_format == "csv":
-        with path.open(newline="", encoding="utf-8") as file:
-            return list(csv.DictReader(file))
-    return pq.read_table(path).to_pylist()
 
 
 def assert_every_log_once(api: LocalApi, rows: list[dict[str, Any]]) -> None:

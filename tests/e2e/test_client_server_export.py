@@ -10,7 +10,6 @@ lets the export function's thread work a moment, and transports cut or corrupt t
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Callable
@@ -26,9 +25,9 @@ from typer.testing import CliRunner, Result
 
 from request_logs.domain.ids import make_log_id
 from request_logs.domain.timeutil import parse_instant
-from request_logs_client import _json
 from request_logs_client.cli.app import app
 from request_logs_client.cli.rows import COLUMN_NAMES
+from tests.client.export_files import read_back
 from tests.e2e.conftest import LocalApi
 
 pytestmark = pytest.mark.e2e
@@ -69,15 +68,6 @@ def rlogs(api: LocalApi, *args: str, env: dict[str, str] | None = None, **client
 def export(api: LocalApi, output: Path, export_format: str, *extra: str, **client_options: Any) -> Result:
     args = ("export", "-f", export_format, "-o", str(output), "--start-date", EVERYTHING, *extra)
     return rlogs(api, *args, **client_options)
-
-
-def read_back(path: Path, export_format: str) -> list[dict[str, Any]]:
-    if export_format == "ndjson":
-        return [_json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    if export_format == "csv":
-        with path.open(newline="", encoding="utf-8") as file:
-            return list(csv.DictReader(file))
-    return pq.read_table(path).to_pylist()
 
 
 def log_id(api: LocalApi, message: dict[str, Any]) -> str:
