@@ -441,6 +441,25 @@ def logs_in_range(account_id: str, start_ms: int, end_ms: int, reads: ReadStats)
     return [log_from_item(from_attributes(raw)) for raw in merged]
 
 
+def _update_logs(updates_by_shard: list[list[dict[str, Any]]]) -> int:
+    """Apply conditional ``UpdateItem`` requests to log items, each shard's in turn and the shards in
+    parallel; how many were written. A failed condition is not an error: the log already holds the value
+    (a second run of a backfill), or TTL deleted it meanwhile and it must not be written back."""
+
+    def write_shard(updates: list[dict[str, Any]]) -> int:
+        written = 0
+        client = dynamodb()
+        for update in updates:
+            try:
+                client.update_item(TableName=get_settings().logs_table, **update)
+                written += 1
+            except client.exceptions.ConditionalCheckFailedException:
+                pass
+        return written
+
+    return sum(parallel_map(write_shard, updates_by_shard))
+
+
 @dataclass(frozen=True)
 class SlotBackfill:
     carrying: int  # logs carrying the key
@@ -478,29 +497,19 @@ def backfill_metadata_slot(
     # their days need rebuilding too. A filter would not make the read cheaper anyway.
     _read_shards(shape, reads, collect, projection=("pk", "sk", "metadata"))
 
-    def write_shard(shard: int) -> int:
-        written = 0
-        client = dynamodb()
-        for pk, sk, value in carrying[shard]:
-            indexed = metadata_slot_value(account_id, shard, key, value)
-            try:
-                client.update_item(
-                    TableName=get_settings().logs_table,
-                    Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                    UpdateExpression="SET #slot = :v ADD #attribution :pair",
-                    ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#slot) OR #slot <> :v)",
-                    ExpressionAttributeNames={"#slot": attribute, "#attribution": ATTRIBUTION},
-                    ExpressionAttributeValues={
-                        ":v": {"S": indexed},
-                        ":pair": {"SS": [attribution_value(METADATA_PREFIX + key, value)]},
-                    },
-                )
-                written += 1
-            except client.exceptions.ConditionalCheckFailedException:
-                pass  # already indexed (a second run), or deleted by TTL meanwhile
-        return written
+    def update(shard: int, pk: str, sk: str, value: str) -> dict[str, Any]:
+        return {
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": "SET #slot = :v ADD #attribution :pair",
+            "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(#slot) OR #slot <> :v)",
+            "ExpressionAttributeNames": {"#slot": attribute, "#attribution": ATTRIBUTION},
+            "ExpressionAttributeValues": {
+                ":v": {"S": metadata_slot_value(account_id, shard, key, value)},
+                ":pair": {"SS": [attribution_value(METADATA_PREFIX + key, value)]},
+            },
+        }
 
-    written = sum(parallel_map(write_shard, range(keys.LOG_SHARDS)))
+    written = _update_logs([[update(shard, *found) for found in carrying[shard]] for shard in range(keys.LOG_SHARDS)])
     return SlotBackfill(sum(len(found) for found in carrying), written, tuple(sorted(set().union(*days))))
 
 
@@ -540,27 +549,19 @@ def backfill_value_partitions(account_id: str, start_ms: int, end_ms: int, reads
 
     _read_shards(shape, reads, collect, projection=("pk", "sk", "status", "ingested_ms", *attributes))
 
-    def write_shard(shard: int) -> int:
-        written = 0
-        client = dynamodb()
-        for pk, sk, missing in lacking[shard]:
-            names = {f"#a{position}": name for position, name in enumerate(missing)}
-            values = {f":a{position}": {"S": value} for position, value in enumerate(missing.values())}
-            try:
-                client.update_item(
-                    TableName=get_settings().logs_table,
-                    Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                    UpdateExpression="SET " + ", ".join(f"{name} = :{name[1:]}" for name in names),
-                    ConditionExpression=" AND ".join(
-                        ["attribute_exists(pk)", *(f"attribute_not_exists({name})" for name in names)]
-                    ),
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                )
-                written += 1
-            except client.exceptions.ConditionalCheckFailedException:
-                pass  # written meanwhile (a second run), or deleted by TTL
-        return written
+    def update(pk: str, sk: str, missing: dict[str, str]) -> dict[str, Any]:
+        names = {f"#a{position}": name for position, name in enumerate(missing)}
+        return {
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": "SET " + ", ".join(f"{name} = :{name[1:]}" for name in names),
+            "ConditionExpression": " AND ".join(
+                ["attribute_exists(pk)", *(f"attribute_not_exists({name})" for name in names)]
+            ),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {
+                f":a{position}": {"S": value} for position, value in enumerate(missing.values())
+            },
+        }
 
-    written = sum(parallel_map(write_shard, range(keys.LOG_SHARDS)))
+    written = _update_logs([[update(*found) for found in lacking[shard]] for shard in range(keys.LOG_SHARDS)])
     return PartitionBackfill(sum(seen), written)
